@@ -1,0 +1,198 @@
+"""`bind`: the single entry point of every operation.
+
+Positional arguments are array-likes (Tensors, NumPy arrays, Python numbers); keyword arguments
+are static settings (axis, shape). With no Tensor among the arguments, `bind` runs the forward on
+raw arrays and returns a raw array: that is how derivative rules run fast during a first-order
+backward pass. With a Tensor among them it wraps the result and, when grad mode is on and an input
+is tracked, records a Node. Open tapes, forward accumulators, vmap levels and anomaly mode all hook
+in here, on the slow path, which costs nothing when none is active.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.modes import state
+from chainrule.core.node import Node
+from chainrule.core.primitive import Primitive
+from chainrule.core.tensor import Tensor
+
+__all__ = ["bind"]
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+_new = object.__new__
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _wrap(out: Any) -> Tensor:
+    if type(out) is not _ndarray:
+        out = _asarray(out)
+    t = _new(Tensor)
+    t._data = out
+    t._node = None
+    t._requires_grad = False
+    t.grad = None
+    t._version = 0
+    t._hooks = None
+    return t
+
+
+def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply ``prim`` to ``args``; record it when an input is tracked and grad mode is on."""
+    if state.busy:
+        return _bind_slow(prim, args, params)
+    datas = []
+    tracked = False
+    any_tensor = False
+    for a in args:
+        if isinstance(a, Tensor):
+            any_tensor = True
+            datas.append(a._data)
+            if a._requires_grad:
+                tracked = True
+        else:
+            datas.append(a)
+    try:
+        out = prim.impl(*datas, **params)
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _op_error(prim, datas, params, exc) from exc
+    if not any_tensor:
+        return out
+    t = _wrap(out)
+    if tracked and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
+        _record(prim, args, params, t, None)
+    return t
+
+
+def _record(
+    prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor, watched: Any
+) -> Node:
+    """Attach a Node to ``out``. ``watched(a)`` says whether a non-requires-grad input is tracked."""
+    node = Node()
+    node.prim = prim
+    node.params = params
+    parents = []
+    metas = []
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            metas.append((d.shape, d.dtype))
+            if a._node is not None:
+                parents.append(a._node)
+            elif a._requires_grad or (watched is not None and watched(a)):
+                parents.append(a)
+            else:
+                parents.append(None)
+        else:
+            metas.append(None)
+            parents.append(None)
+    # Constants (non-tensors) are always kept: they are what the rules multiply by.
+    saved: list[Any] = [None if isinstance(a, Tensor) else a for a in args]
+    versions: list[Any] = [None] * len(args)
+    for i in prim.saves:
+        a = args[i]
+        saved[i] = a
+        if isinstance(a, Tensor):
+            versions[i] = a._version
+    node.parents = tuple(parents)
+    node.in_meta = tuple(metas)
+    node.saved = tuple(saved)
+    node.versions = tuple(versions)
+    node.ans = out._data if prim.saves_ans else None
+    node.out_shape = out._data.shape
+    node.out_dtype = out._data.dtype
+    out._node = node
+    out._requires_grad = True
+    return node
+
+
+def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """bind with tapes, forward accumulators, vmap levels or anomaly mode active."""
+    if state.batching:
+        from chainrule.transforms.batching import bind_batched
+
+        return bind_batched(prim, args, params)
+    datas = []
+    any_tensor = False
+    for a in args:
+        if isinstance(a, Tensor):
+            any_tensor = True
+            datas.append(a._data)
+        else:
+            datas.append(a)
+    try:
+        out = prim.impl(*datas, **params)
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _op_error(prim, datas, params, exc) from exc
+    if not any_tensor:
+        return out
+    t = _wrap(out)
+    if state.anomaly:
+        _check_forward_finite(prim, datas, t._data)
+    if state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
+        tapes = state.tapes
+        watched = None
+        recording_tapes = []
+        if tapes:
+            recording_tapes = [tape for tape in tapes if tape._tracks_any(args)]
+            if recording_tapes:
+
+                def watched(a: Tensor) -> bool:
+                    return any(tape._is_watched(a) for tape in recording_tapes)
+
+        if recording_tapes or any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            node = _record(prim, args, params, t, watched)
+            for tape in recording_tapes:
+                tape._add_node(node)
+            if state.anomaly:
+                node.trace = _user_frame()
+    if state.forward:
+        from chainrule.transforms.forward import push_tangents
+
+        push_tangents(prim, args, params, t)
+    return t
+
+
+def _check_forward_finite(prim: Primitive, datas: list[Any], out: np.ndarray) -> None:
+    if out.dtype.kind in "fc" and not np.all(np.isfinite(out)):
+        inputs_ok = all(
+            not (isinstance(d, np.ndarray) and d.dtype.kind in "fc") or np.all(np.isfinite(d))
+            for d in datas
+        )
+        if inputs_ok:
+            shapes = ", ".join(str(np.shape(d)) for d in datas)
+            where = _user_frame()
+            raise FloatingPointError(
+                f"anomaly detected: the forward of '{prim.name}' produced NaN or Inf from finite "
+                f"inputs of shapes {shapes} (at {where[0]}:{where[1]}). Check the op's domain "
+                "(log of 0, division by 0, overflow)."
+            )
+
+
+def _user_frame() -> tuple[str, int]:
+    """The innermost stack frame outside chainrule's own package: where the user called the op."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return "<unknown>", 0
+
+
+def _op_error(prim: Primitive, datas: list[Any], params: dict[str, Any], exc: Exception) -> Exception:
+    """Re-raise a NumPy error with the op's name, the shapes and dtypes, and the settings."""
+    described = ", ".join(
+        f"{np.shape(d)} {np.asarray(d).dtype}" if d is not None else "None" for d in datas
+    )
+    settings = "".join(f", {k}={v!r}" for k, v in params.items() if k != "key")
+    message = f"{prim.name}: cannot apply to inputs of shape/dtype [{described}]{settings}: {exc}"
+    kind = type(exc)
+    if kind is np.linalg.LinAlgError:
+        return np.linalg.LinAlgError(message)
+    return kind(message)

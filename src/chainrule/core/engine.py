@@ -1,0 +1,499 @@
+"""The backward sweep: one engine behind ``.backward()``, ``autograd.grad``, tapes and transforms.
+
+``backprop`` walks the recorded nodes in reverse topological order (Kahn's algorithm over
+dependency counts: iterative, so a 100,000-op chain is fine), pops each cotangent when its node
+runs, treats ``None`` as the symbolic zero, sums fan-out contributions, and undoes broadcasting in
+one place by summing each cotangent back to its input's shape.
+
+Rules run on raw arrays for a first-order pass. When the pass must itself be differentiable
+(``create_graph``) or seen by a forward accumulator, they run on Tensors through ``bind``, so the
+backward pass is recorded like any other computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.modes import state
+from chainrule.core.node import Node
+from chainrule.core.primitive import registry
+from chainrule.core.tensor import Tensor
+
+__all__ = ["backprop", "run_backward", "grad", "sum_to_shape", "FREED_MESSAGE", "InputMeta"]
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to read saved values after they "
+    "were freed): {name} released its saved values after the first backward. Pass "
+    "retain_graph=True to the first backward() (or use a persistent tape) if you need to "
+    "backward through the same graph again."
+)
+
+_ndarray = np.ndarray
+
+
+def _as_tensor(value: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    t = Tensor.__new__(Tensor)
+    t._data = value if type(value) is _ndarray else np.asarray(value)
+    t._node = None
+    t._requires_grad = False
+    t.grad = None
+    t._version = 0
+    t._hooks = None
+    return t
+
+
+def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` down to ``shape`` (the inverse of NumPy broadcasting); differentiable."""
+    if g.shape == shape:
+        return g
+    return registry["sum_to"](g, shape=shape)
+
+
+def _cast(g: Any, dtype: np.dtype) -> Any:
+    if g.dtype == dtype:
+        return g
+    return registry["astype"](g, dtype=dtype)
+
+
+def backprop(
+    roots: Sequence[tuple[Tensor, Any]],
+    *,
+    targets: Sequence[Tensor] | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    allowed: set[Node] | None = None,
+    accumulate: bool = False,
+) -> list[Any]:
+    """Propagate cotangents from ``roots`` back through the recorded graph.
+
+    Parameters
+    ----------
+    roots:
+        ``(tensor, cotangent)`` pairs; the cotangent has the tensor's shape.
+    targets:
+        Tensors (leaves or intermediate) whose cotangents to return, in order; ``None`` entries
+        in the result mean "not reached". With ``accumulate`` and no targets, every reached leaf
+        that requires grad gets its ``.grad`` accumulated instead.
+    allowed:
+        When given, only these nodes propagate (a tape's records); others count as constants.
+    """
+    tensor_mode = create_graph or bool(state.forward)
+    cotangents: dict[Any, Any] = {}
+    root_nodes: list[Node] = []
+    for tensor, cot in roots:
+        key = tensor._node if tensor._node is not None else tensor
+        if tensor_mode:
+            cot = _as_tensor(cot)
+        elif isinstance(cot, Tensor):
+            cot = cot._data
+        if key in cotangents:
+            cotangents[key] = cotangents[key] + cot
+        else:
+            cotangents[key] = cot
+        if isinstance(key, Node) and (allowed is None or key in allowed):
+            root_nodes.append(key)
+
+    order, deps = _dependencies(root_nodes, allowed)
+    target_keys: list[Any] = []
+    needed: set[Any] | None = None
+    if targets is not None:
+        target_keys = [t._node if t._node is not None else t for t in targets]
+        needed = _needed(order, set(target_keys), allowed)
+    results: dict[Any, Any] = {}
+    target_set = set(target_keys)
+
+    ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+    with _GradModeFor(create_graph):
+        while ready:
+            node = ready.pop()
+            g = cotangents.pop(node, None)
+            if g is not None:
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, tensor_mode)
+                if node.out_ref is not None:
+                    out = node.out_ref()
+                    if out is not None:
+                        _store_retained(out, g, create_graph)
+                if node in target_set:
+                    results[node] = g
+                    if needed is not None and node not in needed:
+                        g = None
+            if g is not None:
+                _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, retain_graph)
+            elif not retain_graph:
+                node.release()
+            for parent in node.parents:
+                if type(parent) is Node and (allowed is None or parent in allowed):
+                    remaining = deps[parent] - 1
+                    deps[parent] = remaining
+                    if remaining == 0:
+                        ready.append(parent)
+
+    if targets is not None:
+        for key in target_keys:
+            if not isinstance(key, Node) and key in cotangents:
+                g = cotangents[key]
+                if key._hooks and g is not None:
+                    g = _run_hooks(key._hooks, g, tensor_mode)
+                results[key] = g
+        return [results.get(key) for key in target_keys]
+    if accumulate:
+        _accumulate_leaves(cotangents, create_graph, tensor_mode)
+    return []
+
+
+class _GradModeFor:
+    """Grad mode during the sweep: on only when the backward pass itself is recorded."""
+
+    __slots__ = ("_on", "_saved")
+
+    def __init__(self, on: bool) -> None:
+        self._on = on
+
+    def __enter__(self) -> None:
+        self._saved = state.grad_enabled
+        state.grad_enabled = self._on
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._saved
+
+
+def _dependencies(roots: list[Node], allowed: set[Node] | None) -> tuple[list[Node], dict[Node, int]]:
+    """Count, for each reachable node, the edges into it; also return a post-order."""
+    deps: dict[Node, int] = {}
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(n, False) for n in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for parent in node.parents:
+            if type(parent) is Node and (allowed is None or parent in allowed):
+                deps[parent] = deps.get(parent, 0) + 1
+                if parent not in seen:
+                    stack.append((parent, False))
+    return order, deps
+
+
+def _needed(order: list[Node], target_keys: set[Any], allowed: set[Node] | None) -> set[Any]:
+    """Nodes and leaves from which some target is reachable (post-order: parents come first)."""
+    needed: set[Any] = set()
+    for node in order:
+        for parent in node.parents:
+            if parent is None:
+                continue
+            if type(parent) is Node:
+                if parent in needed and (allowed is None or parent in allowed):
+                    needed.add(node)
+                    break
+            elif parent in target_keys:
+                needed.add(node)
+                break
+        if node in target_keys:
+            needed.add(node)
+    needed.update(k for k in target_keys if not isinstance(k, Node))
+    return needed
+
+
+def _apply_rules(
+    node: Node,
+    g: Any,
+    cotangents: dict[Any, Any],
+    tensor_mode: bool,
+    allowed: set[Node] | None,
+    needed: set[Any] | None,
+    retain_graph: bool,
+) -> None:
+    prim = node.prim
+    if node.released and (prim.saves or prim.saves_ans):
+        raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
+    saved = node.saved
+    if saved is None:
+        saved = (None,) * len(node.parents)
+    versions = node.versions
+    if prim.uses_shapes:
+        saved = tuple(
+            InputMeta(*meta) if s is None and meta is not None else s
+            for s, meta in zip(saved, node.in_meta)
+        )
+    if tensor_mode:
+        args = saved
+        ans = node.ans
+        if ans is not None:
+            ans = _ans_tensor(node)
+    else:
+        args = [s._data if isinstance(s, Tensor) else s for s in saved]
+        ans = node.ans
+    for i, version in enumerate(versions):
+        if version is not None and saved[i]._version != version:
+            s = saved[i]
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: input {i} of {prim.grad_fn_name}, of shape {s.shape}, is at "
+                f"version {s._version}; expected version {version}. Do the in-place change "
+                "after backward, or work on a copy (.clone() / x = x + ...)."
+            )
+    params = node.params
+    rules = prim.vjp_rules
+    anomaly = state.anomaly
+    for i, parent in enumerate(node.parents):
+        if parent is None:
+            continue
+        if type(parent) is Node:
+            if allowed is not None and parent not in allowed:
+                continue
+        if needed is not None and parent not in needed:
+            continue
+        rule = rules[i]
+        if rule is None:
+            continue
+        gi = rule(g, ans, *args, **params)
+        if gi is None:
+            continue
+        shape, dtype = node.in_meta[i]
+        if not tensor_mode and type(gi) is not _ndarray:
+            gi = np.asarray(gi)
+        if gi.shape != shape:
+            gi = sum_to_shape(gi, shape)
+        if gi.dtype != dtype:
+            gi = _cast(gi, dtype)
+        if anomaly:
+            _check_backward_finite(node, i, gi)
+        prev = cotangents.get(parent)
+        cotangents[parent] = gi if prev is None else prev + gi
+    if not retain_graph:
+        node.release()
+
+
+class InputMeta:
+    """Shape and dtype of an input a rule did not keep (what reshape/sum rules need)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+def _ans_tensor(node: Node) -> Tensor:
+    """The node's output as a Tensor that points back to the node, for differentiable rules."""
+    t = _as_tensor(node.ans)
+    t._node = node
+    t._requires_grad = True
+    return t
+
+
+def _check_backward_finite(node: Node, i: int, gi: Any) -> None:
+    data = gi._data if isinstance(gi, Tensor) else gi
+    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+        where = f" (recorded at {node.trace[0]}:{node.trace[1]})" if node.trace else ""
+        raise FloatingPointError(
+            f"anomaly detected: the backward of {node.prim.grad_fn_name} produced NaN or Inf in "
+            f"the gradient of its input {i} (shape {data.shape}){where}. Check the op's domain "
+            "for the values that reached it (sqrt or log at 0, division by 0)."
+        )
+
+
+def _run_hooks(hooks: Iterable[Any], g: Any, tensor_mode: bool) -> Any:
+    for hook in list(hooks):
+        wrapped = _as_tensor(g)
+        result = hook(wrapped)
+        if result is not None:
+            g = result if tensor_mode else (result._data if isinstance(result, Tensor) else result)
+            if not tensor_mode and type(g) is not _ndarray:
+                g = np.asarray(g)
+    return g
+
+
+def _store_retained(out: Tensor, g: Any, create_graph: bool) -> None:
+    value = _as_tensor(g) if create_graph else _as_tensor(np.array(g._data if isinstance(g, Tensor) else g))
+    if out.grad is None:
+        out.grad = value
+    else:
+        out.grad = out.grad + value
+
+
+def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mode: bool) -> None:
+    stored: set[int] = set()
+    for key, g in cotangents.items():
+        if isinstance(key, Node) or g is None or not key._requires_grad:
+            continue
+        if key._hooks:
+            g = _run_hooks(key._hooks, g, tensor_mode)
+        if create_graph:
+            gt = _as_tensor(g)
+            key.grad = gt if key.grad is None else key.grad + gt
+            continue
+        data = g._data if isinstance(g, Tensor) else g
+        if key.grad is None:
+            # Pass-through rules (add, reshape) can hand one array to several leaves: copy then.
+            if id(data) in stored or data.base is not None or not data.flags.writeable:
+                data = data.copy()
+            stored.add(id(data))
+            key.grad = _as_tensor(data)
+        elif key.grad._node is None and key.grad._data.shape == data.shape:
+            key.grad._data = key.grad._data + data
+        else:
+            key.grad = key.grad + _as_tensor(data)
+
+
+def _seed(tensor: Tensor, gradient: Any, op: str) -> Any:
+    if gradient is None:
+        if tensor._data.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs; this output has "
+                f"shape {tensor.shape}. Pass gradient= (a tensor of that shape), or reduce the "
+                "output first (.sum() or .mean())."
+            )
+        return np.ones(tensor._data.shape, dtype=tensor._data.dtype)
+    g = gradient
+    data = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=tensor._data.dtype)
+    if data.shape != tensor._data.shape:
+        raise ValueError(
+            f"{op}: the gradient has shape {data.shape} but the output has shape "
+            f"{tensor._data.shape}; they must match."
+        )
+    return g if isinstance(g, Tensor) else data
+
+
+def run_backward(
+    tensor: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """``tensor.backward()``: accumulate gradients into the ``.grad`` of leaves."""
+    if not tensor._requires_grad:
+        raise RuntimeError(
+            "backward: element 0 of tensors does not require grad and does not have a grad_fn. "
+            "Create the inputs with requires_grad=True (or call .requires_grad_()) before "
+            "computing the output."
+        )
+    seed = _seed(tensor, gradient, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        if isinstance(inputs, Tensor):
+            inputs = [inputs]
+        inputs = list(inputs)
+        grads = backprop(
+            [(tensor, seed)], targets=inputs, retain_graph=retain_graph, create_graph=create_graph
+        )
+        for leaf, g in zip(inputs, grads):
+            if g is None:
+                continue
+            gt = _as_tensor(g) if create_graph else _as_tensor(np.array(_data_of(g)))
+            leaf.grad = gt if leaf.grad is None else leaf.grad + gt
+        return
+    backprop([(tensor, seed)], retain_graph=retain_graph, create_graph=create_graph, accumulate=True)
+
+
+def _data_of(g: Any) -> np.ndarray:
+    return g._data if isinstance(g, Tensor) else np.asarray(g)
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> (dx,) = cr.autograd.grad(x ** 3, x, create_graph=True)
+    >>> cr.autograd.grad(dx, x)[0]
+    tensor(18., dtype=float64)
+    """
+    single_output = isinstance(outputs, Tensor)
+    outs = [outputs] if single_output else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        gouts: list[Any] = [None] * len(outs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        gouts = [grad_outputs]
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(
+            f"autograd.grad: got {len(gouts)} grad_outputs for {len(outs)} outputs; pass one "
+            "per output."
+        )
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"autograd.grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
+        if not x._requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: inputs[{i}] (shape {x.shape}) does not require grad. Create it "
+                "with requires_grad=True before computing the outputs."
+            )
+    roots = []
+    for i, (out, gout) in enumerate(zip(outs, gouts)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"autograd.grad: outputs[{i}] is a {type(out).__name__}, not a Tensor")
+        if not out._requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: outputs[{i}] does not require grad and does not have a grad_fn: "
+                "it was not computed from any input that requires grad."
+            )
+        roots.append((out, _seed(out, gout, "autograd.grad")))
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = backprop(roots, targets=ins, retain_graph=retain_graph, create_graph=create_graph)
+    result: list[Tensor | None] = []
+    for i, (x, g) in enumerate(zip(ins, grads)):
+        if g is None:
+            if materialize_grads:
+                result.append(_as_tensor(np.zeros_like(x._data)))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: inputs[{i}] (shape {x.shape}) appears to not have been used "
+                    "in the graph of the outputs. Set allow_unused=True if this is the desired "
+                    "behavior (its gradient is then None)."
+                    + _why_none_hint(outs, x)
+                )
+            result.append(None)
+            continue
+        result.append(_as_tensor(g) if create_graph else _as_tensor(_owned(g)))
+    return tuple(result)
+
+
+def _owned(g: Any) -> np.ndarray:
+    data = _data_of(g)
+    return data if data.base is None and data.flags.writeable else data.copy()
+
+
+def _why_none_hint(outputs: list[Tensor], source: Tensor) -> str:
+    """An explanation from the recorded history, when the viz package can give one."""
+    explain = _WHY_NONE_HOOK[0]
+    if explain is None:
+        return ""
+    try:
+        return "\n" + explain(outputs, source)
+    except Exception:  # pragma: no cover - the explanation must never hide the real error
+        return ""
+
+
+#: Set by chainrule.viz to a function (outputs, source) -> explanation text.
+_WHY_NONE_HOOK: list[Any] = [None]

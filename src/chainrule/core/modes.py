@@ -1,0 +1,124 @@
+"""Thread-local autodiff state: grad mode, open tapes, forward accumulators, anomaly mode.
+
+Everything that changes how `bind` records lives here, in one `threading.local`, so that two
+threads never see each other's tapes or grad mode.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "state",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State(threading.local):
+    """Per-thread recording state (read on every op, so kept as plain attributes)."""
+
+    def __init__(self) -> None:
+        self.grad_enabled: bool = True
+        # Open GradientTapes that are recording, innermost last.
+        self.tapes: list[Any] = []
+        # Active forward-mode accumulators, innermost last.
+        self.forward: list[Any] = []
+        # Active batching levels (vmap), innermost last.
+        self.batching: list[Any] = []
+        self.anomaly: bool = False
+        # True when bind has any extra work beyond plain reverse-mode recording.
+        self.busy: bool = False
+
+    def refresh(self) -> None:
+        self.busy = bool(self.tapes or self.forward or self.batching or self.anomaly)
+
+
+state = _State()
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = bool(enabled)
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(state.grad_enabled)
+        state.grad_enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._saved.pop()
+
+    def __call__(self, fn: F) -> F:
+        enabled = self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Disable recording of operations in this thread.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = x * 3
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """Enable recording of operations (inside a `no_grad` block, for example).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> with cr.no_grad(), cr.enable_grad():
+    ...     (x * 3).requires_grad
+    True
+    """
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on or off; usable as a function, a context manager or a decorator.
+
+    >>> import chainrule as cr
+    >>> with cr.set_grad_enabled(False):
+    ...     cr.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        # Like torch.set_grad_enabled, calling it also sets the mode right away;
+        # __exit__ restores the previous one when used with `with`.
+        self._saved.append(state.grad_enabled)
+        state.grad_enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        # The mode is already set by __init__; nothing more to save.
+        pass
+
+
+def is_grad_enabled() -> bool:
+    """True when operations are being recorded in this thread."""
+    return state.grad_enabled

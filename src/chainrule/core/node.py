@@ -1,0 +1,91 @@
+"""Node: one recorded application of a primitive, as the backward pass needs it.
+
+A node keeps what its rules need and nothing more (``Primitive.saves``/``saves_ans``), and points
+*backwards* only: to the nodes that produced its inputs, or to the leaf tensors themselves. A
+tensor points to its node; a node never points to its output tensor (except through a weak
+reference for ``retain_grad``/hooks), so there is no reference cycle and refcounting frees a graph
+as soon as its outputs die.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Node"]
+
+
+class Node:
+    __slots__ = (
+        "prim",
+        "params",
+        # Per input: the producing Node, the leaf Tensor that receives the gradient, or None.
+        "parents",
+        # Per input: the saved input (Tensor or raw value) if the rules read it, else None.
+        "saved",
+        # Per input: the saved tensor's version when it was recorded (None if not a tensor).
+        "versions",
+        # The output array when the rules read it.
+        "ans",
+        # Per input: (shape, dtype) so cotangents can be summed back and cast.
+        "in_meta",
+        "out_shape",
+        "out_dtype",
+        "released",
+        # How many unreleased tapes recorded this node.
+        "tape_refs",
+        # Weak reference to the output tensor, set by retain_grad()/register_hook().
+        "out_ref",
+        "hooks",
+        # Where the op was recorded (file, line), filled only in anomaly mode.
+        "trace",
+        "__weakref__",
+    )
+
+    def __init__(self) -> None:
+        self.released = False
+        self.tape_refs = 0
+        self.out_ref: Any = None
+        self.hooks: list[Any] | None = None
+        self.trace: Any = None
+
+    @property
+    def name(self) -> str:
+        """The node's display name, PyTorch style (``MulBackward0``)."""
+        return self.prim.grad_fn_name
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes this one sends cotangents to (PyTorch's ``grad_fn.next_functions``)."""
+        out = []
+        for parent in self.parents:
+            if parent is None or isinstance(parent, Node):
+                out.append((parent, 0))
+            else:
+                out.append((_AccumulateGrad(parent), 0))
+        return tuple(out)
+
+    def release(self) -> None:
+        """Drop the saved values; a later backward through this node raises a clear error."""
+        self.saved = None
+        self.ans = None
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.prim.grad_fn_name} object at {hex(id(self))}>"
+
+
+class _AccumulateGrad:
+    """What ``next_functions`` shows for a leaf, as in PyTorch."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    @property
+    def next_functions(self) -> tuple[()]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"

@@ -1,0 +1,162 @@
+"""Elementwise primitives of two or three inputs, with NumPy broadcasting.
+
+Rules may return cotangents of the broadcast shape: the engine sums them back to each input's
+shape. Ties follow PyTorch: ``maximum``/``minimum`` split the gradient evenly between equal
+inputs; ``clip`` passes the gradient at the bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive
+from chainrule.ops._api import binary_function, ensure_tensor
+from chainrule.ops.nondiff import equal_p, floor_divide_p, greater_equal_p, greater_p, less_equal_p
+from chainrule.ops.unary import log_p
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "power", "arctan2", "maximum", "minimum",
+    "where", "clip", "mod",
+]  # fmt: skip
+
+add_p = Primitive("add", np.add, nin=2, saves=())
+add_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+add_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+
+sub_p = Primitive("sub", np.subtract, nin=2, saves=())
+sub_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+sub_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+
+mul_p = Primitive("mul", np.multiply, nin=2)
+mul_p.def_vjp(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+mul_p.def_jvp(lambda t, ans, x, y: t * y, lambda t, ans, x, y: t * x)
+
+div_p = Primitive("div", np.true_divide, nin=2, saves=(1,), saves_ans=True)
+div_p.def_vjp(lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+div_p.def_jvp(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
+
+
+def _pow_dx(g, ans, x, y):  # type: ignore[no-untyped-def]
+    if isinstance(y, (int, float)):
+        if y == 0:
+            return g * 0
+        return g * (y * pow_p(x, y - 1))
+    # x**(y-1) * y, with 0 where y == 0 (so that 0**0 has derivative 0, as in PyTorch).
+    return g * where_p(equal_p(y, 0), 0.0, y * pow_p(x, y - 1))
+
+
+def _pow_dy(g, ans, x, y):  # type: ignore[no-untyped-def]
+    # d/dy x**y = x**y log x; PyTorch's convention: 0 where x == 0 and y >= 0.
+    safe_log = where_p(equal_p(x, 0), 0.0, log_p(where_p(equal_p(x, 0), 1.0, x)))
+    return g * (ans * safe_log)
+
+
+pow_p = Primitive("pow", np.power, nin=2, saves=(0, 1), saves_ans=True)
+pow_p.def_vjp(_pow_dx, _pow_dy)
+pow_p.def_jvp(_pow_dx, _pow_dy)
+
+arctan2_p = Primitive("arctan2", np.arctan2, nin=2, grad_fn_name="Atan2Backward0")
+arctan2_p.def_vjp(
+    lambda g, ans, y, x: g * x / (x * x + y * y),
+    lambda g, ans, y, x: -g * y / (x * x + y * y),
+)
+arctan2_p.def_jvp(
+    lambda t, ans, y, x: t * x / (x * x + y * y),
+    lambda t, ans, y, x: -t * y / (x * x + y * y),
+)
+
+
+def _share_first(x, y):  # type: ignore[no-untyped-def]
+    """1 where x wins, 0.5 at ties, 0 where y wins (a constant: no derivative of its own)."""
+    return greater_p(x, y) * 1.0 + equal_p(x, y) * 0.5
+
+
+maximum_p = Primitive("maximum", np.maximum, nin=2)
+maximum_p.def_vjp(
+    lambda g, ans, x, y: g * _share_first(x, y), lambda g, ans, x, y: g * _share_first(y, x)
+)
+maximum_p.def_jvp(
+    lambda t, ans, x, y: t * _share_first(x, y), lambda t, ans, x, y: t * _share_first(y, x)
+)
+
+minimum_p = Primitive("minimum", np.minimum, nin=2)
+minimum_p.def_vjp(
+    lambda g, ans, x, y: g * _share_first(y, x), lambda g, ans, x, y: g * _share_first(x, y)
+)
+minimum_p.def_jvp(
+    lambda t, ans, x, y: t * _share_first(y, x), lambda t, ans, x, y: t * _share_first(x, y)
+)
+
+
+def _where_impl(cond: Any, x: Any, y: Any) -> Any:
+    out = np.where(cond, x, y)
+    return out
+
+
+where_p = Primitive("where", _where_impl, nin=3, saves=(0,), grad_fn_name="WhereBackward0")
+where_p.def_vjp(
+    None,
+    lambda g, ans, c, x, y: where_p(c, g, 0.0),
+    lambda g, ans, c, x, y: where_p(c, 0.0, g),
+)
+where_p.def_jvp(
+    None,
+    lambda t, ans, c, x, y: where_p(c, t, 0.0),
+    lambda t, ans, c, x, y: where_p(c, 0.0, t),
+)
+
+
+def _clip_impl(x: Any, *, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    return np.clip(x, min, max)
+
+
+def _clip_pass(x, min, max):  # type: ignore[no-untyped-def] # noqa: A002
+    mask = 1.0
+    if min is not None:
+        mask = mask * greater_equal_p(x, min)
+    if max is not None:
+        mask = mask * less_equal_p(x, max)
+    return mask
+
+
+clip_p = Primitive("clip", _clip_impl, nin=1, grad_fn_name="ClampBackward1")
+clip_p.def_vjp(lambda g, ans, x, min=None, max=None: g * _clip_pass(x, min, max))  # noqa: A002
+clip_p.def_jvp(lambda t, ans, x, min=None, max=None: t * _clip_pass(x, min, max))  # noqa: A002
+
+mod_p = Primitive("mod", np.mod, nin=2, grad_fn_name="RemainderBackward0")
+mod_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
+mod_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: -t * floor_divide_p(x, y))
+
+add = binary_function(add_p, "Elementwise x + y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.add(cr.tensor([1., 2.]), 1.0)\ntensor([2., 3.], dtype=float64)")
+subtract = binary_function(sub_p, "Elementwise x - y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.subtract(cr.tensor(3.0), 1.0)\ntensor(2., dtype=float64)")
+multiply = binary_function(mul_p, "Elementwise x * y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.multiply(cr.tensor(3.0), 2.0)\ntensor(6., dtype=float64)")
+divide = binary_function(div_p, "Elementwise x / y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.divide(cr.tensor(3.0), 2.0)\ntensor(1.5, dtype=float64)")
+power = binary_function(pow_p, "Elementwise x ** y; y may be a tensor.\n\n>>> import chainrule as cr\n>>> cr.power(cr.tensor(3.0), 2)\ntensor(9., dtype=float64)")
+arctan2 = binary_function(arctan2_p, "Elementwise angle of the point (x, y): arctan2(y, x).\n\n>>> import chainrule as cr\n>>> float(cr.arctan2(cr.tensor(1.0), 1.0))\n0.7853981633974483")
+maximum = binary_function(maximum_p, "Elementwise maximum; at ties the gradient is split evenly.\n\n>>> import chainrule as cr\n>>> cr.maximum(cr.tensor([1., 5.]), 3.0)\ntensor([3., 5.], dtype=float64)")
+minimum = binary_function(minimum_p, "Elementwise minimum; at ties the gradient is split evenly.\n\n>>> import chainrule as cr\n>>> cr.minimum(cr.tensor([1., 5.]), 3.0)\ntensor([1., 3.], dtype=float64)")
+mod = binary_function(mod_p, "Elementwise remainder x % y, with the sign of y (as NumPy).\n\n>>> import chainrule as cr\n>>> cr.mod(cr.tensor(7.0), 3.0)\ntensor(1., dtype=float64)")
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """Elementwise ``x`` where ``condition`` holds, else ``y``; differentiable in x and y.
+
+    >>> import chainrule as cr
+    >>> cr.where(cr.tensor([True, False]), cr.tensor([1., 2.]), 0.0)
+    tensor([1., 0.], dtype=float64)
+    """
+    return ensure_tensor(where_p(condition, x, y))
+
+
+def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    """Limit values to ``[min, max]``; the gradient passes inside and at the bounds.
+
+    >>> import chainrule as cr
+    >>> cr.clip(cr.tensor([-2., 0.5, 3.]), -1.0, 1.0)
+    tensor([-1. ,  0.5,  1. ], dtype=float64)
+    """
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return ensure_tensor(clip_p(x, min=min, max=max))

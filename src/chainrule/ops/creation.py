@@ -1,0 +1,149 @@
+"""Creating tensors: from data, filled, ranges. Floats default to float64 in the native API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "linspace",
+    "zeros_like", "ones_like", "full_like", "empty",
+]  # fmt: skip
+
+
+def _shape(shape: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    out = tuple(int(s) for s in shape)
+    if any(s < 0 for s in out):
+        raise ValueError(f"{op}: negative dimension in shape {out}; sizes must be >= 0")
+    return out
+
+
+def _dtype(dtype: Any, default: Any = np.float64) -> np.dtype:
+    dt = np.dtype(default if dtype is None else dtype)
+    if dt.kind not in "fiub":
+        raise TypeError(f"unsupported dtype {dt}: use float32, float64, an integer type or bool")
+    return dt
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, NumPy arrays, numbers, tensors).
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1, 2]).dtype, cr.tensor([1.0, 2.0]).dtype
+    (dtype('int64'), dtype('float64'))
+    """
+    if isinstance(data, Tensor):
+        data = data._data
+    return Tensor(data, dtype=None if dtype is None else _dtype(dtype), requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """``data`` as a tensor, without copying when it already is one of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros.
+
+    >>> import chainrule as cr
+    >>> cr.zeros(2, 3).shape
+    (2, 3)
+    """
+    return Tensor(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given shape (filled with zeros: chainrule never hands out garbage)."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones.
+
+    >>> import chainrule as cr
+    >>> cr.ones(2)
+    tensor([1., 1.], dtype=float64)
+    """
+    return Tensor(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``.
+
+    >>> import chainrule as cr
+    >>> cr.full((2,), 7.0)
+    tensor([7., 7.], dtype=float64)
+    """
+    shp = _shape((shape,), "full") if not isinstance(shape, (int, np.integer)) else _shape((shape,), "full")
+    if dtype is None:
+        dtype = np.asarray(fill_value).dtype if not isinstance(fill_value, float) else np.float64
+    return Tensor(np.full(shp, fill_value, _dtype(dtype)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (``n`` by ``m``).
+
+    >>> import chainrule as cr
+    >>> cr.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]], dtype=float64)
+    """
+    if n < 0 or (m is not None and m < 0):
+        raise ValueError(f"eye: sizes must be >= 0, got n={n}, m={m}")
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``.
+
+    >>> import chainrule as cr
+    >>> cr.arange(3)
+    tensor([0, 1, 2], dtype=int64)
+    """
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    data = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is not None:
+        data = data.astype(_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive.
+
+    >>> import chainrule as cr
+    >>> cr.linspace(0, 1, 3)
+    tensor([0. , 0.5, 1. ], dtype=float64)
+    """
+    if num < 0:
+        raise ValueError(f"linspace: num must be >= 0, got {num}")
+    return Tensor(np.linspace(start, stop, int(num), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def _like(x: Any, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.full(data.shape, fill, dtype=_dtype(dtype, data.dtype)), requires_grad=requires_grad)
+
+
+def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype) of ``x``."""
+    return _like(x, 0, dtype, requires_grad)
+
+
+def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and dtype) of ``x``."""
+    return _like(x, 1, dtype, requires_grad)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, with the shape (and dtype) of ``x``."""
+    return _like(x, fill_value, dtype, requires_grad)

@@ -1,0 +1,93 @@
+"""Operations without a derivative: comparisons, logical ops, argmax/argmin, floor division.
+
+Their outputs never carry a gradient (they are integer or bool, or piecewise constant); a
+gradient that has to pass through one of them is None, and ``viz.why_none`` says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive
+from chainrule.ops._api import binary_function, ensure_tensor, unary_function
+
+__all__ = [
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_not", "logical_xor", "isfinite", "isnan", "isinf",
+    "argmax", "argmin", "floor_divide", "floor", "ceil", "round",
+]  # fmt: skip
+
+
+def _nondiff(name: str, impl: Any, nin: int) -> Primitive:
+    return Primitive(name, impl, nin=nin, saves=(), differentiable=False)
+
+
+equal_p = _nondiff("equal", np.equal, 2)
+not_equal_p = _nondiff("not_equal", np.not_equal, 2)
+less_p = _nondiff("less", np.less, 2)
+less_equal_p = _nondiff("less_equal", np.less_equal, 2)
+greater_p = _nondiff("greater", np.greater, 2)
+greater_equal_p = _nondiff("greater_equal", np.greater_equal, 2)
+logical_and_p = _nondiff("logical_and", np.logical_and, 2)
+logical_or_p = _nondiff("logical_or", np.logical_or, 2)
+logical_xor_p = _nondiff("logical_xor", np.logical_xor, 2)
+logical_not_p = _nondiff("logical_not", np.logical_not, 1)
+isfinite_p = _nondiff("isfinite", np.isfinite, 1)
+isnan_p = _nondiff("isnan", np.isnan, 1)
+isinf_p = _nondiff("isinf", np.isinf, 1)
+floor_divide_p = _nondiff("floor_divide", np.floor_divide, 2)
+floor_p = _nondiff("floor", np.floor, 1)
+ceil_p = _nondiff("ceil", np.ceil, 1)
+round_p = _nondiff("round", np.round, 1)
+
+
+def _argmax_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def _argmin_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    return np.argmin(x, axis=axis, keepdims=keepdims)
+
+
+argmax_p = _nondiff("argmax", _argmax_impl, 1)
+argmin_p = _nondiff("argmin", _argmin_impl, 1)
+
+equal = binary_function(equal_p, "Elementwise x == y, as a bool tensor.\n\n>>> import chainrule as cr\n>>> cr.equal(cr.tensor([1., 2.]), 2.0)\ntensor([False,  True], dtype=bool)")
+not_equal = binary_function(not_equal_p, "Elementwise x != y, as a bool tensor.")
+less = binary_function(less_p, "Elementwise x < y, as a bool tensor.")
+less_equal = binary_function(less_equal_p, "Elementwise x <= y, as a bool tensor.")
+greater = binary_function(greater_p, "Elementwise x > y, as a bool tensor.")
+greater_equal = binary_function(greater_equal_p, "Elementwise x >= y, as a bool tensor.")
+logical_and = binary_function(logical_and_p, "Elementwise logical and.")
+logical_or = binary_function(logical_or_p, "Elementwise logical or.")
+logical_xor = binary_function(logical_xor_p, "Elementwise logical exclusive or.")
+logical_not = unary_function(logical_not_p, "Elementwise logical not.")
+isfinite = unary_function(isfinite_p, "Elementwise test for finite values.")
+isnan = unary_function(isnan_p, "Elementwise test for NaN.")
+isinf = unary_function(isinf_p, "Elementwise test for ±inf.")
+floor_divide = binary_function(floor_divide_p, "Elementwise x // y (no gradient).")
+floor = unary_function(floor_p, "Elementwise floor (no gradient).")
+ceil = unary_function(ceil_p, "Elementwise ceiling (no gradient).")
+round = unary_function(round_p, "Elementwise rounding to the nearest integer, halves to even (no gradient).")  # noqa: A001
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """Index of the largest value (over the flattened tensor when ``axis`` is None).
+
+    >>> import chainrule as cr
+    >>> cr.argmax(cr.tensor([1., 5., 2.]))
+    tensor(1, dtype=int64)
+    """
+    return ensure_tensor(argmax_p(x, axis=axis, keepdims=keepdims))
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """Index of the smallest value (over the flattened tensor when ``axis`` is None).
+
+    >>> import chainrule as cr
+    >>> cr.argmin(cr.tensor([1., 5., 2.]))
+    tensor(0, dtype=int64)
+    """
+    return ensure_tensor(argmin_p(x, axis=axis, keepdims=keepdims))

@@ -1,0 +1,226 @@
+"""Elementwise one-input primitives: forward, VJP rule and JVP rule side by side.
+
+Conventions where the derivative does not exist (PyTorch's): ``abs'(0) = 0``, ``sign' = 0``,
+``relu'(0) = 0``, ``sqrt'(0) = inf``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive
+from chainrule.ops._api import unary_function
+
+__all__ = [
+    "neg", "square", "sqrt", "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid",
+    "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu",
+]  # fmt: skip
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
+    # Stable for large |x|: exp only ever sees non-positive numbers.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x, 1.0), copy=False)
+
+
+def _softplus_impl(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def _erf_impl(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    dtype = np.result_type(x, 1.0)
+    flat = np.asarray(x, dtype=np.float64).ravel()
+    out = np.fromiter((math.erf(v) for v in flat), dtype=np.float64, count=flat.size)
+    return out.reshape(x.shape).astype(dtype, copy=False)
+
+
+def _relu_impl(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+def _gelu_impl(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf_impl(x * _INV_SQRT2))
+
+
+def _leaky_relu_impl(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * negative_slope)
+
+
+# ---------------------------------------------------------------- primitives
+neg_p = Primitive("neg", np.negative, nin=1, saves=(), grad_fn_name="NegBackward0")
+neg_p.def_vjp(lambda g, ans, x: -g)
+neg_p.def_jvp(lambda t, ans, x: -t)
+
+square_p = Primitive("square", np.square, nin=1, grad_fn_name="PowBackward0")
+square_p.def_vjp(lambda g, ans, x: g * (2 * x))
+square_p.def_jvp(lambda t, ans, x: t * (2 * x))
+
+sqrt_p = Primitive("sqrt", np.sqrt, nin=1, saves=(), saves_ans=True)
+sqrt_p.def_vjp(lambda g, ans, x: g / (2 * ans))
+sqrt_p.def_jvp(lambda t, ans, x: t / (2 * ans))
+
+reciprocal_p = Primitive("reciprocal", np.reciprocal, nin=1, saves=(), saves_ans=True)
+reciprocal_p.def_vjp(lambda g, ans, x: -g * ans * ans)
+reciprocal_p.def_jvp(lambda t, ans, x: -t * ans * ans)
+
+exp_p = Primitive("exp", np.exp, nin=1, saves=(), saves_ans=True)
+exp_p.def_vjp(lambda g, ans, x: g * ans)
+exp_p.def_jvp(lambda t, ans, x: t * ans)
+
+expm1_p = Primitive("expm1", np.expm1, nin=1, saves=(), saves_ans=True)
+expm1_p.def_vjp(lambda g, ans, x: g * (ans + 1))
+expm1_p.def_jvp(lambda t, ans, x: t * (ans + 1))
+
+log_p = Primitive("log", np.log, nin=1)
+log_p.def_vjp(lambda g, ans, x: g / x)
+log_p.def_jvp(lambda t, ans, x: t / x)
+
+log1p_p = Primitive("log1p", np.log1p, nin=1)
+log1p_p.def_vjp(lambda g, ans, x: g / (x + 1))
+log1p_p.def_jvp(lambda t, ans, x: t / (x + 1))
+
+log2_p = Primitive("log2", np.log2, nin=1)
+log2_p.def_vjp(lambda g, ans, x: g / (x * _LN2))
+log2_p.def_jvp(lambda t, ans, x: t / (x * _LN2))
+
+log10_p = Primitive("log10", np.log10, nin=1)
+log10_p.def_vjp(lambda g, ans, x: g / (x * _LN10))
+log10_p.def_jvp(lambda t, ans, x: t / (x * _LN10))
+
+sin_p = Primitive("sin", np.sin, nin=1)
+cos_p = Primitive("cos", np.cos, nin=1)
+sin_p.def_vjp(lambda g, ans, x: g * cos_p(x))
+sin_p.def_jvp(lambda t, ans, x: t * cos_p(x))
+cos_p.def_vjp(lambda g, ans, x: -g * sin_p(x))
+cos_p.def_jvp(lambda t, ans, x: -t * sin_p(x))
+
+tan_p = Primitive("tan", np.tan, nin=1, saves=(), saves_ans=True)
+tan_p.def_vjp(lambda g, ans, x: g * (1 + ans * ans))
+tan_p.def_jvp(lambda t, ans, x: t * (1 + ans * ans))
+
+arcsin_p = Primitive("arcsin", np.arcsin, nin=1, grad_fn_name="AsinBackward0")
+arcsin_p.def_vjp(lambda g, ans, x: g / sqrt_p(1 - x * x))
+arcsin_p.def_jvp(lambda t, ans, x: t / sqrt_p(1 - x * x))
+
+arccos_p = Primitive("arccos", np.arccos, nin=1, grad_fn_name="AcosBackward0")
+arccos_p.def_vjp(lambda g, ans, x: -g / sqrt_p(1 - x * x))
+arccos_p.def_jvp(lambda t, ans, x: -t / sqrt_p(1 - x * x))
+
+arctan_p = Primitive("arctan", np.arctan, nin=1, grad_fn_name="AtanBackward0")
+arctan_p.def_vjp(lambda g, ans, x: g / (1 + x * x))
+arctan_p.def_jvp(lambda t, ans, x: t / (1 + x * x))
+
+sinh_p = Primitive("sinh", np.sinh, nin=1)
+cosh_p = Primitive("cosh", np.cosh, nin=1)
+sinh_p.def_vjp(lambda g, ans, x: g * cosh_p(x))
+sinh_p.def_jvp(lambda t, ans, x: t * cosh_p(x))
+cosh_p.def_vjp(lambda g, ans, x: g * sinh_p(x))
+cosh_p.def_jvp(lambda t, ans, x: t * sinh_p(x))
+
+tanh_p = Primitive("tanh", np.tanh, nin=1, saves=(), saves_ans=True)
+tanh_p.def_vjp(lambda g, ans, x: g * (1 - ans * ans))
+tanh_p.def_jvp(lambda t, ans, x: t * (1 - ans * ans))
+
+sigmoid_p = Primitive("sigmoid", _sigmoid_impl, nin=1, saves=(), saves_ans=True)
+sigmoid_p.def_vjp(lambda g, ans, x: g * (ans * (1 - ans)))
+sigmoid_p.def_jvp(lambda t, ans, x: t * (ans * (1 - ans)))
+
+softplus_p = Primitive("softplus", _softplus_impl, nin=1)
+softplus_p.def_vjp(lambda g, ans, x: g * sigmoid_p(x))
+softplus_p.def_jvp(lambda t, ans, x: t * sigmoid_p(x))
+
+# relu'(x) is a step; the mask is computed from the output so nothing else is kept.
+relu_p = Primitive("relu", _relu_impl, nin=1, saves=(), saves_ans=True)
+relu_p.def_vjp(lambda g, ans, x: g * (ans > 0))
+relu_p.def_jvp(lambda t, ans, x: t * (ans > 0))
+
+leaky_relu_p = Primitive("leaky_relu", _leaky_relu_impl, nin=1)
+leaky_relu_p.def_vjp(
+    lambda g, ans, x, negative_slope=0.01: g * np.where(_data(x) > 0, 1.0, negative_slope).astype(
+        _data(x).dtype
+    )
+)
+leaky_relu_p.def_jvp(
+    lambda t, ans, x, negative_slope=0.01: t * np.where(_data(x) > 0, 1.0, negative_slope).astype(
+        _data(x).dtype
+    )
+)
+
+erf_p = Primitive("erf", _erf_impl, nin=1)
+erf_p.def_vjp(lambda g, ans, x: g * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
+erf_p.def_jvp(lambda t, ans, x: t * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
+
+
+def _gelu_derivative(x):  # type: ignore[no-untyped-def]
+    # d/dx [x Φ(x)] = Φ(x) + x φ(x)
+    cdf = 0.5 * (1 + erf_p(x * _INV_SQRT2))
+    pdf = _INV_SQRT_2PI * exp_p(-0.5 * (x * x))
+    return cdf + x * pdf
+
+
+gelu_p = Primitive("gelu", _gelu_impl, nin=1)
+gelu_p.def_vjp(lambda g, ans, x: g * _gelu_derivative(x))
+gelu_p.def_jvp(lambda t, ans, x: t * _gelu_derivative(x))
+
+# |x|' = sign(x), with sign(0) = 0 (PyTorch's convention).
+abs_p = Primitive("abs", np.abs, nin=1)
+sign_p = Primitive("sign", np.sign, nin=1, saves=())
+abs_p.def_vjp(lambda g, ans, x: g * sign_p(x))
+abs_p.def_jvp(lambda t, ans, x: t * sign_p(x))
+sign_p.def_vjp(lambda g, ans, x: g * 0)
+sign_p.def_jvp(lambda t, ans, x: t * 0)
+
+
+def _data(x):  # type: ignore[no-untyped-def]
+    return x._data if hasattr(x, "_data") else np.asarray(x)
+
+
+# ---------------------------------------------------------------- public functions
+neg = unary_function(neg_p, "Elementwise -x.\n\n>>> import chainrule as cr\n>>> cr.neg(cr.tensor([1., -2.]))\ntensor([-1.,  2.], dtype=float64)")
+square = unary_function(square_p, "Elementwise x².\n\n>>> import chainrule as cr\n>>> cr.square(cr.tensor(3.0))\ntensor(9., dtype=float64)")
+sqrt = unary_function(sqrt_p, "Elementwise √x; its derivative at 0 is inf, as in PyTorch.\n\n>>> import chainrule as cr\n>>> cr.sqrt(cr.tensor(4.0))\ntensor(2., dtype=float64)")
+reciprocal = unary_function(reciprocal_p, "Elementwise 1/x.\n\n>>> import chainrule as cr\n>>> cr.reciprocal(cr.tensor(4.0))\ntensor(0.25, dtype=float64)")
+exp = unary_function(exp_p, "Elementwise eˣ.\n\n>>> import chainrule as cr\n>>> cr.exp(cr.tensor(0.0))\ntensor(1., dtype=float64)")
+expm1 = unary_function(expm1_p, "Elementwise eˣ - 1, accurate near 0.\n\n>>> import chainrule as cr\n>>> cr.expm1(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+log = unary_function(log_p, "Elementwise natural logarithm.\n\n>>> import chainrule as cr\n>>> cr.log(cr.tensor(1.0))\ntensor(0., dtype=float64)")
+log1p = unary_function(log1p_p, "Elementwise log(1 + x), accurate near 0.\n\n>>> import chainrule as cr\n>>> cr.log1p(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+log2 = unary_function(log2_p, "Elementwise base-2 logarithm.\n\n>>> import chainrule as cr\n>>> cr.log2(cr.tensor(8.0))\ntensor(3., dtype=float64)")
+log10 = unary_function(log10_p, "Elementwise base-10 logarithm.\n\n>>> import chainrule as cr\n>>> cr.log10(cr.tensor(100.0))\ntensor(2., dtype=float64)")
+sin = unary_function(sin_p, "Elementwise sine.\n\n>>> import chainrule as cr\n>>> cr.sin(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+cos = unary_function(cos_p, "Elementwise cosine.\n\n>>> import chainrule as cr\n>>> cr.cos(cr.tensor(0.0))\ntensor(1., dtype=float64)")
+tan = unary_function(tan_p, "Elementwise tangent.\n\n>>> import chainrule as cr\n>>> cr.tan(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+arcsin = unary_function(arcsin_p, "Elementwise inverse sine.\n\n>>> import chainrule as cr\n>>> cr.arcsin(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+arccos = unary_function(arccos_p, "Elementwise inverse cosine.\n\n>>> import chainrule as cr\n>>> cr.arccos(cr.tensor(1.0))\ntensor(0., dtype=float64)")
+arctan = unary_function(arctan_p, "Elementwise inverse tangent.\n\n>>> import chainrule as cr\n>>> cr.arctan(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+sinh = unary_function(sinh_p, "Elementwise hyperbolic sine.\n\n>>> import chainrule as cr\n>>> cr.sinh(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+cosh = unary_function(cosh_p, "Elementwise hyperbolic cosine.\n\n>>> import chainrule as cr\n>>> cr.cosh(cr.tensor(0.0))\ntensor(1., dtype=float64)")
+tanh = unary_function(tanh_p, "Elementwise hyperbolic tangent.\n\n>>> import chainrule as cr\n>>> cr.tanh(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+sigmoid = unary_function(sigmoid_p, "Elementwise logistic sigmoid 1/(1+e⁻ˣ), stable for large |x|.\n\n>>> import chainrule as cr\n>>> cr.sigmoid(cr.tensor(0.0))\ntensor(0.5, dtype=float64)")
+softplus = unary_function(softplus_p, "Elementwise log(1 + eˣ), stable for large |x|.\n\n>>> import chainrule as cr\n>>> float(cr.softplus(cr.tensor(0.0)))\n0.6931471805599453")
+relu = unary_function(relu_p, "Elementwise max(x, 0); its derivative at 0 is 0, as in PyTorch.\n\n>>> import chainrule as cr\n>>> cr.relu(cr.tensor([-1., 2.]))\ntensor([0., 2.], dtype=float64)")
+gelu = unary_function(gelu_p, "Elementwise GELU x·Φ(x) (the exact, erf form).\n\n>>> import chainrule as cr\n>>> cr.gelu(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+erf = unary_function(erf_p, "Elementwise error function.\n\n>>> import chainrule as cr\n>>> cr.erf(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+abs = unary_function(abs_p, "Elementwise |x|; its derivative at 0 is 0, as in PyTorch.\n\n>>> import chainrule as cr\n>>> cr.abs(cr.tensor(-2.0))\ntensor(2., dtype=float64)")  # noqa: A001
+sign = unary_function(sign_p, "Elementwise sign (-1, 0 or 1); its derivative is 0.\n\n>>> import chainrule as cr\n>>> cr.sign(cr.tensor(-2.0))\ntensor(-1., dtype=float64)")
+
+
+def leaky_relu(x, negative_slope: float = 0.01):  # type: ignore[no-untyped-def]
+    """Elementwise x for x > 0, ``negative_slope * x`` otherwise.
+
+    >>> import chainrule as cr
+    >>> cr.leaky_relu(cr.tensor([-1., 2.]), 0.1)
+    tensor([-0.1,  2. ], dtype=float64)
+    """
+    from chainrule.ops._api import ensure_tensor
+
+    return ensure_tensor(leaky_relu_p(x, negative_slope=negative_slope))
