@@ -11,28 +11,20 @@ Hessians, and two familiar front doors (``chainrule.tf`` and ``chainrule.torch``
 tensor(6., dtype=float64)
 """
 
-from chainrule import autograd, random
+from chainrule import autograd, random, testing
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
-from chainrule.ops import *  # noqa: F403
-from chainrule.ops.binary import (
-    add, arctan2, clip, divide, maximum, minimum, mod, multiply, power, subtract, where,
-)  # fmt: skip
-from chainrule.ops.creation import (
-    arange, as_tensor, empty, eye, full, full_like, linspace, ones, ones_like, tensor, zeros,
-    zeros_like,
-)  # fmt: skip
-from chainrule.ops.nondiff import (
-    argmax, argmin, ceil, equal, floor, floor_divide, greater, greater_equal, isfinite, isinf,
-    isnan, less, less_equal, logical_and, logical_not, logical_or, logical_xor, not_equal, round,
-)  # fmt: skip
-from chainrule.ops.reduce import sum
-from chainrule.ops.shape import astype, broadcast_to, expand_dims, flatten, reshape, sum_to, transpose
-from chainrule.ops.unary import (
-    abs, arccos, arcsin, arctan, cos, cosh, erf, exp, expm1, gelu, leaky_relu, log, log1p, log2,
-    log10, neg, reciprocal, relu, sigmoid, sign, sin, sinh, softplus, sqrt, square, tan, tanh,
-)  # fmt: skip
+from chainrule.ops import FAMILIES as _FAMILIES
+from chainrule.ops.binary import *  # noqa: F403
+from chainrule.ops.creation import *  # noqa: F403
+from chainrule.ops.indexing import *  # noqa: F403
+from chainrule.ops.linalg import *  # noqa: F403
+from chainrule.ops.nn import *  # noqa: F403
+from chainrule.ops.nondiff import *  # noqa: F403
+from chainrule.ops.reduce import *  # noqa: F403
+from chainrule.ops.shape import *  # noqa: F403
+from chainrule.ops.unary import *  # noqa: F403
 
 float32 = "float32"
 float64 = "float64"
@@ -41,3 +33,8 @@ int64 = "int64"
 bool_ = "bool"
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Primitive", "autograd", "random", "testing", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
+] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip

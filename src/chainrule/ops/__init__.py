@@ -1,9 +1,16 @@
 """The op families. Importing this package registers every primitive and attaches Tensor's
-operators and methods."""
+operators and methods (each family that adds methods has an ``install()``)."""
 
-from chainrule.ops import binary, creation, methods, nondiff, numpy_protocol, reduce, shape, unary
+from chainrule.ops import (
+    binary, creation, indexing, linalg, methods, nn, nondiff, numpy_protocol, reduce, shape, unary,
+)  # fmt: skip
+
+FAMILIES = (unary, binary, nondiff, reduce, shape, indexing, linalg, nn, creation)
 
 methods.install()
 numpy_protocol.install()
+for _family in FAMILIES:
+    if hasattr(_family, "install"):
+        _family.install()
 
-__all__ = ["binary", "creation", "nondiff", "reduce", "shape", "unary"]
+__all__ = [name for family in FAMILIES for name in family.__all__]

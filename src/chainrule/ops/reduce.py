@@ -13,7 +13,7 @@ from chainrule.core.primitive import Primitive
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.shape import broadcast_to_p, reshape_p
 
-__all__ = ["sum", "normalize_axis", "keepdims_shape", "expand_to"]
+__all__ = ["sum"]
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -1,0 +1,1 @@
+"""Subcommands of the ``chainrule`` command, one module each."""

@@ -1,0 +1,3 @@
+"""Placeholder: the indexing family is being written."""
+
+__all__: list[str] = []

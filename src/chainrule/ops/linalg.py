@@ -1,0 +1,3 @@
+"""Placeholder: the linalg family is being written."""
+
+__all__: list[str] = []

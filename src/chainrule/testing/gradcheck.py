@@ -1,0 +1,169 @@
+"""Compare reverse-mode derivatives with central finite differences, in float64.
+
+For a function ``f`` of tensors, the analytical Jacobian is built one output element at a time
+from vector-Jacobian products (so this checks the VJP rules), and the numerical one from central
+differences ``(f(x + eps e_i) - f(x - eps e_i)) / 2 eps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.engine import grad as autograd_grad
+from chainrule.core.tensor import Tensor
+
+__all__ = ["gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError"]
+
+
+class GradcheckError(AssertionError):
+    """Raised when an analytical derivative disagrees with finite differences."""
+
+
+def _prepare(inputs: Any) -> list[Tensor]:
+    if isinstance(inputs, (Tensor, np.ndarray, float, int)):
+        inputs = (inputs,)
+    out = []
+    for x in inputs:
+        data = x._data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+        if data.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: inputs must be float64 for finite differences to be accurate, got "
+                f"{data.dtype}; convert with .astype('float64')"
+            )
+        out.append(Tensor(data.copy(), requires_grad=True))
+    return out
+
+
+def _outputs(f: Callable[..., Any], xs: Sequence[Tensor]) -> list[Tensor]:
+    out = f(*xs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: the function must return tensors, got {type(o).__name__}")
+    return outs
+
+
+def numerical_jacobian(f: Callable[..., Any], inputs: Any, eps: float = 1e-6) -> list[list[np.ndarray]]:
+    """``J[k][i]`` of shape ``(out_k.size, in_i.size)`` by central differences."""
+    xs = _prepare(inputs)
+    base = [np.asarray(x._data) for x in xs]
+    n_out = [o._data.size for o in _outputs(f, [Tensor(b, requires_grad=True) for b in base])]
+    jac = [[np.zeros((m, b.size)) for b in base] for m in n_out]
+    for i, b in enumerate(base):
+        for j in range(b.size):
+            plus = [c.copy() for c in base]
+            minus = [c.copy() for c in base]
+            plus[i].flat[j] += eps
+            minus[i].flat[j] -= eps
+            fp = _outputs(f, [Tensor(c, requires_grad=True) for c in plus])
+            fm = _outputs(f, [Tensor(c, requires_grad=True) for c in minus])
+            for k in range(len(n_out)):
+                jac[k][i][:, j] = (fp[k]._data.astype(np.float64).ravel()
+                                   - fm[k]._data.astype(np.float64).ravel()) / (2 * eps)  # fmt: skip
+    return jac
+
+
+def _analytical_jacobian(f: Callable[..., Any], xs: list[Tensor], create_graph: bool = False) -> list[list[np.ndarray]]:
+    outs = _outputs(f, xs)
+    jac = [[np.zeros((o._data.size, x._data.size)) for x in xs] for o in outs]
+    for k, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for r in range(o._data.size):
+            seed = np.zeros(o._data.shape, dtype=o._data.dtype)
+            seed.flat[r] = 1.0
+            grads = autograd_grad(o, xs, grad_outputs=Tensor(seed), retain_graph=True,
+                                  allow_unused=True)  # fmt: skip
+            for i, g in enumerate(grads):
+                if g is None:
+                    continue
+                if g.shape != xs[i].shape:
+                    raise GradcheckError(
+                        f"gradcheck: gradient for input {i} has shape {g.shape}, expected {xs[i].shape}"
+                    )
+                if g.dtype != xs[i].dtype:
+                    raise GradcheckError(
+                        f"gradcheck: gradient for input {i} has dtype {g.dtype}, expected {xs[i].dtype}"
+                    )
+                jac[k][i][r, :] = g._data.ravel()
+    return jac
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    raise_exception: bool = True,
+) -> bool:
+    """Check the gradients of ``f`` at ``inputs`` against central finite differences.
+
+    >>> import chainrule as cr
+    >>> cr.testing.gradcheck(lambda x: cr.sin(x) * x, [cr.tensor([0.3, 1.2])])
+    True
+    """
+    xs = _prepare(inputs)
+    numerical = numerical_jacobian(f, [x._data for x in xs], eps)
+    analytical = _analytical_jacobian(f, xs)
+    for k, (num_row, ana_row) in enumerate(zip(numerical, analytical)):
+        for i, (num, ana) in enumerate(zip(num_row, ana_row)):
+            if not np.allclose(ana, num, atol=atol, rtol=rtol):
+                if not raise_exception:
+                    return False
+                worst = np.unravel_index(np.argmax(np.abs(ana - num)), ana.shape)
+                raise GradcheckError(
+                    f"gradcheck: Jacobian mismatch for output {k} with respect to input {i}: "
+                    f"at (output element, input element) {tuple(int(w) for w in worst)} the "
+                    f"analytical value is {ana[worst]:.8g} and finite differences give "
+                    f"{num[worst]:.8g}.\nanalytical:\n{ana}\nnumerical:\n{num}"
+                )
+    return True
+
+
+def gradgradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    *,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """Check second derivatives: gradcheck of the (differentiable) vector-Jacobian product.
+
+    The VJP ``x, v -> vᵀ J(x)`` is computed with ``create_graph=True`` and then gradchecked with
+    respect to both ``x`` and ``v``, as PyTorch's ``gradgradcheck`` does.
+
+    >>> import chainrule as cr
+    >>> cr.testing.gradgradcheck(lambda x: cr.sin(x) * x, [cr.tensor([0.3, 1.2])])
+    True
+    """
+    xs = _prepare(inputs)
+    outs = _outputs(f, xs)
+    rng = np.random.default_rng(seed)
+    if grad_outputs is None:
+        vs = [rng.standard_normal(o._data.shape) for o in outs]
+    else:
+        vs = [np.asarray(v._data if isinstance(v, Tensor) else v, dtype=np.float64) for v in grad_outputs]
+    n = len(xs)
+
+    def vjp_fn(*args: Tensor) -> tuple[Tensor, ...]:
+        primals, cots = args[:n], args[n:]
+        ys = _outputs(f, list(primals))
+        pairs = [(y, v) for y, v in zip(ys, cots) if y.requires_grad]
+        if not pairs:
+            return tuple(Tensor(np.zeros_like(p._data)) for p in primals)
+        grads = autograd_grad([y for y, _ in pairs], list(primals), grad_outputs=[v for _, v in pairs],
+                              create_graph=True, allow_unused=True)  # fmt: skip
+        return tuple(g if g is not None else Tensor(np.zeros_like(p._data)) * 0.0
+                     for g, p in zip(grads, primals))  # fmt: skip
+
+    return gradcheck(vjp_fn, [x._data for x in xs] + vs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)  # fmt: skip
