@@ -82,7 +82,7 @@ def backprop(
     allowed:
         When given, only these nodes propagate (a tape's records); others count as constants.
     """
-    tensor_mode = create_graph or bool(state.forward)
+    tensor_mode = create_graph or bool(state.forward) or bool(state.batching)
     cotangents: dict[Any, Any] = {}
     root_nodes: list[Node] = []
     for tensor, cot in roots:
