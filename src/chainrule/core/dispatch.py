@@ -26,6 +26,7 @@ __all__ = ["bind"]
 _ndarray = np.ndarray
 _asarray = np.asarray
 _new = object.__new__
+_NOTHING_SAVED = (None,)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -46,39 +47,97 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``; record it when an input is tracked and grad mode is on."""
     if state.busy:
         return _bind_slow(prim, args, params)
-    datas = []
-    tracked = False
-    any_tensor = False
-    for a in args:
-        if isinstance(a, Tensor):
-            any_tensor = True
-            datas.append(a._data)
-            if a._requires_grad:
-                tracked = True
-        else:
-            datas.append(a)
+    if len(args) == 1:
+        # The common one-input case, without the general loop.
+        a = args[0]
+        if not isinstance(a, Tensor):
+            return _run(prim, (a,), params)
+        try:
+            out = prim.impl(a._data, **params)
+        except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+            raise _op_error(prim, [a._data], params, exc) from exc
+        t = _wrap(out)
+        if a._requires_grad and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
+            _record(prim, args, params, t, None)
+        return t
+    if len(args) == 2:
+        a, b = args
+        a_is = isinstance(a, Tensor)
+        b_is = isinstance(b, Tensor)
+        if not (a_is or b_is):
+            return _run(prim, args, params)
+        datas = [a._data if a_is else a, b._data if b_is else b]
+        tracked = (a_is and a._requires_grad) or (b_is and b._requires_grad)
+    else:
+        datas = []
+        tracked = False
+        any_tensor = False
+        for a in args:
+            if isinstance(a, Tensor):
+                any_tensor = True
+                datas.append(a._data)
+                if a._requires_grad:
+                    tracked = True
+            else:
+                datas.append(a)
+        if not any_tensor:
+            return _run(prim, datas, params)
     try:
         out = prim.impl(*datas, **params)
     except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
         raise _op_error(prim, datas, params, exc) from exc
-    if not any_tensor:
-        return out
     t = _wrap(out)
     if tracked and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
         _record(prim, args, params, t, None)
     return t
 
 
+def _run(prim: Primitive, datas: Any, params: dict[str, Any]) -> Any:
+    """The forward on raw values (no Tensor among the inputs): what rules use on the fast path."""
+    try:
+        return prim.impl(*datas, **params)
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+        raise _op_error(prim, list(datas), params, exc) from exc
+
+
 def _record(
     prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor, watched: Any
 ) -> Node:
     """Attach a Node to ``out``. ``watched(a)`` says whether a non-requires-grad input is tracked."""
-    node = Node()
+    node = _new(Node)
+    node.released = False
+    node.tape_refs = 0
+    node.out_ref = None
+    node.hooks = None
+    node.trace = None
     node.prim = prim
     node.params = params
+    saves = prim.saves
+    if len(args) == 1 and watched is None:
+        # One tensor input (the common case): no loops, no lists.
+        a = args[0]
+        d = a._data
+        node.in_meta = ((d.shape, d.dtype),)
+        node.parents = (a._node if a._node is not None else a,)
+        if saves:
+            node.saved = args
+            node.saved_data = (d,)
+            node.versions = ((0, a, a._version),)
+        else:
+            node.saved = node.saved_data = _NOTHING_SAVED
+            node.versions = None
+        node.ans = out._data if prim.saves_ans else None
+        node.out_shape = out._data.shape
+        node.out_dtype = out._data.dtype
+        out._node = node
+        out._requires_grad = True
+        return node
     parents = []
     metas = []
-    for a in args:
+    saved = []
+    saved_data = []
+    versions = None
+    for i, a in enumerate(args):
         if isinstance(a, Tensor):
             d = a._data
             metas.append((d.shape, d.dtype))
@@ -88,21 +147,25 @@ def _record(
                 parents.append(a)
             else:
                 parents.append(None)
+            if i in saves:
+                saved.append(a)
+                saved_data.append(d)
+                entry = ((i, a, a._version),)
+                versions = entry if versions is None else versions + entry
+            else:
+                saved.append(None)
+                saved_data.append(None)
         else:
+            # Constants (non-tensors) are always kept: they are what the rules multiply by.
             metas.append(None)
             parents.append(None)
-    # Constants (non-tensors) are always kept: they are what the rules multiply by.
-    saved: list[Any] = [None if isinstance(a, Tensor) else a for a in args]
-    versions: list[Any] = [None] * len(args)
-    for i in prim.saves:
-        a = args[i]
-        saved[i] = a
-        if isinstance(a, Tensor):
-            versions[i] = a._version
+            saved.append(a)
+            saved_data.append(a)
     node.parents = tuple(parents)
     node.in_meta = tuple(metas)
     node.saved = tuple(saved)
-    node.versions = tuple(versions)
+    node.saved_data = tuple(saved_data)
+    node.versions = versions
     node.ans = out._data if prim.saves_ans else None
     node.out_shape = out._data.shape
     node.out_dtype = out._data.dtype

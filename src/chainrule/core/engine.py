@@ -98,20 +98,23 @@ def backprop(
         if isinstance(key, Node) and (allowed is None or key in allowed):
             root_nodes.append(key)
 
-    order, deps = _dependencies(root_nodes, allowed)
-    target_keys: list[Any] = []
+    deps = _dependencies(root_nodes, allowed)
     needed: set[Any] | None = None
+    target_keys: list[Any] = []
     if targets is not None:
         target_keys = [t._node if t._node is not None else t for t in targets]
-        needed = _needed(order, set(target_keys), allowed)
+        needed = _needed(_post_order(root_nodes, allowed), set(target_keys), allowed)
     results: dict[Any, Any] = {}
     target_set = set(target_keys)
 
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+    pop = cotangents.pop
+    # The plain first-order sweep (what .backward() does) takes a leaner rule loop.
+    fast = not tensor_mode and allowed is None and needed is None and not state.anomaly
     with _GradModeFor(create_graph):
         while ready:
             node = ready.pop()
-            g = cotangents.pop(node, None)
+            g = pop(node, None)
             if g is not None:
                 if node.hooks:
                     g = _run_hooks(node.hooks, g, tensor_mode)
@@ -119,14 +122,18 @@ def backprop(
                     out = node.out_ref()
                     if out is not None:
                         _store_retained(out, g, create_graph)
-                if node in target_set:
+                if target_set and node in target_set:
                     results[node] = g
                     if needed is not None and node not in needed:
                         g = None
             if g is not None:
-                _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, retain_graph)
-            elif not retain_graph:
-                node.release()
+                if fast and not node.released:
+                    _apply_rules_raw(node, g, cotangents)
+                else:
+                    _apply_rules(node, g, cotangents, tensor_mode, allowed, needed)
+            if not retain_graph:
+                node.saved = node.saved_data = node.versions = node.ans = None
+                node.released = True
             for parent in node.parents:
                 if type(parent) is Node and (allowed is None or parent in allowed):
                     remaining = deps[parent] - 1
@@ -163,9 +170,25 @@ class _GradModeFor:
         state.grad_enabled = self._saved
 
 
-def _dependencies(roots: list[Node], allowed: set[Node] | None) -> tuple[list[Node], dict[Node, int]]:
-    """Count, for each reachable node, the edges into it; also return a post-order."""
+def _dependencies(roots: list[Node], allowed: set[Node] | None) -> dict[Node, int]:
+    """Count, for each reachable node, the edges into it from other reachable nodes."""
     deps: dict[Node, int] = {}
+    seen = set(roots)
+    stack = list(seen)
+    get = deps.get
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if type(parent) is Node and (allowed is None or parent in allowed):
+                deps[parent] = get(parent, 0) + 1
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    return deps
+
+
+def _post_order(roots: list[Node], allowed: set[Node] | None) -> list[Node]:
+    """Reachable nodes, each after all of its parents (iterative depth-first search)."""
     order: list[Node] = []
     seen: set[Node] = set()
     stack: list[tuple[Node, bool]] = [(n, False) for n in roots]
@@ -179,11 +202,9 @@ def _dependencies(roots: list[Node], allowed: set[Node] | None) -> tuple[list[No
         seen.add(node)
         stack.append((node, True))
         for parent in node.parents:
-            if type(parent) is Node and (allowed is None or parent in allowed):
-                deps[parent] = deps.get(parent, 0) + 1
-                if parent not in seen:
-                    stack.append((parent, False))
-    return order, deps
+            if type(parent) is Node and parent not in seen and (allowed is None or parent in allowed):
+                stack.append((parent, False))
+    return order
 
 
 def _needed(order: list[Node], target_keys: set[Any], allowed: set[Node] | None) -> set[Any]:
@@ -213,46 +234,37 @@ def _apply_rules(
     tensor_mode: bool,
     allowed: set[Node] | None,
     needed: set[Any] | None,
-    retain_graph: bool,
 ) -> None:
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    saved = node.saved
-    if saved is None:
-        saved = (None,) * len(node.parents)
-    versions = node.versions
-    if prim.uses_shapes:
-        saved = tuple(
-            InputMeta(*meta) if s is None and meta is not None else s
-            for s, meta in zip(saved, node.in_meta)
-        )
+    if node.versions is not None:
+        for i, saved_tensor, version in node.versions:
+            if saved_tensor._version != version:
+                _raise_modified(prim, i, saved_tensor, version)
     if tensor_mode:
-        args = saved
+        args = node.saved
         ans = node.ans
         if ans is not None:
             ans = _ans_tensor(node)
     else:
-        args = [s._data if isinstance(s, Tensor) else s for s in saved]
+        args = node.saved_data
         ans = node.ans
-    for i, version in enumerate(versions):
-        if version is not None and saved[i]._version != version:
-            s = saved[i]
-            raise RuntimeError(
-                f"one of the tensors needed for gradient computation has been modified by an "
-                f"in-place operation: input {i} of {prim.grad_fn_name}, of shape {s.shape}, is at "
-                f"version {s._version}; expected version {version}. Do the in-place change "
-                "after backward, or work on a copy (.clone() / x = x + ...)."
-            )
+    if args is None:
+        args = (None,) * len(node.parents)
+    if prim.uses_shapes:
+        args = tuple(
+            InputMeta(*meta) if a is None and meta is not None else a
+            for a, meta in zip(args, node.in_meta)
+        )
     params = node.params
     rules = prim.vjp_rules
-    anomaly = state.anomaly
+    in_meta = node.in_meta
     for i, parent in enumerate(node.parents):
         if parent is None:
             continue
-        if type(parent) is Node:
-            if allowed is not None and parent not in allowed:
-                continue
+        if allowed is not None and type(parent) is Node and parent not in allowed:
+            continue
         if needed is not None and parent not in needed:
             continue
         rule = rules[i]
@@ -261,19 +273,65 @@ def _apply_rules(
         gi = rule(g, ans, *args, **params)
         if gi is None:
             continue
-        shape, dtype = node.in_meta[i]
+        shape, dtype = in_meta[i]
         if not tensor_mode and type(gi) is not _ndarray:
             gi = np.asarray(gi)
         if gi.shape != shape:
             gi = sum_to_shape(gi, shape)
         if gi.dtype != dtype:
             gi = _cast(gi, dtype)
-        if anomaly:
+        if state.anomaly:
             _check_backward_finite(node, i, gi)
         prev = cotangents.get(parent)
         cotangents[parent] = gi if prev is None else prev + gi
-    if not retain_graph:
-        node.release()
+
+
+def _raise_modified(prim: Any, i: int, saved_tensor: Tensor, version: int) -> None:
+    raise RuntimeError(
+        f"one of the tensors needed for gradient computation has been modified by an in-place "
+        f"operation: input {i} of {prim.grad_fn_name}, of shape {saved_tensor.shape}, is at "
+        f"version {saved_tensor._version}; expected version {version}. Do the in-place change "
+        "after backward, or work on a copy (.clone() / x = x + ...)."
+    )
+
+
+def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
+    """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
+    prim = node.prim
+    if node.versions is not None:
+        for i, saved_tensor, version in node.versions:
+            if saved_tensor._version != version:
+                _raise_modified(prim, i, saved_tensor, version)
+    args = node.saved_data
+    if prim.uses_shapes:
+        args = tuple(
+            InputMeta(*meta) if a is None and meta is not None else a
+            for a, meta in zip(args, node.in_meta)
+        )
+    rules = prim.vjp_rules
+    in_meta = node.in_meta
+    ans = node.ans
+    params = node.params
+    i = -1
+    for parent in node.parents:
+        i += 1
+        if parent is None:
+            continue
+        rule = rules[i]
+        if rule is None:
+            continue
+        gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+        if gi is None:
+            continue
+        if type(gi) is not _ndarray:
+            gi = np.asarray(gi)
+        shape, dtype = in_meta[i]
+        if gi.shape != shape:
+            gi = sum_to_shape(gi, shape)
+        if gi.dtype != dtype:
+            gi = _cast(gi, dtype)
+        prev = cotangents.get(parent)
+        cotangents[parent] = gi if prev is None else prev + gi
 
 
 class InputMeta:

@@ -22,7 +22,9 @@ class Node:
         "parents",
         # Per input: the saved input (Tensor or raw value) if the rules read it, else None.
         "saved",
-        # Per input: the saved tensor's version when it was recorded (None if not a tensor).
+        # The same, as raw arrays: what a first-order backward hands to the rules.
+        "saved_data",
+        # ((index, tensor, version), ...) for the saved tensors, checked at backward; or None.
         "versions",
         # The output array when the rules read it.
         "ans",
@@ -67,6 +69,8 @@ class Node:
     def release(self) -> None:
         """Drop the saved values; a later backward through this node raises a clear error."""
         self.saved = None
+        self.saved_data = None
+        self.versions = None
         self.ans = None
         self.released = True
 

@@ -17,6 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from numpy.linalg import LinAlgError
+
+from chainrule.core.modes import state as _state
+from chainrule.core.tensor import Tensor
+
 __all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE"]
 
 Rule = Callable[..., Any]
@@ -115,8 +120,22 @@ class Primitive:
         return self
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        """Apply the primitive. Raw arrays in give a raw array out; a Tensor in gives a Tensor."""
-        return _bind(self, *args, **params)
+        """Apply the primitive. Raw arrays in give a raw array out; a Tensor in gives a Tensor.
+
+        The raw case is what derivative rules hit during a first-order backward pass, so it
+        calls the forward directly.
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                return _bind(self, *args, **params)
+        if _state.busy:
+            return _bind(self, *args, **params)
+        try:
+            return self.impl(*args, **params)
+        except (ValueError, TypeError, IndexError, ArithmeticError, LinAlgError) as exc:
+            from chainrule.core.dispatch import _op_error
+
+            raise _op_error(self, list(args), params, exc) from exc
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
