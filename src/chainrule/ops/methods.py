@@ -65,10 +65,23 @@ def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
     return self
 
 
+def _alias(t: Tensor) -> Tensor:
+    """Another Tensor object for the same value and history, with its own version counter.
+
+    A recorded in-place op saves this alias, not ``self``: ``self`` then moves on to the new
+    value and history, while the alias keeps what the op's rule needs.
+    """
+    alias = t.detach()
+    alias._node = t._node
+    alias._requires_grad = t._requires_grad
+    return alias
+
+
 def _inplace(prim: Any, name: str) -> Any:
     def method(self: Tensor, other: Any) -> Tensor:
         _check_inplace(self, name)
-        return inplace_update(self, bind(prim, self, other), name)
+        source = _alias(self) if state.grad_enabled else self
+        return inplace_update(self, bind(prim, source, other), name)
 
     method.__name__ = name
     return method
