@@ -105,11 +105,6 @@ def _record(
 ) -> Node:
     """Attach a Node to ``out``. ``watched(a)`` says whether a non-requires-grad input is tracked."""
     node = _new(Node)
-    node.released = False
-    node.tape_refs = 0
-    node.out_ref = None
-    node.hooks = None
-    node.trace = None
     node.prim = prim
     node.params = params
     saves = prim.saves
@@ -125,8 +120,17 @@ def _record(
             node.versions = ((0, a, a._version),)
         else:
             node.saved = node.saved_data = _NOTHING_SAVED
-            node.versions = None
-        node.ans = out._data if prim.saves_ans else None
+        if prim.saves_ans:
+            node.ans = out._data
+        node.out_shape = out._data.shape
+        node.out_dtype = out._data.dtype
+        out._node = node
+        out._requires_grad = True
+        return node
+    if len(args) == 2 and watched is None:
+        _fill_two(node, args, saves)
+        if prim.saves_ans:
+            node.ans = out._data
         node.out_shape = out._data.shape
         node.out_dtype = out._data.dtype
         out._node = node
@@ -172,6 +176,43 @@ def _record(
     out._node = node
     out._requires_grad = True
     return node
+
+
+def _fill_two(node: Node, args: tuple[Any, ...], saves: tuple[int, ...]) -> None:
+    """_record's bookkeeping for a two-input op (the operators), without the general loop."""
+    a, b = args
+    versions = None
+    if isinstance(a, Tensor):
+        da = a._data
+        meta_a = (da.shape, da.dtype)
+        parent_a = a._node if a._node is not None else (a if a._requires_grad else None)
+        if 0 in saves:
+            saved_a = a
+            versions = ((0, a, a._version),)
+        else:
+            saved_a = da = None
+    else:
+        meta_a = parent_a = None
+        saved_a = da = a
+    if isinstance(b, Tensor):
+        db = b._data
+        meta_b = (db.shape, db.dtype)
+        parent_b = b._node if b._node is not None else (b if b._requires_grad else None)
+        if 1 in saves:
+            saved_b = b
+            entry = ((1, b, b._version),)
+            versions = entry if versions is None else versions + entry
+        else:
+            saved_b = db = None
+    else:
+        meta_b = parent_b = None
+        saved_b = db = b
+    node.parents = (parent_a, parent_b)
+    node.in_meta = (meta_a, meta_b)
+    node.saved = (saved_a, saved_b)
+    node.saved_data = (da, db)
+    if versions is not None:
+        node.versions = versions
 
 
 def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:

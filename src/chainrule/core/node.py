@@ -15,40 +15,31 @@ __all__ = ["Node"]
 
 
 class Node:
-    __slots__ = (
-        "prim",
-        "params",
-        # Per input: the producing Node, the leaf Tensor that receives the gradient, or None.
-        "parents",
-        # Per input: the saved input (Tensor or raw value) if the rules read it, else None.
-        "saved",
-        # The same, as raw arrays: what a first-order backward hands to the rules.
-        "saved_data",
-        # ((index, tensor, version), ...) for the saved tensors, checked at backward; or None.
-        "versions",
-        # The output array when the rules read it.
-        "ans",
-        # Per input: (shape, dtype) so cotangents can be summed back and cast.
-        "in_meta",
-        "out_shape",
-        "out_dtype",
-        "released",
-        # How many unreleased tapes recorded this node.
-        "tape_refs",
-        # Weak reference to the output tensor, set by retain_grad()/register_hook().
-        "out_ref",
-        "hooks",
-        # Where the op was recorded (file, line), filled only in anomaly mode.
-        "trace",
-        "__weakref__",
-    )
+    """One recorded op. Attributes (set by ``dispatch._record``):
 
-    def __init__(self) -> None:
-        self.released = False
-        self.tape_refs = 0
-        self.out_ref: Any = None
-        self.hooks: list[Any] | None = None
-        self.trace: Any = None
+    - ``prim``, ``params``: the primitive and its static settings;
+    - ``parents``: per input, the producing Node, the leaf Tensor that receives the gradient, or None;
+    - ``saved`` / ``saved_data``: per input, the kept input as a Tensor / as its raw array (None when
+      the rules do not read it); constants are always kept;
+    - ``versions``: ``((index, tensor, version), ...)`` for the kept tensors, checked at backward;
+    - ``ans``: the output array when the rules read it;
+    - ``in_meta``: per input, ``(shape, dtype)`` so cotangents can be summed back and cast;
+    - ``out_shape``, ``out_dtype``.
+
+    No ``__slots__``: the rarely set fields below live on the class as defaults, which makes
+    recording a node cheaper than setting every slot.
+    """
+
+    released = False
+    #: How many unreleased tapes recorded this node.
+    tape_refs = 0
+    #: Weak reference to the output tensor, set by retain_grad()/register_hook().
+    out_ref: Any = None
+    hooks: list[Any] | None = None
+    #: Where the op was recorded (file, line), filled only in anomaly mode.
+    trace: Any = None
+    versions: Any = None
+    ans: Any = None
 
     @property
     def name(self) -> str:
