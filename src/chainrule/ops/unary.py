@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.ops._api import unary_function
+from chainrule.ops.nondiff import greater_p
 
 __all__ = [
     "neg", "square", "sqrt", "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10",
@@ -36,7 +37,15 @@ def _softplus_impl(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
+try:  # SciPy (installed with the train/test extras) has a vectorised erf; NumPy has none.
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - exercised only without SciPy
+    _scipy_erf = None
+
+
 def _erf_impl(x: np.ndarray) -> np.ndarray:
+    if _scipy_erf is not None:
+        return _scipy_erf(x)
     x = np.asarray(x)
     dtype = np.result_type(x, 1.0)
     flat = np.asarray(x, dtype=np.float64).ravel()
@@ -145,16 +154,15 @@ relu_p.def_vjp(lambda g, ans, x: g * (ans > 0))
 relu_p.def_jvp(lambda t, ans, x: t * (ans > 0))
 
 leaky_relu_p = Primitive("leaky_relu", _leaky_relu_impl, nin=1)
-leaky_relu_p.def_vjp(
-    lambda g, ans, x, negative_slope=0.01: g * np.where(_data(x) > 0, 1.0, negative_slope).astype(
-        _data(x).dtype
-    )
-)
-leaky_relu_p.def_jvp(
-    lambda t, ans, x, negative_slope=0.01: t * np.where(_data(x) > 0, 1.0, negative_slope).astype(
-        _data(x).dtype
-    )
-)
+
+
+def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
+    # 1 where x > 0, negative_slope elsewhere; a constant built from a comparison, no derivative.
+    return greater_p(x, 0) * (1.0 - negative_slope) + negative_slope
+
+
+leaky_relu_p.def_vjp(lambda g, ans, x, negative_slope=0.01: g * _leaky_slope(x, negative_slope))
+leaky_relu_p.def_jvp(lambda t, ans, x, negative_slope=0.01: t * _leaky_slope(x, negative_slope))
 
 erf_p = Primitive("erf", _erf_impl, nin=1)
 erf_p.def_vjp(lambda g, ans, x: g * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
@@ -179,10 +187,6 @@ abs_p.def_vjp(lambda g, ans, x: g * sign_p(x))
 abs_p.def_jvp(lambda t, ans, x: t * sign_p(x))
 sign_p.def_vjp(lambda g, ans, x: g * 0)
 sign_p.def_jvp(lambda t, ans, x: t * 0)
-
-
-def _data(x):  # type: ignore[no-untyped-def]
-    return x._data if hasattr(x, "_data") else np.asarray(x)
 
 
 # ---------------------------------------------------------------- public functions
