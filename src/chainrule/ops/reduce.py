@@ -1,19 +1,29 @@
-"""Reductions over axes, with ``axis`` and ``keepdims`` as NumPy defines them.
+"""Reductions over axes, with ``axis`` and ``keepdims`` as NumPy defines them, and scans.
 
 Ties in max/min reductions share the gradient evenly among the tied entries (PyTorch's ``amax``).
+``prod`` and ``cumprod`` differentiate correctly at zeros (products of the other entries, never
+``ans / x``); ``norm``'s gradient at the zero vector is 0 (PyTorch's convention).
 """
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy as np
 
 from chainrule.core.primitive import Primitive
+from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_array, ensure_tensor
-from chainrule.ops.shape import broadcast_to_p, reshape_p
+from chainrule.ops.binary import where_p
+from chainrule.ops.shape import broadcast_to_p, flip_p, reshape_p, transpose_p
+from chainrule.ops.unary import abs_p, exp_p, sqrt_p
 
-__all__ = ["sum"]
+__all__ = [
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp", "norm",
+    "cumsum", "cumprod",
+]  # fmt: skip
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -24,7 +34,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     out = []
     for a in axes:
         a = int(a)
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -64,3 +74,485 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """
     axes = normalize_axis(axis, np.ndim(as_array(x)), "sum")
     return ensure_tensor(sum_p(x, axis=axes, keepdims=bool(keepdims)))
+
+
+# ---------------------------------------------------------------- helpers for the rules
+def _data(x: Any) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
+    """How many entries each output of a reduction over ``axis`` combines."""
+    if axis is None:
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axis)
+
+
+def _reduce_back(t: Any, weights: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """The JVP of a reduction whose VJP is ``expand(g) * weights``: ``sum(t * weights)``."""
+    return sum_p(t * weights, axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------- mean
+def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+mean_p = Primitive("mean", _mean_impl, nin=1, saves=(), uses_shapes=True)
+mean_p.def_vjp(
+    lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims)
+    / builtins.max(_count(x.shape, axis), 1)
+)
+mean_p.def_jvp(lambda t, ans, x, axis=None, keepdims=False: mean_p(t, axis=axis, keepdims=keepdims))
+
+
+# ---------------------------------------------------------------- prod
+def _prod_others_impl(x: Any) -> Any:
+    """Along the last axis: entry i is the product of all the other entries (no division)."""
+    x = np.asarray(x)
+    if x.shape[-1] == 0:
+        return x.copy()
+    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    before = np.cumprod(np.concatenate((ones, x[..., :-1]), axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate((ones, x[..., :0:-1]), axis=-1), axis=-1)[..., ::-1]
+    return before * after
+
+
+def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
+    """VJP (and JVP: the Jacobian is symmetric) of prod_others.
+
+    d others_i / d x_k = product of the entries other than i and k (0 when i == k).
+    """
+    xd = _data(x)
+    last = xd.ndim - 1
+    if xd.size == 0 or np.all(xd != 0):
+        # No zeros: others_k * sum_{i != k} g_i / x_i.
+        r = g / x
+        return ans * (sum_p(r, axis=(last,), keepdims=True) - r)
+    # With zeros: row i of `a` is x with entry i replaced by 1; its own "others" give the
+    # products without i and k, exactly.
+    n = xd.shape[-1]
+    lead = xd.shape[:-1]
+    diagonal = np.eye(n, dtype=bool)
+    rows = broadcast_to_p(reshape_p(x, shape=lead + (1, n)), shape=lead + (n, n))
+    pairs = prod_others_p(where_p(diagonal, 1.0, rows))
+    weighted = where_p(diagonal, 0.0, reshape_p(g, shape=lead + (n, 1)) * pairs)
+    return sum_p(weighted, axis=(last,), keepdims=False)
+
+
+prod_others_p = Primitive("prod_others", _prod_others_impl, nin=1, saves_ans=True,
+                          grad_fn_name="ProdBackward1")  # fmt: skip
+prod_others_p.def_vjp(_prod_others_rule)
+prod_others_p.def_jvp(_prod_others_rule)
+
+
+def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
+    """For each entry of x, the product of the other entries of its reduction group."""
+    shape = tuple(x.shape)
+    ndim = len(shape)
+    axes = tuple(range(ndim)) if axis is None else axis
+    if not axes:
+        return np.ones(shape, dtype=_data(x).dtype)
+    kept = tuple(i for i in range(ndim) if i not in axes)
+    order = kept + axes
+    moved = x if order == tuple(range(ndim)) else transpose_p(x, axes=order)
+    kept_shape = tuple(shape[i] for i in kept)
+    grouped = reshape_p(moved, shape=kept_shape + (_count(shape, axes),))
+    others = reshape_p(prod_others_p(grouped), shape=tuple(shape[i] for i in order))
+    if order == tuple(range(ndim)):
+        return others
+    return transpose_p(others, axes=tuple(int(i) for i in np.argsort(order)))
+
+
+def _prod_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+prod_p = Primitive("prod", _prod_impl, nin=1)
+prod_p.def_vjp(
+    lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims) * _others(x, axis)
+)
+prod_p.def_jvp(
+    lambda t, ans, x, axis=None, keepdims=False: _reduce_back(t, _others(x, axis), axis, keepdims)
+)
+
+
+# ---------------------------------------------------------------- max and min
+def _max_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _min_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+def _tie_share(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """1/k at each of the k entries equal to the extreme, 0 elsewhere (a constant)."""
+    xd = _data(x)
+    ad = _data(ans)
+    if not keepdims:
+        ad = ad.reshape(keepdims_shape(xd.shape, axis))
+    hit = xd == ad
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = hit / np.sum(hit, axis=axis, keepdims=True)
+    return share.astype(xd.dtype, copy=False)
+
+
+def _extreme_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return expand_to(g, x.shape, axis, keepdims) * _tie_share(ans, x, axis, keepdims)
+
+
+def _extreme_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _reduce_back(t, _tie_share(ans, x, axis, keepdims), axis, keepdims)
+
+
+max_p = Primitive("max", _max_impl, nin=1, saves_ans=True, grad_fn_name="AmaxBackward0")
+max_p.def_vjp(_extreme_vjp)
+max_p.def_jvp(_extreme_jvp)
+min_p = Primitive("min", _min_impl, nin=1, saves_ans=True, grad_fn_name="AminBackward0")
+min_p.def_vjp(_extreme_vjp)
+min_p.def_jvp(_extreme_jvp)
+
+
+# ---------------------------------------------------------------- var
+def _var_impl(
+    x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
+) -> Any:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _var_weights(x: Any, axis: tuple[int, ...] | None, ddof: int) -> Any:
+    """d var / d x = 2 (x - mean) / (n - ddof)."""
+    dof = _count(tuple(x.shape), axis) - ddof
+    scale = 2.0 / dof if dof > 0 else math.nan
+    return (x - mean_p(x, axis=axis, keepdims=True)) * scale
+
+
+var_p = Primitive("var", _var_impl, nin=1)
+var_p.def_vjp(
+    lambda g, ans, x, axis=None, keepdims=False, ddof=0: expand_to(g, x.shape, axis, keepdims)
+    * _var_weights(x, axis, ddof)
+)
+var_p.def_jvp(
+    lambda t, ans, x, axis=None, keepdims=False, ddof=0: _reduce_back(
+        t, _var_weights(x, axis, ddof), axis, keepdims
+    )
+)
+
+
+# ---------------------------------------------------------------- logsumexp
+def _logsumexp_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    top = np.max(x, axis=axis, keepdims=True)
+    # All -inf (or an inf) in a group: shifting by it would give nan; shift by 0 instead.
+    top = np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    if keepdims:
+        return out
+    return out.reshape(tuple(n for i, n in enumerate(out.shape) if axis is not None and i not in axis))
+
+
+def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    return exp_p(x - expand_to(ans, x.shape, axis, keepdims))
+
+
+logsumexp_p = Primitive("logsumexp", _logsumexp_impl, nin=1, saves_ans=True)
+logsumexp_p.def_vjp(
+    lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims)
+    * _softmax_weights(ans, x, axis, keepdims)
+)
+logsumexp_p.def_jvp(
+    lambda t, ans, x, axis=None, keepdims=False: _reduce_back(
+        t, _softmax_weights(ans, x, axis, keepdims), axis, keepdims
+    )
+)
+
+
+# ---------------------------------------------------------------- 2-norm
+def _norm_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x)
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _safe_norm(ans: Any) -> Any:
+    """The norm with its zeros replaced by 1: x / norm is then 0 at the zero vector."""
+    return where_p(_data(ans) == 0, 1.0, ans)
+
+
+norm_p = Primitive("norm", _norm_impl, nin=1, saves_ans=True, grad_fn_name="NormBackward1")
+norm_p.def_vjp(
+    lambda g, ans, x, axis=None, keepdims=False: expand_to(g / _safe_norm(ans), x.shape, axis, keepdims) * x
+)
+norm_p.def_jvp(
+    lambda t, ans, x, axis=None, keepdims=False: sum_p(t * x, axis=axis, keepdims=keepdims)
+    / _safe_norm(ans)
+)
+
+
+# ---------------------------------------------------------------- cumsum and cumprod
+def _cumsum_impl(x: Any, *, axis: int) -> Any:
+    return np.cumsum(x, axis=axis)
+
+
+def _reverse_cumsum(g: Any, axis: int) -> Any:
+    """Entry k is the sum of entries k, k+1, ... along ``axis``."""
+    return flip_p(cumsum_p(flip_p(g, axis=(axis,)), axis=axis), axis=(axis,))
+
+
+cumsum_p = Primitive("cumsum", _cumsum_impl, nin=1, saves=())
+cumsum_p.def_vjp(lambda g, ans, x, axis: _reverse_cumsum(g, axis))
+cumsum_p.def_jvp(lambda t, ans, x, axis: cumsum_p(t, axis=axis))
+
+
+def _cumprod_impl(x: Any, *, axis: int) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_pairs(x: Any, axis: int) -> tuple[Any, Any]:
+    """With the scan axis moved last: ``c[..., k, i]`` = product of x_j for j <= i, j != k.
+
+    Returns ``c`` and the move used, for inputs that contain zeros (O(n^2) in the axis length).
+    """
+    ndim = len(x.shape)
+    order = tuple(i for i in range(ndim) if i != axis) + (axis,)
+    moved = x if axis == ndim - 1 else transpose_p(x, axes=order)
+    shape = tuple(x.shape[i] for i in order)
+    n, lead = shape[-1], shape[:-1]
+    rows = broadcast_to_p(reshape_p(moved, shape=lead + (1, n)), shape=lead + (n, n))
+    return cumprod_p(where_p(np.eye(n, dtype=bool), 1.0, rows), axis=ndim), order
+
+
+def _unmove(y: Any, order: tuple[int, ...]) -> Any:
+    if order == tuple(range(len(order))):
+        return y
+    return transpose_p(y, axes=tuple(int(i) for i in np.argsort(order)))
+
+
+def _move(y: Any, order: tuple[int, ...]) -> Any:
+    if order == tuple(range(len(order))):
+        return y
+    return transpose_p(y, axes=order)
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    xd = _data(x)
+    if np.all(xd != 0):
+        return _reverse_cumsum(g * ans, axis) / x
+    # dL/dx_k = sum_{i >= k} g_i prod_{j <= i, j != k} x_j.
+    pairs, order = _cumprod_pairs(x, axis)
+    n = xd.shape[axis]
+    gm = _move(g, order)
+    lead = tuple(gm.shape[:-1])
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    terms = where_p(upper, reshape_p(gm, shape=lead + (1, n)) * pairs, 0.0)
+    return _unmove(sum_p(terms, axis=(len(lead) + 1,)), order)
+
+
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
+    xd = _data(x)
+    if np.all(xd != 0):
+        return ans * cumsum_p(t / x, axis=axis)
+    # d y_i = sum_{k <= i} t_k prod_{j <= i, j != k} x_j.
+    pairs, order = _cumprod_pairs(x, axis)
+    n = xd.shape[axis]
+    tm = _move(t, order)
+    lead = tuple(tm.shape[:-1])
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    terms = where_p(upper, reshape_p(tm, shape=lead + (n, 1)) * pairs, 0.0)
+    return _unmove(sum_p(terms, axis=(len(lead),)), order)
+
+
+cumprod_p = Primitive("cumprod", _cumprod_impl, nin=1, saves_ans=True)
+cumprod_p.def_vjp(_cumprod_vjp)
+cumprod_p.def_jvp(_cumprod_jvp)
+
+
+# ---------------------------------------------------------------- public functions
+def _axes(x: Any, axis: Any, op: str) -> tuple[int, ...] | None:
+    return normalize_axis(axis, np.ndim(as_array(x)), op)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Arithmetic mean over ``axis`` (all axes when None).
+
+    >>> import chainrule as cr
+    >>> cr.mean(cr.tensor([[1., 2.], [3., 4.]]), axis=1)
+    tensor([1.5, 3.5], dtype=float64)
+    """
+    return ensure_tensor(mean_p(x, axis=_axes(x, axis, "mean"), keepdims=bool(keepdims)))
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Product over ``axis``. The gradient is the product of the other entries, exact at zeros.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([2., 0., 3.], requires_grad=True)
+    >>> cr.prod(x).backward()
+    >>> x.grad
+    tensor([0., 6., 0.], dtype=float64)
+    """
+    return ensure_tensor(prod_p(x, axis=_axes(x, axis, "prod"), keepdims=bool(keepdims)))
+
+
+def _check_nonempty(x: Any, axes: tuple[int, ...] | None, op: str) -> None:
+    shape = np.shape(as_array(x))
+    if _count(shape, axes) == 0:
+        raise ValueError(
+            f"{op}: cannot reduce over an empty axis (tensor of shape {shape}, axis {axes}): the "
+            "result has no identity value"
+        )
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Largest value over ``axis``; tied maxima share the gradient evenly (PyTorch's ``amax``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1., 3., 3.], requires_grad=True)
+    >>> cr.max(x).backward()
+    >>> x.grad
+    tensor([0. , 0.5, 0.5], dtype=float64)
+    """
+    axes = _axes(x, axis, "max")
+    _check_nonempty(x, axes, "max")
+    return ensure_tensor(max_p(x, axis=axes, keepdims=bool(keepdims)))
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Smallest value over ``axis``; tied minima share the gradient evenly.
+
+    >>> import chainrule as cr
+    >>> cr.min(cr.tensor([[1., 5.], [0., 2.]]), axis=0)
+    tensor([0., 2.], dtype=float64)
+    """
+    axes = _axes(x, axis, "min")
+    _check_nonempty(x, axes, "min")
+    return ensure_tensor(min_p(x, axis=axes, keepdims=bool(keepdims)))
+
+
+amax = max
+amin = min
+
+
+def _check_ddof(ddof: Any, op: str) -> int:
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise TypeError(f"{op}: ddof must be a non-negative int, got {ddof!r}")
+    return int(ddof)
+
+
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """Variance over ``axis``: ``sum((x - mean)**2) / (n - ddof)``; ddof=0 as NumPy.
+
+    With ``n - ddof <= 0`` the result (and gradient) is nan, as in NumPy.
+
+    >>> import chainrule as cr
+    >>> cr.var(cr.tensor([1., 2., 3., 4.]), ddof=1)
+    tensor(1.66666667, dtype=float64)
+    """
+    ddof = _check_ddof(ddof, "var")
+    return ensure_tensor(var_p(x, axis=_axes(x, axis, "var"), keepdims=bool(keepdims), ddof=ddof))
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """Standard deviation over ``axis``: ``sqrt(var(x, axis, ddof))`` (a composite).
+
+    Its gradient is nan where the standard deviation is 0 (all entries equal), as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> cr.std(cr.tensor([1., 3.]))
+    tensor(1., dtype=float64)
+    """
+    return ensure_tensor(sqrt_p(var(x, axis, ddof, keepdims)))
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(exp(x)))`` over ``axis``, computed stably by shifting by the maximum.
+
+    Its gradient is ``softmax(x)`` over the reduced axes.
+
+    >>> import chainrule as cr
+    >>> cr.logsumexp(cr.tensor([1000., 1000.]))
+    tensor(1000.69314718, dtype=float64)
+    """
+    axes = _axes(x, axis, "logsumexp")
+    _check_nonempty(x, axes, "logsumexp")
+    return ensure_tensor(logsumexp_p(x, axis=axes, keepdims=bool(keepdims)))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
+    """Vector norm of the entries over ``axis`` (of all entries when None, i.e. Frobenius).
+
+    ``ord`` is None/2/"fro" (Euclidean; a primitive whose gradient is 0 at the zero vector, as in
+    PyTorch), 1 (sum of absolute values) or ``inf`` (largest absolute value); the last two are
+    composites. Matrix norms that are not entrywise (spectral, nuclear) are not offered here.
+
+    >>> import chainrule as cr
+    >>> cr.norm(cr.tensor([3., 4.]))
+    tensor(5., dtype=float64)
+    """
+    axes = _axes(x, axis, "norm")
+    keepdims = bool(keepdims)
+    if ord is None or ord == 2 or ord == "fro":
+        if ord == "fro" and axes is not None and len(axes) != 2:
+            raise ValueError(f"norm: ord='fro' needs axis=None or two axes, got axis={axis}")
+        return ensure_tensor(norm_p(x, axis=axes, keepdims=keepdims))
+    if ord == 1:
+        return ensure_tensor(sum_p(abs_p(x), axis=axes, keepdims=keepdims))
+    if ord == math.inf:
+        _check_nonempty(x, axes, "norm")
+        return ensure_tensor(max_p(abs_p(x), axis=axes, keepdims=keepdims))
+    raise ValueError(f"norm: unsupported ord={ord!r}; use None, 2, 'fro', 1 or inf")
+
+
+def _scan_axis(x: Any, axis: Any, op: str) -> tuple[Any, int]:
+    if axis is None:
+        return reshape_p(x, shape=(-1,)), 0
+    ndim = np.ndim(as_array(x))
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return x, int(axis) % ndim
+
+
+def cumsum(x: Any, axis: int | None = None) -> Any:
+    """Running sum along ``axis`` (over the flattened tensor when None, as NumPy).
+
+    >>> import chainrule as cr
+    >>> cr.cumsum(cr.tensor([1., 2., 3.]))
+    tensor([1., 3., 6.], dtype=float64)
+    """
+    x, ax = _scan_axis(x, axis, "cumsum")
+    return ensure_tensor(cumsum_p(x, axis=ax))
+
+
+def cumprod(x: Any, axis: int | None = None) -> Any:
+    """Running product along ``axis`` (over the flattened tensor when None, as NumPy).
+
+    The gradient uses ``ans / x`` when no entry is 0 and, when some are, the exact products of
+    the other entries (O(n^2) in the length of the axis), so zeros are handled correctly.
+
+    >>> import chainrule as cr
+    >>> cr.cumprod(cr.tensor([1., 2., 3.]))
+    tensor([1., 2., 6.], dtype=float64)
+    """
+    x, ax = _scan_axis(x, axis, "cumprod")
+    return ensure_tensor(cumprod_p(x, axis=ax))
+
+
+def install() -> None:
+    """Attach the reductions to Tensor as methods (NumPy signatures)."""
+    T = Tensor
+    T.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+    T.prod = lambda self, axis=None, keepdims=False: prod(self, axis, keepdims)
+    T.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims)
+    T.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims)
+    T.var = lambda self, axis=None, ddof=0, keepdims=False: var(self, axis, ddof, keepdims)
+    T.std = lambda self, axis=None, ddof=0, keepdims=False: std(self, axis, ddof, keepdims)
+    T.logsumexp = lambda self, axis=None, keepdims=False: logsumexp(self, axis, keepdims)
+    T.norm = lambda self, ord=None, axis=None, keepdims=False: norm(self, ord, axis, keepdims)  # noqa: A002
+    T.cumsum = lambda self, axis=None: cumsum(self, axis)
+    T.cumprod = lambda self, axis=None: cumprod(self, axis)
