@@ -1,3 +1,311 @@
-"""Placeholder: the indexing family is being written."""
+"""Indexing: reading with NumPy's indices (``getitem``), its adjoint (``index_add``, a scatter-add
+into zeros) and an out-of-place write (``index_put``), plus ``Tensor.__getitem__/__setitem__``.
 
-__all__: list[str] = []
+The index is a static setting of the op: Tensor and list indices become NumPy arrays, copied and
+made read-only, so that changing them afterwards cannot change a recorded graph. Basic indices
+(ints, slices, None, ``...``) and boolean masks never select an entry twice; integer arrays may,
+and the scatter-add then accumulates the gradient of every occurrence (``np.add.at``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.modes import state
+from chainrule.core.primitive import Primitive
+from chainrule.core.tensor import Tensor
+from chainrule.ops._api import as_array, ensure_tensor
+from chainrule.ops.methods import inplace_update
+from chainrule.ops.shape import reshape_p
+
+__all__ = ["getitem", "index_put", "take", "take_along_axis"]
+
+Index = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------- the index as a static setting
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    if arr.flags.writeable or arr.base is not None:
+        arr = arr.copy()
+        arr.flags.writeable = False
+    return arr
+
+
+def normalize_index(index: Any, op: str = "getitem") -> Index:
+    """The index as a tuple of ints, slices, None, Ellipsis and read-only int/bool arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out: list[Any] = []
+    for item in index:
+        if isinstance(item, Tensor):
+            item = item._data
+        if item is None or item is Ellipsis:
+            out.append(item)
+        elif isinstance(item, slice):
+            if any(isinstance(b, Tensor) for b in (item.start, item.stop, item.step)):
+                item = slice(*(b.__index__() if isinstance(b, Tensor) else b
+                               for b in (item.start, item.stop, item.step)))  # fmt: skip
+            out.append(item)
+        elif isinstance(item, (bool, np.bool_)):
+            out.append(_frozen(np.asarray(item)))
+        elif isinstance(item, (int, np.integer)):
+            out.append(int(item))
+        elif isinstance(item, (np.ndarray, list, tuple)):
+            arr = np.asarray(item)
+            if arr.dtype.kind == "f" and arr.size == 0:
+                arr = arr.astype(np.intp)
+            if arr.dtype.kind not in "iub":
+                raise IndexError(
+                    f"{op}: only integers, slices (:), ellipsis (...), None and integer or boolean "
+                    f"arrays are valid indices; got an array of dtype {arr.dtype}"
+                )
+            out.append(_frozen(arr))
+        else:
+            raise IndexError(
+                f"{op}: only integers, slices (:), ellipsis (...), None and integer or boolean "
+                f"arrays are valid indices; got {type(item).__name__} {item!r}"
+            )
+    return tuple(out)
+
+
+def describe_index(index: Index) -> str:
+    """A short readable form of a normalized index, for error messages."""
+    parts = []
+    for item in index:
+        if item is None:
+            parts.append("None")
+        elif item is Ellipsis:
+            parts.append("...")
+        elif isinstance(item, slice):
+            text = ":".join("" if b is None else str(b) for b in (item.start, item.stop))
+            parts.append(text if item.step is None else f"{text}:{item.step}")
+        elif isinstance(item, np.ndarray):
+            if item.size <= 8:
+                parts.append(repr(item.tolist()))
+            else:
+                parts.append(f"<{item.dtype} array of shape {item.shape}>")
+        else:
+            parts.append(repr(item))
+    return "[" + ", ".join(parts) + "]"
+
+
+def _may_repeat(index: Index) -> bool:
+    """Whether the index can select an entry more than once (it holds an integer array)."""
+    for item in index:
+        if type(item) is np.ndarray and item.dtype.kind != "b":
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- primitives
+def _getitem_impl(x: Any, *, index: Index) -> Any:
+    return np.asarray(x)[index]
+
+
+def _index_add_impl(g: Any, *, index: Index, shape: tuple[int, ...]) -> Any:
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    if _may_repeat(index):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+getitem_p = Primitive("getitem", _getitem_impl, nin=1, saves=(), uses_shapes=True,
+                      grad_fn_name="IndexBackward0")  # fmt: skip
+# The adjoint of reading entries: put the cotangent back where they came from, summing repeats.
+index_add_p = Primitive("index_add", _index_add_impl, nin=1, saves=(),
+                        grad_fn_name="IndexAddBackward0")  # fmt: skip
+getitem_p.def_vjp(lambda g, ans, x, index: index_add_p(g, index=index, shape=tuple(x.shape)))
+getitem_p.def_jvp(lambda t, ans, x, index: getitem_p(t, index=index))
+index_add_p.def_vjp(lambda g, ans, v, index, shape: getitem_p(g, index=index))
+index_add_p.def_jvp(lambda t, ans, v, index, shape: index_add_p(t, index=index, shape=shape))
+
+
+def _index_put_impl(x: Any, values: Any, *, index: Index) -> Any:
+    out = np.array(x, copy=True)
+    out[index] = values
+    return out
+
+
+def _values_cotangent(g: Any, values: Any, index: Index) -> Any:
+    picked = getitem_p(g, index=index)
+    extra = len(values.shape) - len(picked.shape)
+    if extra > 0:
+        # NumPy lets the values carry extra leading size-1 dimensions.
+        picked = reshape_p(picked, shape=(1,) * extra + tuple(picked.shape))
+    return picked
+
+
+def _zeros_like(x: Any, t: Any) -> np.ndarray:
+    return np.zeros(tuple(x.shape), dtype=as_array(t).dtype)
+
+
+index_put_p = Primitive("index_put", _index_put_impl, nin=2, saves=(), uses_shapes=True,
+                        grad_fn_name="IndexPutBackward0")  # fmt: skip
+index_put_p.def_vjp(
+    lambda g, ans, x, values, index: index_put_p(g, 0.0, index=index),
+    lambda g, ans, x, values, index: _values_cotangent(g, values, index),
+)
+index_put_p.def_jvp(
+    lambda t, ans, x, values, index: index_put_p(t, 0.0, index=index),
+    lambda t, ans, x, values, index: index_put_p(_zeros_like(x, t), t, index=index),
+)
+
+
+# ---------------------------------------------------------------- public functions
+def _index_error(x: Any, index: Index, exc: BaseException, op: str) -> IndexError:
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return IndexError(
+        f"{op}: index {describe_index(index)} does not fit a tensor of shape "
+        f"{np.shape(as_array(x))}: {cause}"
+    )
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` with NumPy's rules: ints, slices (negative steps too), None, ``...``,
+    integer arrays (repeats accumulate their gradients) and boolean masks.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1., 2., 3.], requires_grad=True)
+    >>> cr.getitem(x, [0, 0, 2]).sum().backward()
+    >>> x.grad
+    tensor([2., 0., 1.], dtype=float64)
+    """
+    idx = normalize_index(index)
+    try:
+        return ensure_tensor(getitem_p(x, index=idx))
+    except IndexError as exc:
+        raise _index_error(x, idx, exc, "getitem") from None
+
+
+def index_put(x: Any, index: Any, values: Any) -> Any:
+    """A copy of ``x`` with ``x[index] = values`` (out of place); differentiable in both.
+
+    Where an integer-array index repeats an entry, which value lands there is NumPy's choice,
+    and each repeated value still receives the cotangent of that entry.
+
+    >>> import chainrule as cr
+    >>> cr.index_put(cr.zeros(3), 1, 5.0)
+    tensor([0., 5., 0.], dtype=float64)
+    """
+    idx = normalize_index(index, "index_put")
+    try:
+        return ensure_tensor(index_put_p(x, values, index=idx))
+    except IndexError as exc:
+        raise _index_error(x, idx, exc, "index_put") from None
+
+
+def take(x: Any, indices: Any, axis: int | None = None) -> Any:
+    """Entries at integer ``indices`` along ``axis`` (of the flattened tensor when None).
+
+    As ``numpy.take``; a composite of ``getitem``.
+
+    >>> import chainrule as cr
+    >>> cr.take(cr.tensor([[1., 2.], [3., 4.]]), [1, 1], axis=1)
+    tensor([[2., 2.],
+            [4., 4.]], dtype=float64)
+    """
+    idx = np.asarray(as_array(indices))
+    if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
+        raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
+    if axis is None:
+        x = reshape_p(x, shape=(-1,))
+        axis = 0
+    ndim = np.ndim(as_array(x))
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"take: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return getitem(x, (slice(None),) * (axis % ndim) + (idx,))
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
+    """Pick entries along ``axis`` at ``indices``, which has x's number of dimensions.
+
+    As ``numpy.take_along_axis`` (``torch.gather``); other dimensions broadcast. A composite of
+    ``getitem`` with integer arrays, so repeated indices accumulate their gradients.
+
+    >>> import chainrule as cr
+    >>> logits = cr.tensor([[1., 2., 3.], [4., 5., 6.]])
+    >>> cr.take_along_axis(logits, cr.tensor([[2], [0]]), axis=1)
+    tensor([[3.],
+            [4.]], dtype=float64)
+    """
+    idx = np.asarray(as_array(indices))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take_along_axis: indices must be integers, got dtype {idx.dtype}")
+    if axis is None:
+        if idx.ndim != 1:
+            raise ValueError(
+                f"take_along_axis: with axis=None the indices must be 1-d, got shape {idx.shape}"
+            )
+        return getitem(reshape_p(x, shape=(-1,)), (idx,))
+    shape = np.shape(as_array(x))
+    ndim = len(shape)
+    if idx.ndim != ndim:
+        raise ValueError(
+            f"take_along_axis: indices of shape {idx.shape} need as many dimensions as the tensor "
+            f"of shape {shape}"
+        )
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"take_along_axis: axis {axis} is out of range for {ndim} dimensions")
+    axis = axis % ndim
+    full: list[Any] = []
+    for d, n in enumerate(shape):
+        if d == axis:
+            full.append(idx)
+        else:
+            full.append(np.arange(n).reshape((1,) * d + (n,) + (1,) * (ndim - d - 1)))
+    try:
+        np.broadcast_shapes(*(a.shape for a in full))
+    except ValueError:
+        raise ValueError(
+            f"take_along_axis: indices of shape {idx.shape} do not broadcast against the tensor "
+            f"of shape {shape} outside axis {axis}"
+        ) from None
+    return getitem(x, tuple(full))
+
+
+# ---------------------------------------------------------------- Tensor.__getitem__/__setitem__
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``x[index] = value``.
+
+    With grad mode off, or when neither ``x`` nor ``value`` has a history, the values are
+    written into ``x``'s array. A leaf that requires grad refuses the write while grad mode is
+    on. Otherwise the write is recorded as ``index_put`` and ``x`` takes the new history (its old
+    array is left untouched, so values saved by earlier ops stay valid).
+    """
+    idx = normalize_index(index, "__setitem__")
+    if state.grad_enabled:
+        if self._node is None and self._requires_grad:
+            raise RuntimeError(
+                "__setitem__: a leaf tensor that requires grad cannot be written in place while "
+                "grad mode is on. Wrap the write in `with chainrule.no_grad():` (as optimizers "
+                "do), or write into a copy: y = x.clone(); y[...] = value."
+            )
+        if self._node is not None or state.busy or (isinstance(value, Tensor) and value._requires_grad):
+            try:
+                result = index_put_p(self, value, index=idx)
+            except IndexError as exc:
+                raise _index_error(self, idx, exc, "__setitem__") from None
+            inplace_update(self, result, "__setitem__")
+            return
+    data = value._data if isinstance(value, Tensor) else value
+    try:
+        self._data[idx] = data
+    except IndexError as exc:
+        raise _index_error(self, idx, exc, "__setitem__") from None
+    except ValueError as exc:
+        raise ValueError(
+            f"__setitem__: cannot write a value of shape {np.shape(data)} at index "
+            f"{describe_index(idx)} of a tensor of shape {self.shape}: {exc}"
+        ) from None
+    self._version += 1
+
+
+def install() -> None:
+    """Attach ``x[index]`` and ``x[index] = value`` to Tensor."""
+    Tensor.__getitem__ = getitem
+    Tensor.__setitem__ = _setitem
