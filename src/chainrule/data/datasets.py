@@ -1,0 +1,196 @@
+"""Built-in data sets: scikit-learn's bundled 8×8 digits, and MNIST from local IDX files.
+
+Nothing here downloads anything. ``load_digits`` reads the copy of the UCI digits that ships
+inside scikit-learn (an optional dependency: ``pip install chainrule[train]``); ``load_mnist``
+reads the four standard IDX files from a folder you provide.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["load_digits", "load_mnist", "read_idx", "write_idx", "MNIST_FILES", "IDXFormatError"]
+
+#: The four files ``load_mnist`` looks for (each may also end in ``.gz``).
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# IDX type codes (third byte of the magic number) and their big-endian NumPy dtypes.
+_IDX_TYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_IDX_CODES = {dt.newbyteorder("="): code for code, dt in _IDX_TYPES.items()}
+
+
+class IDXFormatError(ValueError):
+    """A file that is not a well-formed IDX file (bad magic number, wrong size)."""
+
+
+def load_digits(flatten: bool = False, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 8×8 handwritten digits bundled with scikit-learn.
+
+    Returns ``(images, labels)``: images as ``dtype`` scaled to [0, 1], shape (1797, 8, 8) or
+    (1797, 64) with ``flatten``; labels as int64 in 0..9. Split them with
+    :func:`chainrule.data.train_test_split`.
+
+    >>> from chainrule import data
+    >>> images, labels = data.load_digits()
+    >>> images.shape, labels.shape, float(images.max()), int(labels.max())
+    ((1797, 8, 8), (1797,), 1.0, 9)
+    """
+    try:
+        from sklearn.datasets import load_digits as _sklearn_digits
+    except ImportError as exc:
+        raise ImportError(
+            "load_digits needs scikit-learn, which ships the digits data set; install the training "
+            "extras with `pip install chainrule[train]` (or `pip install scikit-learn`)"
+        ) from exc
+    bunch = _sklearn_digits()
+    images = np.asarray(bunch.images, dtype=np.float64) / 16.0
+    labels = np.asarray(bunch.target, dtype=np.int64)
+    images = images.astype(dtype)
+    if flatten:
+        images = images.reshape(len(images), -1)
+    return images, labels
+
+
+def _open(path: Path) -> Any:
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read one IDX file (gzipped or not) into a NumPy array in native byte order.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from chainrule import data
+    >>> path = os.path.join(tempfile.mkdtemp(), "x-idx3-ubyte")
+    >>> data.write_idx(path, np.arange(8, dtype=np.uint8).reshape(2, 2, 2))
+    >>> data.read_idx(path)[1]
+    array([[4, 5],
+           [6, 7]], dtype=uint8)
+    """
+    source = Path(path)
+    try:
+        with _open(source) as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:
+        raise IDXFormatError(f"{source}: cannot read it as an IDX file ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise IDXFormatError(
+            f"{source}: not an IDX file (the first four bytes should be 0, 0, a type code and the "
+            f"number of dimensions; got {raw[:4].hex(' ') or 'nothing'})"
+        )
+    dtype = _IDX_TYPES[raw[2]]
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise IDXFormatError(f"{source}: truncated header (expected {ndim} dimension sizes)")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise IDXFormatError(
+            f"{source}: the header announces shape {shape} ({expected} bytes of data) but the file "
+            f"holds {len(raw) - header} bytes after the header; the file is truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike[str], array: Any, compress: bool = False) -> None:
+    """Write ``array`` as an IDX file (gzipped with ``compress``); the inverse of :func:`read_idx`.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from chainrule import data
+    >>> path = os.path.join(tempfile.mkdtemp(), "y-idx1-ubyte.gz")
+    >>> data.write_idx(path, np.array([3, 1], dtype=np.uint8), compress=True)
+    >>> data.read_idx(path)
+    array([3, 1], dtype=uint8)
+    """
+    arr = np.asarray(array)
+    code = _IDX_CODES.get(arr.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(f"write_idx: IDX cannot hold {arr.dtype}; use uint8, int8, int16, int32, float32 or float64")
+    if arr.ndim > 255:
+        raise ValueError("write_idx: IDX files hold at most 255 dimensions")
+    payload = bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    payload += arr.astype(_IDX_TYPES[code]).tobytes()
+    opener = gzip.open if compress else open
+    with opener(path, "wb") as handle:
+        handle.write(payload)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_mnist(path: str | os.PathLike[str], dtype: Any = np.float32) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """MNIST from the four standard IDX files in the folder ``path``.
+
+    Returns ``((train_images, train_labels), (test_images, test_labels))`` with images as
+    ``dtype`` scaled to [0, 1], shape (N, 28, 28), and labels as int64. The files may be gzipped
+    (``.gz``); nothing is downloaded.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from chainrule import data
+    >>> folder = tempfile.mkdtemp()
+    >>> for key, name in data.MNIST_FILES.items():
+    ...     arr = np.zeros((2, 28, 28), np.uint8) if "images" in key else np.array([7, 1], np.uint8)
+    ...     data.write_idx(os.path.join(folder, name), arr)
+    >>> (x, y), _ = data.load_mnist(folder)
+    >>> x.shape, y.tolist()
+    ((2, 28, 28), [7, 1])
+    """
+    folder = Path(path)
+    expected = ", ".join(MNIST_FILES.values())
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"load_mnist: {folder} is not a folder. Put the four MNIST IDX files ({expected}; each "
+            f"may end in .gz) in one folder and pass that folder."
+        )
+    found = {key: _find(folder, name) for key, name in MNIST_FILES.items()}
+    missing = [MNIST_FILES[key] for key, p in found.items() if p is None]
+    if missing:
+        raise FileNotFoundError(
+            f"load_mnist: missing {', '.join(missing)} (or the same name with .gz) in {folder.resolve()}. "
+            f"The folder must hold these four files: {expected}."
+        )
+    arrays = {key: read_idx(p) for key, p in found.items()}  # type: ignore[arg-type]
+    out = []
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        img_name, lbl_name = found[f"{split}_images"].name, found[f"{split}_labels"].name  # type: ignore[union-attr]
+        if images.ndim != 3:
+            raise IDXFormatError(f"load_mnist: {img_name} should hold (N, rows, cols) images, got shape {images.shape}")
+        if labels.ndim != 1:
+            raise IDXFormatError(f"load_mnist: {lbl_name} should hold N labels, got shape {labels.shape}")
+        if len(images) != len(labels):
+            raise IDXFormatError(
+                f"load_mnist: {img_name} holds {len(images)} images but {lbl_name} holds {len(labels)} labels"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() > 9):
+            raise IDXFormatError(f"load_mnist: {lbl_name} has labels outside 0..9")
+        scale = 255.0 if images.dtype == np.uint8 else 1.0
+        out.append(((images / scale).astype(dtype), labels.astype(np.int64)))
+    return out[0], out[1]
