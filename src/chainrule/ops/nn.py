@@ -1,3 +1,513 @@
-"""Placeholder: the nn family is being written."""
+"""Functional neural-network ops: the softmax family, losses, convolution, pooling and dropout.
 
-__all__: list[str] = []
+Primitives here exist for numerical stability or speed: ``log_softmax`` (shifted by the row
+maximum), ``cross_entropy`` (its VJP is the fused ``(softmax - onehot) / N``), and the window
+extraction ``im2col`` with its adjoint ``col2im`` that convolution and pooling are built on.
+Everything else (softmax, mse, binary cross-entropy, conv2d, the pools, dropout) is composed
+of primitives, so every derivative of every order comes from the same rules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive
+from chainrule.core.tensor import Tensor
+from chainrule.ops._api import ensure_tensor
+from chainrule.ops.binary import add_p, mul_p, sub_p, where_p
+from chainrule.ops.linalg import matmul_p
+from chainrule.ops.reduce import normalize_axis, sum_p
+from chainrule.ops.shape import reshape_p, transpose_p
+from chainrule.ops.unary import exp_p, softplus_p, square_p
+
+__all__ = [
+    "softmax", "log_softmax", "one_hot", "cross_entropy", "mse", "binary_cross_entropy_with_logits",
+    "conv2d", "max_pool2d", "avg_pool2d", "dropout",
+]  # fmt: skip
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------- helpers
+def _arr(x: Any) -> Any:
+    """A Tensor stays a Tensor; anything else becomes an ndarray."""
+    return x if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _data(x: Any) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _require_float(x: Any, op: str, what: str = "input") -> None:
+    dtype = _data(x).dtype
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be float32 or float64, got {dtype}; convert with .astype('float32')")
+
+
+def _one_axis(x: Any, axis: int, op: str) -> int:
+    nd = _data(x).ndim
+    if nd == 0:
+        raise ValueError(f"{op}: needs at least one dimension, got a 0-d tensor")
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: axis must be a single int, got {axis!r}")
+    (a,) = normalize_axis(int(axis), nd, op)  # type: ignore[misc]
+    return a
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce_loss(losses: Any, reduction: str) -> Any:
+    """Apply a loss reduction with primitives ('mean' divides by the number of losses)."""
+    if reduction == "none":
+        return losses
+    total = sum_p(losses, axis=None, keepdims=False)
+    if reduction == "sum":
+        return total
+    n = int(np.prod(losses.shape))
+    return total * (1.0 / n) if n else total * math.nan
+
+
+def _stable_shift(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """The maximum over ``axis`` (kept), 0 where it is not finite: subtracting it keeps exp in range.
+
+    A raw-data constant: softmax is shift-invariant, so it needs no derivative.
+    """
+    shift = np.max(x, axis=axis, keepdims=True)
+    if not np.all(np.isfinite(shift)):
+        shift = np.where(np.isfinite(shift), shift, 0)
+    return shift
+
+
+def _pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+# ---------------------------------------------------------------- softmax family
+def _log_softmax_impl(x: Any, *, axis: tuple[int, ...]) -> Any:
+    x = np.asarray(x)
+    z = x - _stable_shift(x, axis)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+log_softmax_p = Primitive("log_softmax", _log_softmax_impl, nin=1, saves=(), saves_ans=True,
+                          grad_fn_name="LogSoftmaxBackward0")  # fmt: skip
+log_softmax_p.def_vjp(lambda g, ans, x, *, axis: g - exp_p(ans) * sum_p(g, axis=axis, keepdims=True))
+log_softmax_p.def_jvp(lambda t, ans, x, *, axis: t - sum_p(exp_p(ans) * t, axis=axis, keepdims=True))
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """``x - logsumexp(x, axis)``, computed stably (finite for any finite input).
+
+    >>> import chainrule as cr
+    >>> cr.log_softmax(cr.tensor([0., 0.]))
+    tensor([-0.69314718, -0.69314718], dtype=float64)
+    """
+    x = _arr(x)
+    _require_float(x, "log_softmax")
+    a = _one_axis(x, axis, "log_softmax")
+    return ensure_tensor(log_softmax_p(x, axis=(a,)))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """``exp(x) / sum(exp(x), axis)``, computed as ``exp(log_softmax(x))`` so it never overflows.
+
+    >>> import chainrule as cr
+    >>> cr.softmax(cr.tensor([1000., 1000.]))
+    tensor([0.5, 0.5], dtype=float64)
+    """
+    x = _arr(x)
+    _require_float(x, "softmax")
+    a = _one_axis(x, axis, "softmax")
+    return ensure_tensor(exp_p(log_softmax_p(x, axis=(a,))))
+
+
+# ---------------------------------------------------------------- one_hot
+def _one_hot_impl(indices: Any, *, num_classes: int, dtype: np.dtype) -> Any:
+    idx = np.asarray(indices)
+    return (idx[..., None] == np.arange(num_classes)).astype(dtype)
+
+
+one_hot_p = Primitive("one_hot", _one_hot_impl, nin=1, saves=(), differentiable=False)
+
+
+def _check_indices(idx: np.ndarray, n: int, op: str, what: str) -> None:
+    if idx.size == 0:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        raise IndexError(f"{op}: class index {bad} is out of range for {n} classes ({what}); indices must be in [0, {n - 1}]")
+
+
+def one_hot(indices: Any, num_classes: int | None = None, dtype: Any = np.float64) -> Tensor:
+    """Float one-hot vectors along a new last axis (no gradient). ``num_classes`` defaults to
+    ``max(indices) + 1``.
+
+    >>> import chainrule as cr
+    >>> cr.one_hot(cr.tensor([0, 2]), 3)
+    tensor([[1., 0., 0.],
+            [0., 0., 1.]], dtype=float64)
+    """
+    indices = _arr(indices)
+    idx = _data(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}")
+    if num_classes is None:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if int(num_classes) < 0:
+        raise ValueError(f"one_hot: num_classes must be >= 0, got {num_classes}")
+    _check_indices(idx, int(num_classes), "one_hot", f"num_classes={num_classes}")
+    return ensure_tensor(one_hot_p(indices, num_classes=int(num_classes), dtype=np.dtype(dtype)))
+
+
+# ---------------------------------------------------------------- cross-entropy
+def _index_one_hot(target: Any, num_classes: int, axis: int, dtype: np.dtype) -> np.ndarray:
+    """One-hot of class indices along ``axis`` of the logits (a constant)."""
+    idx = np.expand_dims(_data(target), axis)
+    shape = [1] * idx.ndim
+    shape[axis] = num_classes
+    return (idx == np.arange(num_classes).reshape(shape)).astype(dtype)
+
+
+def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+    logp = _log_softmax_impl(logits, axis=(axis,))
+    if soft:
+        losses = -np.sum(target * logp, axis=axis)
+    else:
+        picked = np.take_along_axis(logp, np.expand_dims(np.asarray(target), axis), axis=axis)
+        losses = -np.squeeze(picked, axis)
+    if reduction == "none":
+        return losses
+    total = np.sum(losses)
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / losses.size if losses.size else total * np.nan)
+
+
+def _loss_scale(g: Any, reduction: str, shape: tuple[int, ...], axis: int) -> Any:
+    """The upstream cotangent spread over the class axis, divided by N for 'mean'."""
+    if reduction == "none":
+        return reshape_p(g, shape=shape[:axis] + (1,) + shape[axis + 1 :])
+    if reduction == "sum":
+        return g
+    n = int(np.prod(shape)) // shape[axis] if shape[axis] else 0
+    return g * (1.0 / n) if n else g * math.nan
+
+
+def _cross_entropy_vjp_logits(g: Any, ans: Any, logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+    probs = exp_p(log_softmax_p(logits, axis=(axis,)))
+    if soft:
+        d = probs * sum_p(target, axis=(axis,), keepdims=True) - target
+    else:
+        d = probs - _index_one_hot(target, logits.shape[axis], axis, np.dtype(probs.dtype))
+    return d * _loss_scale(g, reduction, tuple(logits.shape), axis)
+
+
+def _cross_entropy_vjp_target(g: Any, ans: Any, logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+    if not soft:
+        return None
+    return -log_softmax_p(logits, axis=(axis,)) * _loss_scale(g, reduction, tuple(logits.shape), axis)
+
+
+def _cross_entropy_jvp_logits(t: Any, ans: Any, logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+    probs = exp_p(log_softmax_p(logits, axis=(axis,)))
+    if soft:
+        d = probs * sum_p(target, axis=(axis,), keepdims=True) - target
+    else:
+        d = probs - _index_one_hot(target, logits.shape[axis], axis, np.dtype(probs.dtype))
+    return _reduce_loss(sum_p(d * t, axis=(axis,), keepdims=False), reduction)
+
+
+def _cross_entropy_jvp_target(t: Any, ans: Any, logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+    if not soft:
+        return None
+    logp = log_softmax_p(logits, axis=(axis,))
+    return _reduce_loss(-sum_p(logp * t, axis=(axis,), keepdims=False), reduction)
+
+
+cross_entropy_p = Primitive("cross_entropy", _cross_entropy_impl, nin=2,
+                            grad_fn_name="CrossEntropyLossBackward0")  # fmt: skip
+cross_entropy_p.def_vjp(_cross_entropy_vjp_logits, _cross_entropy_vjp_target)
+cross_entropy_p.def_jvp(_cross_entropy_jvp_logits, _cross_entropy_jvp_target)
+
+
+def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy from unnormalised ``logits``, classes along ``axis``.
+
+    ``target`` is either integer class indices (the logits' shape without the class axis) or
+    float probabilities (the logits' shape). ``reduction``: ``'mean'`` over samples, ``'sum'``
+    or ``'none'``. Stable for any finite logits.
+
+    >>> import chainrule as cr
+    >>> logits = cr.tensor([[2., 0., 0.], [0., 0., 0.]])
+    >>> round(float(cr.cross_entropy(logits, cr.tensor([0, 1]))), 4)
+    0.7349
+    """
+    _check_reduction(reduction, "cross_entropy")
+    logits, target = _arr(logits), _arr(target)
+    _require_float(logits, "cross_entropy", "logits")
+    a = _one_axis(logits, axis, "cross_entropy")
+    shape = tuple(logits.shape)
+    tdata = _data(target)
+    if tdata.dtype.kind in "iu":
+        expected = shape[:a] + shape[a + 1 :]
+        if tdata.shape != expected:
+            raise ValueError(
+                f"cross_entropy: class-index target has shape {tdata.shape} but logits of shape "
+                f"{shape} (classes on axis {a}) need a target of shape {expected}"
+            )
+        _check_indices(tdata, shape[a], "cross_entropy", f"logits of shape {shape}, classes on axis {a}")
+        soft = False
+    elif tdata.dtype.kind == "f":
+        if tdata.shape != shape:
+            raise ValueError(
+                f"cross_entropy: probability target has shape {tdata.shape} but logits have shape "
+                f"{shape}; they must match (or pass integer class indices of shape "
+                f"{shape[:a] + shape[a + 1:]})"
+            )
+        soft = True
+    else:
+        raise TypeError(
+            f"cross_entropy: target must hold integer class indices or float probabilities, got {tdata.dtype}"
+        )
+    return ensure_tensor(cross_entropy_p(logits, target, axis=a, reduction=reduction, soft=soft))
+
+
+# ---------------------------------------------------------------- other losses
+def _same_shape(a: Any, b: Any, op: str, names: tuple[str, str]) -> None:
+    sa, sb = _data(a).shape, _data(b).shape
+    if sa != sb:
+        raise ValueError(f"{op}: {names[0]} has shape {sa} but {names[1]} has shape {sb}; they must match")
+
+
+def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error ``mean((pred - target) ** 2)`` (or its sum, or the elementwise values).
+
+    >>> import chainrule as cr
+    >>> cr.mse(cr.tensor([1., 2.]), cr.tensor([1., 4.]))
+    tensor(2., dtype=float64)
+    """
+    _check_reduction(reduction, "mse")
+    pred, target = _arr(pred), _arr(target)
+    _same_shape(pred, target, "mse", ("pred", "target"))
+    return ensure_tensor(_reduce_loss(square_p(sub_p(pred, target)), reduction))
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of ``sigmoid(logits)`` against ``target`` in [0, 1], computed as
+    ``softplus(logits) - logits * target`` (finite and accurate for any finite logits).
+
+    >>> import chainrule as cr
+    >>> round(float(cr.binary_cross_entropy_with_logits(cr.tensor([0.]), cr.tensor([1.]))), 4)
+    0.6931
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    logits, target = _arr(logits), _arr(target)
+    _require_float(logits, "binary_cross_entropy_with_logits", "logits")
+    _same_shape(logits, target, "binary_cross_entropy_with_logits", ("logits", "target"))
+    losses = sub_p(softplus_p(logits), mul_p(logits, target))
+    return ensure_tensor(_reduce_loss(losses, reduction))
+
+
+# ---------------------------------------------------------------- windows: im2col and col2im
+def _im2col_impl(x: Any, *, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                 pad_value: float = 0.0) -> Any:  # fmt: skip
+    """Sliding windows of an NCHW array as a view of shape ``(N, C, OH, OW, kh, kw)``."""
+    x = np.asarray(x)
+    ph, pw = padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1]]
+
+
+def _col2im_impl(g: Any, *, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int]) -> Any:  # fmt: skip
+    """The adjoint of im2col: add every window back onto the NCHW positions it was read from.
+
+    One vectorised strided add per kernel offset (kh * kw of them), never a loop over pixels.
+    """
+    g = np.asarray(g)
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = g.shape[2], g.shape[3]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    for i in range(kh):
+        rows = slice(i, i + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            out[:, :, rows, j : j + sw * (ow - 1) + 1 : sw] += g[:, :, :, :, i, j]
+    if ph or pw:
+        out = out[:, :, ph : ph + h, pw : pw + w]
+    return out
+
+
+im2col_p = Primitive("im2col", _im2col_impl, nin=1, saves=(), uses_shapes=True, grad_fn_name="Im2ColBackward0")
+col2im_p = Primitive("col2im", _col2im_impl, nin=1, saves=(), grad_fn_name="Col2ImBackward0")
+# The padding value is a constant: its derivative is 0, so tangents and cotangents pad with 0.
+im2col_p.def_vjp(
+    lambda g, ans, x, *, kernel, stride, padding, pad_value=0.0: col2im_p(
+        g, shape=tuple(x.shape), kernel=kernel, stride=stride, padding=padding
+    )
+)
+im2col_p.def_jvp(
+    lambda t, ans, x, *, kernel, stride, padding, pad_value=0.0: im2col_p(
+        t, kernel=kernel, stride=stride, padding=padding, pad_value=0.0
+    )
+)
+col2im_p.def_vjp(
+    lambda g, ans, x, *, shape, kernel, stride, padding: im2col_p(
+        g, kernel=kernel, stride=stride, padding=padding, pad_value=0.0
+    )
+)
+col2im_p.def_jvp(
+    lambda t, ans, x, *, shape, kernel, stride, padding: col2im_p(
+        t, shape=shape, kernel=kernel, stride=stride, padding=padding
+    )
+)
+
+
+def _output_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+# ---------------------------------------------------------------- conv2d
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> Tensor:
+    """2-D cross-correlation (what deep-learning libraries call convolution), NCHW input and
+    OIHW weight, via im2col and one matrix product.
+
+    >>> import chainrule as cr
+    >>> cr.conv2d(cr.ones((1, 2, 4, 4)), cr.ones((3, 2, 2, 2)), stride=2).shape
+    (1, 3, 2, 2)
+    """
+    x, w = _arr(x), _arr(w)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), got shape {tuple(w.shape)}")
+    n, c, h, wd = x.shape
+    o, cw, kh, kw = w.shape
+    if c != cw:
+        raise ValueError(
+            f"conv2d: input has {c} channels but weight expects {cw} (input shape {tuple(x.shape)}, "
+            f"weight shape {tuple(w.shape)})"
+        )
+    sh, sw = _pair(stride, "stride", "conv2d", 1)
+    ph, pw = _pair(padding, "padding", "conv2d", 0)
+    if kh > h + 2 * ph or kw > wd + 2 * pw:
+        raise ValueError(
+            f"conv2d: kernel ({kh}, {kw}) is larger than the padded input ({h + 2 * ph}, {wd + 2 * pw})"
+        )
+    if b is not None:
+        b = _arr(b)
+        if tuple(b.shape) != (o,):
+            raise ValueError(f"conv2d: bias must have shape ({o},) (one per output channel), got {tuple(b.shape)}")
+    oh, ow = _output_size(h, kh, sh, ph), _output_size(wd, kw, sw, pw)
+    windows = im2col_p(x, kernel=(kh, kw), stride=(sh, sw), padding=(ph, pw), pad_value=0.0)
+    # (N, C, OH, OW, kh, kw) -> rows (N*OH*OW) of patches (C*kh*kw): one 2-D matmul.
+    cols = reshape_p(transpose_p(windows, axes=(0, 2, 3, 1, 4, 5)), shape=(n * oh * ow, c * kh * kw))
+    wmat = reshape_p(w, shape=(o, c * kh * kw))
+    out = matmul_p(cols, transpose_p(wmat, axes=None))
+    out = transpose_p(reshape_p(out, shape=(n, oh, ow, o)), axes=(0, 3, 1, 2))
+    if b is not None:
+        out = add_p(out, reshape_p(b, shape=(1, o, 1, 1)))
+    return ensure_tensor(out)
+
+
+# ---------------------------------------------------------------- pooling
+def _pool_windows(x: Any, kernel_size: Any, stride: Any, padding: Any, op: str, pad_value: float) -> Any:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+    kh, kw = _pair(kernel_size, "kernel_size", op, 1)
+    sh, sw = _pair(kernel_size if stride is None else stride, "stride", op, 1)
+    ph, pw = _pair(padding, "padding", op, 0)
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"{op}: padding {padding!r} must be at most half the kernel size ({kh}, {kw})")
+    h, w = x.shape[2], x.shape[3]
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(f"{op}: kernel ({kh}, {kw}) is larger than the padded input ({h + 2 * ph}, {w + 2 * pw})")
+    return im2col_p(x, kernel=(kh, kw), stride=(sh, sw), padding=(ph, pw), pad_value=pad_value)
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Maximum over each window of an NCHW input (``stride`` defaults to ``kernel_size``).
+
+    The gradient goes to the first maximal entry of each window.
+
+    >>> import chainrule as cr
+    >>> cr.max_pool2d(cr.reshape(cr.arange(16.0), (1, 1, 4, 4)), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]], dtype=float64)
+    """
+    x = _arr(x)
+    dtype = _data(x).dtype
+    pad_value = -np.inf if dtype.kind == "f" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
+    windows = _pool_windows(x, kernel_size, stride, padding, "max_pool2d", pad_value)
+    n, c, oh, ow, kh, kw = windows.shape
+    flat = reshape_p(windows, shape=(n, c, oh, ow, kh * kw))
+    # Which entry of each window wins is a constant of the data: select it, sum the rest away.
+    winner = np.argmax(_data(flat), axis=-1)[..., None] == np.arange(kh * kw)
+    return ensure_tensor(sum_p(where_p(winner, flat, 0), axis=(4,), keepdims=False))
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Mean over each window of an NCHW input (``stride`` defaults to ``kernel_size``; zero
+    padding counts in the mean).
+
+    >>> import chainrule as cr
+    >>> cr.avg_pool2d(cr.reshape(cr.arange(16.0), (1, 1, 4, 4)), 2)
+    tensor([[[[ 2.5,  4.5],
+              [10.5, 12.5]]]], dtype=float64)
+    """
+    x = _arr(x)
+    _require_float(x, "avg_pool2d")
+    windows = _pool_windows(x, kernel_size, stride, padding, "avg_pool2d", 0.0)
+    kh, kw = windows.shape[4], windows.shape[5]
+    return ensure_tensor(mul_p(sum_p(windows, axis=(4, 5), keepdims=False), 1.0 / (kh * kw)))
+
+
+# ---------------------------------------------------------------- dropout
+def dropout(x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None) -> Tensor:
+    """Zero each entry with probability ``p`` and scale the rest by ``1 / (1 - p)``, so the
+    expectation is unchanged. Identity when ``training`` is False. Draws from ``generator``, or
+    from ``chainrule.random``'s seeded generator.
+
+    >>> import chainrule as cr
+    >>> y = cr.dropout(cr.ones(1000), p=0.5, generator=cr.random.generator())
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    """
+    x = _arr(x)
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return ensure_tensor(x)
+    data = _data(x)
+    dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
+    if p == 1.0:
+        return ensure_tensor(mul_p(x, np.zeros(data.shape, dtype=dtype)))
+    if generator is None:
+        from chainrule.random import generator as default_generator
+
+        generator = default_generator()
+    draws = generator.random(data.shape, dtype=dtype)
+    scale = (draws >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return ensure_tensor(mul_p(x, scale))
+
+
+# ---------------------------------------------------------------- Tensor methods
+def install() -> None:
+    """Attach ``.softmax`` and ``.log_softmax`` to Tensor."""
+    Tensor.softmax = lambda self, axis=-1: softmax(self, axis)
+    Tensor.log_softmax = lambda self, axis=-1: log_softmax(self, axis)
