@@ -501,7 +501,8 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, generator: np.random.
         from chainrule.random import generator as default_generator
 
         generator = default_generator()
-    draws = generator.random(data.shape, dtype=dtype)
+    # float64 draws whatever the dtype: a seed gives the same mask in float32 and float64.
+    draws = generator.random(data.shape)
     scale = (draws >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
     return ensure_tensor(mul_p(x, scale))
 
