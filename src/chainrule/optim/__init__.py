@@ -5,7 +5,7 @@
 >>> model = nn.Linear(1, 1, generator=0)
 >>> opt = optim.Adam(model.parameters(), lr=0.1)
 >>> x, y = cr.tensor([[1.0], [2.0]]), cr.tensor([[2.0], [4.0]])
->>> for _ in range(200):
+>>> for _ in range(400):
 ...     opt.zero_grad()
 ...     loss = nn.functional.mse_loss(model(x), y)
 ...     loss.backward()
