@@ -245,7 +245,7 @@ def _pad_impl(x: Any, *, widths: tuple[tuple[int, int], ...], value: float = 0.0
         return x
     out_shape = tuple(n + (lo if lo > 0 else 0) + (hi if hi > 0 else 0)
                       for (lo, hi), n in zip(widths, x.shape))  # fmt: skip
-    out = np.full(out_shape, value, dtype=np.result_type(x, value) if x.dtype.kind != "f" else x.dtype)
+    out = np.full(out_shape, value, dtype=x.dtype)
     out[tuple(slice(lo if lo > 0 else 0, (lo if lo > 0 else 0) + n) for (lo, _), n in zip(widths, x.shape))] = x
     return out
 
