@@ -2,7 +2,17 @@
 operators and methods (each family that adds methods has an ``install()``)."""
 
 from chainrule.ops import (
-    binary, creation, indexing, linalg, methods, nn, nondiff, numpy_protocol, reduce, shape, unary,
+    binary,
+    creation,
+    indexing,
+    linalg,
+    methods,
+    nn,
+    nondiff,
+    numpy_protocol,
+    reduce,
+    shape,
+    unary,
 )  # fmt: skip
 
 FAMILIES = (unary, binary, nondiff, reduce, shape, indexing, linalg, nn, creation)
