@@ -1,0 +1,24 @@
+"""Function transforms on the one engine: reverse mode (``grad``, ``vjp``, ``jacrev``), forward
+mode (``jvp``, ``jacfwd``, ``ForwardAccumulator``), batching (``vmap``) and their compositions
+(``hessian``, ``hvp``). They compose freely: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
+``vmap(grad(f))``.
+
+>>> import chainrule as cr
+>>> cr.hessian(lambda x: (x ** 2).sum())(cr.tensor([1., 2.]))
+tensor([[2., 0.],
+        [0., 2.]], dtype=float64)
+"""
+
+from chainrule.transforms.api import hessian, hvp, jacobian
+from chainrule.transforms.batching import vmap
+from chainrule.transforms.forward import ForwardAccumulator, UnconnectedGradients, jacfwd, jvp
+from chainrule.transforms.pytree import flatten as tree_flatten
+from chainrule.transforms.pytree import tree_map
+from chainrule.transforms.pytree import unflatten as tree_unflatten
+from chainrule.transforms.reverse import grad, jacrev, value_and_grad, vjp
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "jacrev", "jacobian", "jvp", "jacfwd", "hessian", "hvp",
+    "vmap", "ForwardAccumulator", "UnconnectedGradients", "tree_flatten", "tree_unflatten",
+    "tree_map",
+]  # fmt: skip

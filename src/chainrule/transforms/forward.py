@@ -1,0 +1,414 @@
+"""Forward mode: ``ForwardAccumulator``, ``jvp``, ``jacfwd`` and ``push_tangents``.
+
+An accumulator keeps a tangent for every value computed from its primals while it is active.
+Tangents are keyed by the identity of the value's data array (with a weak reference to detect a
+reused id), not by the Tensor object: the backward pass rebuilds Tensors around saved outputs,
+and keying by the array lets an accumulator see through a ``GradientTape.gradient`` computed
+inside it (forward-over-reverse Hessian-vector products).
+
+``bind`` calls :func:`push_tangents` after every op while an accumulator is active. The output's
+tangent is the sum, over the inputs that have one, of the primitive's JVP rules. Accumulators
+are processed from the outermost to the innermost; while one computes, it and every inner one
+are paused, so the outer ones see the computation (forward-over-forward) and none perturbs
+itself. Rules are chainrule ops, so a tape or an outer accumulator can differentiate them again.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.dispatch import bind
+from chainrule.core.modes import state
+from chainrule.core.primitive import Primitive, registry
+from chainrule.core.tensor import Tensor
+from chainrule.transforms.batching import (
+    BatchedTensor,
+    add_level,
+    from_base_world,
+    pop_level,
+    push_level,
+    remove_level,
+    suspended_levels,
+    to_base_world,
+)
+from chainrule.transforms.pytree import flatten, unflatten
+
+__all__ = ["ForwardAccumulator", "jvp", "jacfwd", "push_tangents", "UnconnectedGradients"]
+
+_PURGE_EVERY = 4096
+
+
+class UnconnectedGradients(Enum):
+    """What a derivative is when the source and the target are not connected.
+
+    ``NONE`` gives ``None``; ``ZERO`` gives zeros of the source's shape.
+    """
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _unconnected(value: Any) -> UnconnectedGradients:
+    if isinstance(value, UnconnectedGradients):
+        return value
+    try:
+        return UnconnectedGradients(str(value).lower())
+    except ValueError:
+        raise ValueError(
+            f"unconnected_gradients must be UnconnectedGradients.NONE or .ZERO (or 'none'/'zero'), "
+            f"got {value!r}"
+        ) from None
+
+
+def _plain(x: Any) -> Tensor:
+    t = object.__new__(Tensor)
+    t._data = x if type(x) is np.ndarray else np.asarray(x)
+    t._node = None
+    t._requires_grad = False
+    t.grad = None
+    t._version = 0
+    t._hooks = None
+    return t
+
+
+def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
+    if type(t) is BatchedTensor:
+        return t._base, t._levels
+    return t, ()
+
+
+class ForwardAccumulator:
+    """Forward-mode derivatives of everything computed from ``primals`` inside the block.
+
+    ``tangents`` has the structure of ``primals`` (a tensor, or lists/tuples/dicts of them);
+    ``acc.jvp(y)`` is then the directional derivative of ``y`` along the tangents. Nest a
+    ``GradientTape`` inside to get Hessian-vector products (forward-over-reverse).
+
+    >>> import chainrule as cr
+    >>> x = cr.Variable(2.0)
+    >>> with cr.ForwardAccumulator(x, cr.constant(1.0)) as acc:
+    ...     y = x ** 3
+    >>> acc.jvp(y)
+    tensor(12., dtype=float64)
+    """
+
+    def __init__(self, primals: Any = (), tangents: Any = ()) -> None:
+        self._tangents: dict[int, tuple[Any, Any]] = {}
+        self._inserts = 0
+        self._active = False
+        self._watch(primals, tangents, "ForwardAccumulator")
+
+    # ------------------------------------------------------------ the context
+    def __enter__(self) -> ForwardAccumulator:
+        if self._active:
+            raise RuntimeError("ForwardAccumulator: this accumulator is already active")
+        self._active = True
+        state.forward = [*state.forward, self]
+        state.refresh()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._active = False
+        state.forward = [a for a in state.forward if a is not self]
+        state.refresh()
+
+    # ------------------------------------------------------------ tangents
+    def _lookup(self, t: Tensor) -> Any:
+        data = t._data
+        entry = self._tangents.get(id(data))
+        if entry is None or entry[0]() is not data:
+            return None
+        return entry[1]
+
+    def _set(self, t: Tensor, tangent: Any) -> None:
+        data = t._data
+        self._tangents[id(data)] = (weakref.ref(data), tangent)
+        self._inserts += 1
+        if self._inserts % _PURGE_EVERY == 0:
+            dead = [k for k, (ref, _) in self._tangents.items() if ref() is None]
+            for k in dead:
+                del self._tangents[k]
+
+    def _watch(self, primals: Any, tangents: Any, op: str) -> None:
+        p_leaves, p_def = flatten(primals)
+        t_leaves, t_def = flatten(tangents)
+        if p_def != t_def:
+            raise ValueError(
+                f"{op}: primals and tangents must have the same structure, got {p_def!r} and {t_def!r}"
+            )
+        for p, t in zip(p_leaves, t_leaves):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{op}: primals must be tensors or Variables (the values the computation will "
+                    f"use), got {type(p).__name__}; create it with chainrule.Variable or "
+                    "chainrule.constant first"
+                )
+            if p.dtype.kind != "f":
+                raise TypeError(f"{op}: a primal must be floating point to have a tangent, got {p.dtype}")
+            tangent = _tangent_like(t, p, op)
+            base, levels = _base_of(p)
+            self._set(base, to_base_world(tangent, levels))
+
+    def watch(self, primals: Any, tangents: Any) -> None:
+        """Start following more ``primals`` with the given ``tangents``."""
+        self._watch(primals, tangents, "ForwardAccumulator.watch")
+
+    def jvp(self, primals: Any, unconnected_gradients: Any = UnconnectedGradients.NONE) -> Any:
+        """The tangent of each tensor in ``primals`` (same structure); ``None`` (or zeros with
+        ``UnconnectedGradients.ZERO``) where it does not depend on the watched primals."""
+        mode = _unconnected(unconnected_gradients)
+        leaves, treedef = flatten(primals)
+        out = []
+        for p in leaves:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"ForwardAccumulator.jvp: expected tensors, got {type(p).__name__}")
+            base, levels = _base_of(p)
+            t = self._lookup(base)
+            if t is None:
+                out.append(_zeros_like(p) if mode is UnconnectedGradients.ZERO else None)
+            else:
+                out.append(from_base_world(t, levels))
+        return unflatten(treedef, out)
+
+    def __repr__(self) -> str:
+        return f"<ForwardAccumulator tracking {len(self._tangents)} values>"
+
+
+def _zeros_like(p: Tensor) -> Tensor:
+    return _plain(np.zeros(p.shape, dtype=p.dtype))
+
+
+def _tangent_like(t: Any, p: Tensor, op: str) -> Tensor:
+    """``t`` as a Tensor of ``p``'s dtype, checked against ``p``'s (per-example) shape."""
+    if isinstance(t, Tensor):
+        tangent = t
+    else:
+        tangent = _plain(np.asarray(t, dtype=p.dtype))
+    if tuple(tangent.shape) != tuple(p.shape):
+        raise ValueError(
+            f"{op}: a tangent has shape {tuple(tangent.shape)} but its primal has shape "
+            f"{tuple(p.shape)}; they must match"
+        )
+    if tangent.dtype != p.dtype:
+        tangent = bind(registry["astype"], tangent, dtype=p.dtype)
+    return tangent
+
+
+# ---------------------------------------------------------------- the hook in bind
+def push_tangents(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor) -> None:
+    """Give ``out`` (the result of ``prim`` on ``args``) its tangent in every active accumulator."""
+    if not prim.differentiable:
+        return
+    data = out._data
+    if data.dtype.kind != "f":
+        return
+    accs = state.forward
+    levels = None if state.batching else suspended_levels()
+    for k in range(len(accs)):
+        acc = accs[k]
+        tangents = None
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                t = acc._lookup(a)
+                if t is not None:
+                    if tangents is None:
+                        tangents = [None] * len(args)
+                    tangents[i] = t
+        if tangents is None:
+            continue
+        rules = prim.jvp_rules
+        if not rules:
+            raise NotImplementedError(
+                f"forward mode: primitive '{prim.name}' has no JVP rule (declare one with def_jvp)"
+            )
+        state.forward = accs[:k]
+        if levels:
+            state.batching = levels
+        state.refresh()
+        try:
+            total = None
+            for i, t in enumerate(tangents):
+                if t is None or rules[i] is None:
+                    continue
+                r = rules[i](t, out, *args, **params)
+                if r is None:
+                    continue
+                total = r if total is None else total + r
+            if total is not None:
+                if not isinstance(total, Tensor):
+                    total = _plain(total)
+                if tuple(total.shape) != data.shape:
+                    total = bind(registry["broadcast_to"], total, shape=data.shape)
+                if total.dtype != data.dtype:
+                    total = bind(registry["astype"], total, dtype=data.dtype)
+        finally:
+            state.forward = accs
+            if levels:
+                state.batching = []
+            state.refresh()
+        if total is not None:
+            acc._set(out, total)
+
+
+# ---------------------------------------------------------------- jvp and jacfwd
+def _float_tensor(x: Any, op: str) -> Tensor:
+    if isinstance(x, Tensor):
+        t = x
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind in "iub" and isinstance(x, (int, float, bool)):
+            arr = arr.astype(np.float64)
+        t = _plain(arr)
+    if t.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: differentiated inputs must be floating point, got dtype {t.dtype} "
+            f"(shape {tuple(t.shape)}); convert with .astype('float64')"
+        )
+    return t
+
+
+def _fresh(x: Tensor) -> Tensor:
+    """The same values as a new Tensor with its own data array (an op, so outer transforms see it)."""
+    return bind(registry["reshape"], x, shape=tuple(x.shape))
+
+
+def jvp(f: Callable[..., Any], primals: Any, tangents: Any, *, has_aux: bool = False) -> Any:
+    """``(f(*primals), J·tangents)``: the output and its directional derivative.
+
+    ``primals`` and ``tangents`` are tuples (one entry per positional argument of ``f``, each
+    a tensor, number, array, or a container of them).
+
+    >>> import chainrule as cr
+    >>> y, t = cr.jvp(lambda x: x ** 3, (2.0,), (1.0,))
+    >>> float(y), float(t)
+    (8.0, 12.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp: primals and tangents must be tuples with one entry per positional argument, "
+            f"e.g. jvp(f, (x,), (v,)); got {type(primals).__name__} and {type(tangents).__name__}"
+        )
+    p_leaves, p_def = flatten(tuple(primals))
+    t_leaves, t_def = flatten(tuple(tangents))
+    if p_def != t_def:
+        raise ValueError(f"jvp: primals and tangents must have the same structure, got {p_def!r} and {t_def!r}")
+    acc = ForwardAccumulator()
+    xs = []
+    with acc:
+        for p, t in zip(p_leaves, t_leaves):
+            x = _fresh(_float_tensor(p, "jvp"))
+            tangent = _tangent_like(t, x, "jvp")
+            base, levels = _base_of(x)
+            acc._set(base, to_base_world(tangent, levels))
+            xs.append(x)
+        out = f(*unflatten(p_def, xs))
+    if has_aux:
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError("jvp: with has_aux=True the function must return a pair (output, aux)")
+        out, aux = out
+    o_leaves, o_def = flatten(out)
+    ys = []
+    ts = []
+    for o in o_leaves:
+        y = o if isinstance(o, Tensor) else _plain(np.asarray(o))
+        base, levels = _base_of(y)
+        t = acc._lookup(base)
+        ys.append(y)
+        ts.append(_zeros_like(y) if t is None else from_base_world(t, levels))
+    result = (unflatten(o_def, ys), unflatten(o_def, ts))
+    return (*result, aux) if has_aux else result
+
+
+def _normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[tuple[int, ...], bool]:
+    single = isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool)
+    nums = (argnums,) if single else argnums
+    if not isinstance(nums, (tuple, list)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums
+    ):
+        raise TypeError(f"{op}: argnums must be an int or a tuple of ints, got {argnums!r}")
+    if not nums:
+        raise ValueError(f"{op}: argnums must name at least one argument")
+    out = []
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(
+                f"{op}: argnums {argnums!r} asks for argument {a} but the function was called "
+                f"with {nargs} positional argument(s)"
+            )
+        out.append(int(a) % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: argnums {argnums!r} repeats an argument")
+    return tuple(out), single
+
+
+def _replace_args(args: tuple[Any, ...], nums: tuple[int, ...], trees: list[Any]) -> list[Any]:
+    new = list(args)
+    for i, tree in zip(nums, trees):
+        new[i] = tree
+    return new
+
+
+def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian of ``f`` by forward mode: one batched forward sweep over the basis.
+
+    The result for an output of shape ``S`` and an input of shape ``T`` has shape ``S + T``;
+    containers of outputs and inputs give containers of Jacobians (outputs outside, inputs
+    inside).
+
+    >>> import chainrule as cr
+    >>> cr.jacfwd(lambda x: x * x)(cr.tensor([1., 2.]))
+    tensor([[2., 0.],
+            [0., 4.]], dtype=float64)
+    """
+
+    def jac(*args: Any, **kwargs: Any) -> Any:
+        nums, single = _normalize_argnums(argnums, len(args), "jacfwd")
+        trees = [args[i] for i in nums]
+        leaves, in_def = flatten(trees)
+        xs = [_float_tensor(x, "jacfwd") for x in leaves]
+        sizes = [int(np.prod(x.shape)) for x in xs]
+        total = sum(sizes)
+
+        def g(*new_leaves: Any) -> Any:
+            return f(*_replace_args(args, nums, unflatten(in_def, list(new_leaves))), **kwargs)
+
+        level = push_level(max(total, 1), user=False)
+        try:
+            tangents = []
+            offset = 0
+            for x, n in zip(xs, sizes):
+                basis = np.zeros((max(total, 1), n), dtype=x.dtype)
+                basis[np.arange(offset, offset + n), np.arange(n)] = 1.0
+                offset += n
+                tangents.append(add_level(basis.reshape((max(total, 1),) + tuple(x.shape)), 0, level))
+            res = jvp(g, tuple(xs), tuple(tangents), has_aux=has_aux)
+        finally:
+            pop_level(level)
+        ys, ts = res[0], res[1]
+        y_leaves, y_def = flatten(ys)
+        t_leaves = flatten(ts)[0]
+        per_output = []
+        for y, t in zip(y_leaves, t_leaves):
+            moved = remove_level(t, level, -1)  # (*y.shape, total)
+            jacs = []
+            offset = 0
+            for x, n in zip(xs, sizes):
+                part = moved
+                if len(xs) > 1:
+                    part = bind(registry["getitem"], moved, index=(Ellipsis, slice(offset, offset + n)))
+                if total == 0:
+                    part = _plain(np.zeros(tuple(y.shape) + (0,), dtype=y.dtype))
+                offset += n
+                jacs.append(bind(registry["reshape"], part, shape=tuple(y.shape) + tuple(x.shape)))
+            tree = unflatten(in_def, jacs)
+            per_output.append(tree[0] if single else tuple(tree))
+        result = unflatten(y_def, per_output)
+        return (result, res[2]) if has_aux else result
+
+    jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
+    return jac
