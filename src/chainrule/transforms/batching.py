@@ -82,25 +82,100 @@ _local = _Local()
 # ---------------------------------------------------------------- the placeholder behind ._data
 _RAW_MESSAGE = (
     "a value batched by vmap has no single array: its ._data stands for one example's shape "
-    "and dtype only. This happens when a batched value escapes its vmap (it was stored, then "
-    "used after vmap returned), or when code computes with NumPy on ._data inside vmap (or "
-    "calls .numpy()/float()/bool() on it). Return the value from the vmapped function, and "
-    "write rules with chainrule primitives."
+    "and dtype. This happens when a batched value escapes its vmap (it was stored, then used "
+    "after vmap returned), or when code computes with NumPy on ._data inside vmap beyond "
+    "elementwise ufuncs and whole-array checks (or calls .numpy()/float()/bool() on it). Return "
+    "the value from the vmapped function, and write rules with chainrule primitives."
 )
 
 _SHAPE_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj}
+# Whole-array reductions: on the batch they answer the question for every example at once,
+# which is what argument checks (``indices.max() < n``) need.
+_WHOLE_REDUCTIONS = {np.any, np.all, np.max, np.min, np.amax, np.amin, np.sum, np.count_nonzero}
+
+
+def _sentinel(dtype: np.dtype) -> Any:
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind in "iu":
+        return np.iinfo(dtype).min
+    return np.zeros((), dtype)
+
+
+def _placeholder(payload: np.ndarray, nb: int) -> _ShapeOnly:
+    """One example's shape and dtype, filled with an invalid value (NaN, the smallest integer)
+    so that data read from it by mistake fails loudly; the whole batch rides along."""
+    fill = np.array(_sentinel(payload.dtype), dtype=payload.dtype)
+    ph = np.broadcast_to(fill, payload.shape[nb:]).view(_ShapeOnly)
+    ph._payload = payload
+    ph._nb = nb
+    return ph
 
 
 class _ShapeOnly(np.ndarray):
-    """An array of one example's shape and dtype that refuses arithmetic (see _RAW_MESSAGE)."""
+    """What ``BatchedTensor._data`` gives: shape and dtype of one example.
+
+    Elementwise ufuncs (and ``np.where``) apply to every example and give another placeholder;
+    whole-array reductions (``.max()``, ``np.any``) look at every example; anything else raises.
+    """
+
+    _payload: np.ndarray
+    _nb: int
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs.get("out") and ufunc.nout == 1:
+            return _elementwise_on_payloads(lambda *a: ufunc(*a, **kwargs), inputs)
+        if method == "reduce" and kwargs.get("axis", 0) is None and not kwargs.get("out"):
+            (x,) = inputs
+            return ufunc.reduce(x._payload, **kwargs)
         raise TypeError(_RAW_MESSAGE)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if func in _SHAPE_FUNCTIONS:
             return super().__array_function__(func, types, args, kwargs)
+        if func in _WHOLE_REDUCTIONS and kwargs.get("axis") is None and len(args) == 1:
+            return func(args[0]._payload, **kwargs)
+        if func is np.where and len(args) == 3 and not kwargs:
+            return _elementwise_on_payloads(np.where, args)
         raise TypeError(_RAW_MESSAGE)
+
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return _placeholder(self._payload.astype(dtype, *args, **kwargs), self._nb)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return _placeholder(self._payload.copy(), self._nb)
+
+    def __bool__(self) -> bool:
+        raise TypeError(_RAW_MESSAGE)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(_RAW_MESSAGE)
+
+
+def _elementwise_on_payloads(fn: Callable[..., Any], inputs: Any) -> Any:
+    nb = None
+    top = 0
+    for x in inputs:
+        if isinstance(x, _ShapeOnly):
+            if nb is None:
+                nb = x._nb
+            elif x._nb != nb:
+                raise TypeError(_RAW_MESSAGE)
+            top = max(top, x._payload.ndim - x._nb)
+        else:
+            top = max(top, np.ndim(x))
+    assert nb is not None
+    args = []
+    for x in inputs:
+        if isinstance(x, _ShapeOnly):
+            p = x._payload
+            have = p.ndim - nb
+            if have < top:
+                p = p.reshape(p.shape[:nb] + (1,) * (top - have) + p.shape[nb:])
+            args.append(p)
+        else:
+            args.append(np.asarray(x) if isinstance(x, np.ndarray) else x)
+    return _placeholder(np.asarray(fn(*args)), nb)
 
 
 class BatchedTensor(Tensor):
@@ -118,9 +193,7 @@ class BatchedTensor(Tensor):
     def _data(self) -> np.ndarray:
         ph = self._placeholder
         if ph is None:
-            d = self._base._data
-            ph = np.broadcast_to(np.zeros((), d.dtype), d.shape[len(self._levels):]).view(_ShapeOnly)
-            self._placeholder = ph
+            ph = self._placeholder = _placeholder(self._base._data, len(self._levels))
         return ph
 
     @_data.setter
@@ -159,6 +232,49 @@ class BatchedTensor(Tensor):
         raise TypeError(_RAW_MESSAGE)
 
     numpy = item = tolist = __array__ = __float__ = __int__ = __index__ = __bool__ = _refuse  # type: ignore[assignment]
+
+    # In-place ops inside vmap: computed out of place, then this value takes the new batch.
+    def _rebase(self, result: Any, op: str) -> BatchedTensor:
+        if not isinstance(result, Tensor):
+            result = _plain(np.asarray(result))
+        if tuple(result.shape) != tuple(self.shape):
+            raise ValueError(
+                f"{op}: the result has shape {tuple(result.shape)} but the tensor has shape "
+                f"{tuple(self.shape)}; an in-place op cannot change the shape"
+            )
+        if result.dtype != self.dtype:
+            result = bind(registry["astype"], result, dtype=self.dtype)
+        if type(result) is not BatchedTensor:
+            raise RuntimeError(f"{op}: internal error: a batched in-place op lost its batch")
+        self._base = result._base
+        self._levels = result._levels
+        self._placeholder = None
+        self._requires_grad = result._base._requires_grad
+        self._version += 1
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        from chainrule.ops.indexing import normalize_index
+
+        idx = normalize_index(index, "__setitem__")
+        self._rebase(bind(registry["index_put"], self, value, index=idx), "__setitem__")
+
+    def __iadd__(self, other: Any) -> BatchedTensor:
+        return self._rebase(bind(registry["add"], self, other), "__iadd__")
+
+    def __isub__(self, other: Any) -> BatchedTensor:
+        return self._rebase(bind(registry["sub"], self, other), "__isub__")
+
+    def __imul__(self, other: Any) -> BatchedTensor:
+        return self._rebase(bind(registry["mul"], self, other), "__imul__")
+
+    def __itruediv__(self, other: Any) -> BatchedTensor:
+        return self._rebase(bind(registry["div"], self, other), "__itruediv__")
+
+    add_ = __iadd__
+    sub_ = subtract_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
 
     def __repr__(self) -> str:
         d = self._base._data

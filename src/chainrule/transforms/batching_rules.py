@@ -83,9 +83,22 @@ def _full_batch(v: Any, flag: bool, nb: int, batch: tuple[int, ...]) -> Any:
         if shp[:nb] == batch:
             return v
         return _p("broadcast_to")(v, shape=batch + shp[nb:])
-    shp = _shape(v)
-    grown = _p("reshape")(v, shape=(1,) * nb + tuple(shp))
-    return _p("broadcast_to")(grown, shape=batch + tuple(shp))
+    shp = tuple(_shape(v))
+    if not isinstance(v, Tensor):
+        v = _tensor(v)
+    grown = _p("reshape")(v, shape=(1,) * nb + shp)
+    return _p("broadcast_to")(grown, shape=batch + shp)
+
+
+def _tensor(v: Any) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t._data = np.asarray(v)
+    t._node = None
+    t._requires_grad = False
+    t.grad = None
+    t._version = 0
+    t._hooks = None
+    return t
 
 
 def _axis(a: int, ex_ndim: int, nb: int) -> int:
@@ -299,7 +312,14 @@ def index_put(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, para
     if flags[1]:
         example = x._data.shape[nb:]
         region = np.broadcast_to(np.zeros((), bool), example)[index].ndim
-        values = _with_example_ndim(values, nb, region)
+        shp = values._data.shape
+        extra = len(shp) - nb - region
+        if extra > 0:
+            # NumPy lets the values carry extra leading size-1 axes; they would sit between
+            # the batch axes and the region's, so drop them.
+            values = _p("reshape")(values, shape=shp[:nb] + shp[nb + extra :])
+        else:
+            values = _with_example_ndim(values, nb, region)
     return prim(x, values, index=_prefixed(index, nb))
 
 
@@ -327,18 +347,18 @@ def matmul(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params:
     ea, eb = len(sa) - (nb if fa else 0), len(sb) - (nb if fb else 0)
     transpose_p, reshape_p = _p("transpose"), _p("reshape")
     if fa and not fb:
-        if ea == 1:
+        if ea == 1 and eb <= 2:
             # rows (B.., k) @ (k,) or (k, n): the batch is just more rows.
             return prim(a, b)
-        if eb >= 2 and ea > eb:
-            return prim(a, b)  # NumPy broadcasts b over a's leading axes
         if eb == 2 and ea == 2:
             # (B.., m, k) @ (k, n): stack the batch into rows.
             rows = reshape_p(a, shape=(-1, sa[-1]))
             return reshape_p(prim(rows, b), shape=sa[:-1] + (sb[-1],))
-        if eb == 1:
+        if eb == 1 and ea >= 2:
             rows = reshape_p(a, shape=(-1, sa[-1]))
             return reshape_p(prim(rows, b), shape=sa[:-1])
+        if ea >= eb >= 2:
+            return prim(a, b)  # NumPy broadcasts b over a's example axes, right-aligned
     if fb and not fa:
         if eb == 1 and ea == 2:
             # (m, k) @ (B.., k): one product with the batch as rows, b @ a^T.
@@ -376,6 +396,8 @@ def matmul(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params:
         b = reshape_p(b, shape=(sb[-1], 1))
         eb = 2
         squeeze_b = True
+    # A batched operand needs at least as many example axes as the other one, or NumPy would
+    # line the other's leading axes up against the batch axes.
     top = max(ea, eb)
     if fa:
         a = _with_example_ndim(a, nb, top)
@@ -425,25 +447,25 @@ def einsum(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params:
 # ---------------------------------------------------------------- linear algebra on stacks
 @rule_for("solve")
 def solve(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    """``b`` is one vector per example when its example part is 1-D: solve for a column."""
     a, b = vals
     fa, fb = flags
     reshape_p = _p("reshape")
-    eb = _ex_ndim(b, fb, nb)
-    if fb and eb == 1:
-        # One right-hand side per example: a column.
-        sb = b._data.shape
-        col = reshape_p(b, shape=sb + (1,))
-        if fa:
-            col = _with_example_ndim(col, nb, a._data.ndim - nb)
-        out = prim(a, col)
-        return reshape_p(out, shape=out._data.shape[:-1])
-    if fa and fb:
-        top = max(a._data.ndim, b._data.ndim) - nb
+    ea, eb = _ex_ndim(a, fa, nb), _ex_ndim(b, fb, nb)
+    vector = fb and eb == 1
+    if vector:
+        b = reshape_p(b, shape=b._data.shape + (1,))
+        eb = 2
+    # As for matmul: a batched operand gets at least the other's number of example axes.
+    top = max(ea, eb)
+    if fa:
         a = _with_example_ndim(a, nb, top)
+    if fb:
         b = _with_example_ndim(b, nb, top)
-    elif fa and not fb and eb >= 2:
-        pass  # NumPy broadcasts b's stack against a's leading axes
-    return prim(a, b)
+    out = prim(a, b)
+    if vector:
+        return reshape_p(out, shape=out._data.shape[:-1])
+    return out
 
 
 # ---------------------------------------------------------------- nn
