@@ -102,14 +102,22 @@ def _sentinel(dtype: np.dtype) -> Any:
     return np.zeros((), dtype)
 
 
-def _placeholder(payload: np.ndarray, nb: int) -> _ShapeOnly:
+def _placeholder(payload: np.ndarray, levels: tuple[int, ...]) -> _ShapeOnly:
     """One example's shape and dtype, filled with an invalid value (NaN, the smallest integer)
     so that data read from it by mistake fails loudly; the whole batch rides along."""
     fill = np.array(_sentinel(payload.dtype), dtype=payload.dtype)
-    ph = np.broadcast_to(fill, payload.shape[nb:]).view(_ShapeOnly)
+    ph = np.broadcast_to(fill, payload.shape[len(levels):]).view(_ShapeOnly)
     ph._payload = payload
-    ph._nb = nb
+    ph._nb = len(levels)
+    ph._levels = levels
     return ph
+
+
+def _check_alive(levels: tuple[int, ...]) -> None:
+    active = state.batching or (_local.suspended[-1] if _local.suspended else ())
+    ids = {lv.id for lv in active}
+    if not ids.issuperset(levels):
+        raise TypeError(_RAW_MESSAGE)
 
 
 class _ShapeOnly(np.ndarray):
@@ -121,8 +129,10 @@ class _ShapeOnly(np.ndarray):
 
     _payload: np.ndarray
     _nb: int
+    _levels: tuple[int, ...]
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        _check_alive(self._levels)
         if method == "__call__" and not kwargs.get("out") and ufunc.nout == 1:
             return _elementwise_on_payloads(lambda *a: ufunc(*a, **kwargs), inputs)
         if method == "reduce" and kwargs.get("axis", 0) is None and not kwargs.get("out"):
@@ -133,6 +143,7 @@ class _ShapeOnly(np.ndarray):
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if func in _SHAPE_FUNCTIONS:
             return super().__array_function__(func, types, args, kwargs)
+        _check_alive(self._levels)
         if func in _WHOLE_REDUCTIONS and kwargs.get("axis") is None and len(args) == 1:
             return func(args[0]._payload, **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
@@ -140,10 +151,10 @@ class _ShapeOnly(np.ndarray):
         raise TypeError(_RAW_MESSAGE)
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        return _placeholder(self._payload.astype(dtype, *args, **kwargs), self._nb)
+        return _placeholder(self._payload.astype(dtype, *args, **kwargs), self._levels)
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        return _placeholder(self._payload.copy(), self._nb)
+        return _placeholder(self._payload.copy(), self._levels)
 
     def __bool__(self) -> bool:
         raise TypeError(_RAW_MESSAGE)
@@ -154,12 +165,14 @@ class _ShapeOnly(np.ndarray):
 
 def _elementwise_on_payloads(fn: Callable[..., Any], inputs: Any) -> Any:
     nb = None
+    levels: tuple[int, ...] = ()
     top = 0
     for x in inputs:
         if isinstance(x, _ShapeOnly):
             if nb is None:
                 nb = x._nb
-            elif x._nb != nb:
+                levels = x._levels
+            elif x._levels != levels:
                 raise TypeError(_RAW_MESSAGE)
             top = max(top, x._payload.ndim - x._nb)
         else:
@@ -175,7 +188,7 @@ def _elementwise_on_payloads(fn: Callable[..., Any], inputs: Any) -> Any:
             args.append(p)
         else:
             args.append(np.asarray(x) if isinstance(x, np.ndarray) else x)
-    return _placeholder(np.asarray(fn(*args)), nb)
+    return _placeholder(np.asarray(fn(*args)), levels)
 
 
 class BatchedTensor(Tensor):
@@ -193,7 +206,7 @@ class BatchedTensor(Tensor):
     def _data(self) -> np.ndarray:
         ph = self._placeholder
         if ph is None:
-            ph = self._placeholder = _placeholder(self._base._data, len(self._levels))
+            ph = self._placeholder = _placeholder(self._base._data, self._levels)
         return ph
 
     @_data.setter
@@ -386,6 +399,12 @@ def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) 
 # ---------------------------------------------------------------- bind_batched
 def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Apply ``prim`` to possibly batched ``args`` (called by ``bind`` while vmap is active)."""
+    for a in args:
+        if type(a) is _ShapeOnly:
+            # A mask a rule computed with NumPy from a batched value's ._data: batched too.
+            args = tuple(_batched(_plain(a._payload), a._levels) if type(a) is _ShapeOnly else a
+                         for a in args)  # fmt: skip
+            break
     levels = None
     mixed = False
     for a in args:
