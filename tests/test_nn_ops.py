@@ -303,6 +303,27 @@ def test_overlapping_max_pool_accumulates_and_avg_pool_spreads() -> None:
     np.testing.assert_allclose(y.grad.numpy(), np.full((1, 1, 4, 4), 0.25))
 
 
+def test_max_pool_propagates_nan_and_infinities() -> None:
+    x = np.array([[1.0, np.nan, 0.0, -np.inf], [2.0, 3.0, -np.inf, -np.inf]])[None, None]
+    out = cr.max_pool2d(cr.tensor(x), 2).numpy()[0, 0, 0]
+    assert np.isnan(out[0]) and out[1] == 0.0
+    out = cr.max_pool2d(cr.tensor(np.full((1, 1, 2, 2), -np.inf)), 2).numpy()
+    assert out.item() == -np.inf
+
+
+def test_pooling_on_a_larger_case_matches_a_loop_reference() -> None:
+    x = RNG.standard_normal((2, 3, 7, 6))
+    got_max = cr.max_pool2d(x, 3, stride=2, padding=1).numpy()
+    got_avg = cr.avg_pool2d(x, (2, 3), stride=(1, 2)).numpy()
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    for i in range(got_max.shape[2]):
+        for j in range(got_max.shape[3]):
+            np.testing.assert_array_equal(got_max[:, :, i, j], xp[:, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max(axis=(2, 3)))
+    for i in range(got_avg.shape[2]):
+        for j in range(got_avg.shape[3]):
+            np.testing.assert_allclose(got_avg[:, :, i, j], x[:, :, i : i + 2, 2 * j : 2 * j + 3].mean(axis=(2, 3)), rtol=1e-12)
+
+
 # ---------------------------------------------------------------- dropout
 def test_dropout_seeded_scaled_and_reproducible() -> None:
     x = cr.tensor(RNG.uniform(1.0, 2.0, size=(200, 50)), requires_grad=True)

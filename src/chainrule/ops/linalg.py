@@ -158,7 +158,7 @@ def dot(a: Any, b: Any) -> Tensor:
                 f"(dim {max(b.ndim - 2, 0)})"
             )
         return ensure_tensor(matmul_p(a, b))
-    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    letters = "abcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"  # "z" is the contracted axis
     if a.ndim + b.ndim - 1 > len(letters):
         raise ValueError(f"dot: too many dimensions ({a.ndim} and {b.ndim})")
     sa = letters[: a.ndim - 1] + "z"
