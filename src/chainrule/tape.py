@@ -97,7 +97,11 @@ class Variable(Tensor):
 
     def _write(self, value: Any, op: str) -> Variable:
         data = value._data if isinstance(value, Tensor) else np.asarray(value)
-        if data.shape != self._data.shape and np.broadcast_shapes(data.shape, self._data.shape) != self._data.shape:
+        try:
+            fits = np.broadcast_shapes(data.shape, self._data.shape) == self._data.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"Variable.{op}: a value of shape {data.shape} does not fit the variable "
                 f"'{self.name}' of shape {self._data.shape}"
