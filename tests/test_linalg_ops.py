@@ -250,3 +250,13 @@ def test_jvp_and_vjp_are_adjoint_for_cholesky() -> None:
 def test_module_exports() -> None:
     for name in linalg.__all__:
         assert getattr(cr, name) is getattr(linalg, name)
+
+
+def test_slogdet_under_vmap_with_a_trailing_batch_axis() -> None:
+    from chainrule.transforms import vmap
+
+    a = np.stack([_well(3, 3) * (-1) ** k for k in range(4)], axis=-1)  # (3, 3, 4)
+    sign, logabs = vmap(cr.slogdet, in_axes=2)(cr.tensor(a))
+    ref_sign, ref_logabs = np.linalg.slogdet(np.moveaxis(a, -1, 0))
+    np.testing.assert_array_equal(sign.numpy(), ref_sign)
+    np.testing.assert_allclose(logabs.numpy(), ref_logabs, rtol=1e-12)

@@ -390,3 +390,12 @@ def test_im2col_col2im_jvps_and_adjointness() -> None:
 def test_module_exports() -> None:
     for name in nn.__all__:
         assert getattr(cr, name) is getattr(nn, name)
+
+
+def test_max_pool_under_vmap_with_a_trailing_batch_axis() -> None:
+    from chainrule.transforms import vmap
+
+    x = RNG.standard_normal((1, 2, 4, 4, 3))
+    out = vmap(lambda t: cr.max_pool2d(t, 2), in_axes=-1, out_axes=-1)(cr.tensor(x))
+    for k in range(3):
+        np.testing.assert_array_equal(out.numpy()[..., k], cr.max_pool2d(cr.tensor(x[..., k]), 2).numpy())

@@ -113,6 +113,8 @@ ENTRIES = [
       _well_conditioned((3, 3)), ("logabsdet",)),
     E("slogdet_batched_negative", lambda x: cr.slogdet(x)[1], lambda x: np.linalg.slogdet(x)[1],
       _well_conditioned((2, 2, 2)), ("logabsdet",)),
+    E("slogdet_sign", lambda x: cr.slogdet(x)[0], lambda x: np.linalg.slogdet(x)[0],
+      _well_conditioned((2, 2, 2)), ("slogdet_sign",), differentiable=False),
     E("solve", cr.solve, np.linalg.solve, _solve_samples, ("solve",)),
     E("cholesky", lambda x: cr.cholesky(_spd(x)), lambda x: np.linalg.cholesky(_spd(x)),
       _one((3, 3)), ("cholesky",)),

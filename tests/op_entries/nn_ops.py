@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule as cr
-from chainrule.ops.nn import col2im_p, im2col_p
+from chainrule.ops.nn import col2im_p, first_max_mask_p, im2col_p
 from tests.op_db import OpInfo, Sample
 from tests.op_entries._samples import uniform
 
@@ -84,6 +84,12 @@ def _col2im_ref(g, shape, k, s, p):
         for j in range(g.shape[3]):
             out[:, :, i * s : i * s + k, j * s : j * s + k] += g[:, :, i, j]
     return out[:, :, p : p + h, p : p + w]
+
+
+def _first_max_mask_ref(x):
+    moved = np.moveaxis(x, 1, -1)
+    winner = np.argmax(moved, axis=-1)  # NumPy's argmax: the first maximum, or the first NaN
+    return np.moveaxis(winner[..., None] == np.arange(moved.shape[-1]), -1, 1)
 
 
 def _dropout_ref(x, p, seed):
@@ -178,6 +184,10 @@ ENTRIES = [
       ("im2col", "transpose", "reshape", "where", "sum")),
     E("max_pool2d_overlap_pad", lambda x: cr.max_pool2d(x, 3, stride=1, padding=1),
       lambda x: _pool_ref(x, 3, 1, 1), _one((1, 1, 3, 3)), ("im2col", "transpose", "reshape", "where", "sum")),
+    E("first_max_mask", lambda x: first_max_mask_p(x, axis=1), _first_max_mask_ref,
+      lambda rng: [Sample((np.array([[1.0, 3.0, 3.0], [2.0, np.nan, 5.0], [0.0, -1.0, -2.0]]),), name="ties-nan"),
+                   Sample((uniform(rng, (2, 3, 2), -1, 1),), name="3d")],
+      ("first_max_mask",), differentiable=False),
     E("avg_pool2d", lambda x: cr.avg_pool2d(x, 2), lambda x: _pool_ref(x, 2, how="mean"),
       _one((1, 2, 4, 4)), ("im2col", "transpose", "reshape", "sum", "mul")),
     E("avg_pool2d_stride_pad", lambda x: cr.avg_pool2d(x, 3, stride=2, padding=1),

@@ -462,6 +462,32 @@ logabsdet_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g) * _mT(inv_p(x)))
 logabsdet_p.def_jvp(lambda t, ans, x: sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2, x.ndim - 1)))
 
 
+def _slogdet_sign_impl(x: Any) -> Any:
+    return np.linalg.slogdet(x)[0]
+
+
+# The sign is piecewise constant: a primitive of its own with no derivative (and so no data
+# read outside a primitive, which keeps slogdet working under vmap).
+slogdet_sign_p = Primitive("slogdet_sign", _slogdet_sign_impl, nin=1, saves=(), differentiable=False)
+
+
+def _batch_matrix_stack(prim: Primitive) -> Any:
+    """vmap rule for an op on stacks of matrices: the batch axis goes in front of the stack."""
+
+    def rule(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int | None]:
+        (x,), (d,) = args, dims
+        if d is None:
+            return prim(x, **params), None
+        if d != 0:
+            x = transpose_p(x, axes=(d,) + tuple(i for i in range(x.ndim) if i != d))
+        return prim(x, **params), 0
+
+    return rule
+
+
+slogdet_sign_p.def_batch(_batch_matrix_stack(slogdet_sign_p))
+
+
 def slogdet(x: Any) -> tuple[Tensor, Tensor]:
     """``(sign, log|det|)``, stable where ``det`` would over- or underflow. Only ``log|det|``
     carries a gradient (the sign is piecewise constant).
@@ -474,9 +500,7 @@ def slogdet(x: Any) -> tuple[Tensor, Tensor]:
     x = _arr(x)
     _square_check(x, "slogdet")
     _float_check(x, "slogdet")
-    data = x._data if isinstance(x, Tensor) else x
-    sign = Tensor(np.linalg.slogdet(data)[0])
-    return sign, ensure_tensor(logabsdet_p(x))
+    return ensure_tensor(slogdet_sign_p(x)), ensure_tensor(logabsdet_p(x))
 
 
 # ---------------------------------------------------------------- solve

@@ -489,18 +489,35 @@ def _kernel_first(windows: Any) -> Any:
     return reshape_p(transpose_p(windows, axes=(4, 5, 0, 1, 2, 3)), shape=(kh * kw, n, c, oh, ow))
 
 
-def _first_max_mask(stacked: np.ndarray) -> np.ndarray:
-    """True at the first maximal entry along axis 0 (a NaN counts as maximal, so it propagates)."""
+def _first_max_mask_impl(x: Any, *, axis: int) -> Any:
+    """True at the first maximal entry along ``axis`` (a NaN counts as maximal, so it
+    propagates), False elsewhere: which entry of each max-pooling window wins."""
+    x = np.asarray(x)
+    stacked = np.moveaxis(x, axis, 0)
     best = np.max(stacked, axis=0)
     taken = np.zeros(best.shape, dtype=bool)
-    mask = np.empty(stacked.shape, dtype=bool)
+    mask = np.empty(x.shape, dtype=bool)
+    out = np.moveaxis(mask, axis, 0)  # a view: writing it fills ``mask``
     for k in range(stacked.shape[0]):  # one vectorised pass per kernel position
         hit = stacked[k] == best
         if stacked.dtype.kind == "f":
             hit |= np.isnan(stacked[k])
-        np.greater(hit, taken, out=mask[k])  # hit and not taken
+        np.greater(hit, taken, out=out[k])  # hit and not taken
         taken |= hit
     return mask
+
+
+first_max_mask_p = Primitive("first_max_mask", _first_max_mask_impl, nin=1, saves=(), differentiable=False)
+
+
+def _first_max_mask_batch(args: list[Any], dims: list[int | None], *, axis: int) -> tuple[Any, int | None]:
+    (x,), (d,) = args, dims
+    if d is not None and d <= axis:
+        axis += 1
+    return first_max_mask_p(x, axis=axis), d
+
+
+first_max_mask_p.def_batch(_first_max_mask_batch)
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
@@ -519,7 +536,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     windows = _pool_windows(x, kernel_size, stride, padding, "max_pool2d", pad_value)
     stacked = _kernel_first(windows)
     # Which entry of each window wins is a constant of the data: select it, sum the rest away.
-    winner = _first_max_mask(_data(stacked))
+    winner = first_max_mask_p(stacked, axis=0)
     return ensure_tensor(sum_p(where_p(winner, stacked, 0), axis=(0,), keepdims=False))
 
 
