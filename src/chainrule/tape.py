@@ -364,7 +364,7 @@ class GradientTape:
             g = next(it)
             if g is not None and not isinstance(g, Tensor):
                 g = _plain(g)
-            if g is not None and not create and type(g) is not BatchedTensor:
+            if g is not None and not create and not state.forward and type(g) is not BatchedTensor:
                 data = g._data
                 if data.base is not None or not data.flags.writeable:
                     g = _plain(data.copy())

@@ -129,13 +129,15 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
             grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     else:
         grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
+    # A forward accumulator keys tangents by the data array: results must not be copied then.
+    keep = create or bool(state.forward)
     results = []
     for x, g in zip(xs, grads):
         if g is None:
             results.append(_plain(np.zeros(tuple(x.shape), dtype=x.dtype)))
             continue
         if isinstance(g, Tensor):
-            g = g if create or type(g) is BatchedTensor else _owned(g)
+            g = g if keep or type(g) is BatchedTensor else _owned(g)
         else:
             g = _owned(g)
         results.append(from_base_world(g, _base_of(x)[1]))
