@@ -1,6 +1,14 @@
 """See inside a computation: capture its graph, draw it, explain the chain rule step by step,
 print evaluation-trace tables, and say why a gradient is None.
 
+- :func:`capture`: the graph of a tensor (or tape), with values and adjoints;
+- :func:`draw`, :func:`to_dot`: SVG/PNG/PDF pictures (matplotlib, or Graphviz when installed)
+  and DOT text; drawings display inline in Jupyter;
+- :func:`explain`: the forward values and the backward pass step by step, as text or Markdown;
+- :func:`trace_tables`: Griewank-Walther primal, tangent and adjoint traces;
+- :func:`why_none`: why a gradient is None. Importing this package also makes the error that
+  ``autograd.grad`` raises for an unused input carry that explanation.
+
 >>> import chainrule as cr
 >>> from chainrule import viz
 >>> x = cr.tensor(2.0, requires_grad=True)
@@ -11,6 +19,26 @@ print evaluation-trace tables, and say why a gradient is None.
 ('-12', '0')
 """
 
-from chainrule.viz.capture import Graph, GraphNode, capture
+from __future__ import annotations
 
-__all__ = ["capture", "Graph", "GraphNode"]
+from typing import Any
+
+from chainrule.core import engine as _engine
+from chainrule.viz.capture import Graph, GraphNode, capture
+from chainrule.viz.explain import Explanation, explain
+from chainrule.viz.render import Drawing, collapse, draw, to_dot
+from chainrule.viz.trace import TraceTables, trace_tables
+from chainrule.viz.why_none import Diagnosis, why_none
+
+__all__ = [
+    "capture", "draw", "to_dot", "collapse", "explain", "trace_tables", "why_none",
+    "Graph", "GraphNode", "Drawing", "Explanation", "TraceTables", "Diagnosis",
+]  # fmt: skip
+
+
+def _why_none_hint(outputs: list[Any], source: Any) -> str:
+    """The engine's hook: the explanation added to autograd.grad's unused-input error."""
+    return f"Why: {why_none(outputs, source).message}"
+
+
+_engine._WHY_NONE_HOOK[0] = _why_none_hint

@@ -263,14 +263,16 @@ def capture(
     adjoints: bool = True,
     grad_outputs: Any = None,
     nodes: Iterable[Node] | None = None,
+    tape: Any = None,
 ) -> Graph:
-    """Build the :class:`Graph` of ``outputs`` (a tensor or a list of tensors).
+    """Build the :class:`Graph` of ``outputs`` (a tensor, a list of tensors, or a tape).
 
     ``names`` maps tensors to names (``{x: "x"}``), used as labels; a leaf with a string
     ``name`` attribute (a ``Variable``) is named by it. ``adjoints=True`` runs the engine's
     backward sweep (keeping the graph) to attach to every node the gradient of the outputs,
-    seeded with ``grad_outputs`` (ones by default). ``nodes`` restricts the graph to the given
-    recorded nodes (a tape's records); others count as constants, as in ``tape.gradient``.
+    seeded with ``grad_outputs`` (ones by default). With a ``tape`` (or a tape as ``outputs``,
+    which then shows everything it recorded), only the tape's records count, as in
+    ``tape.gradient``; ``nodes`` restricts the graph to other given nodes the same way.
 
     >>> import chainrule as cr
     >>> x = cr.tensor(3.0, requires_grad=True)
@@ -280,9 +282,14 @@ def capture(
     """
     from chainrule.viz import _tapes
 
-    tape = _tapes.as_tape(outputs)
+    as_tape = _tapes.as_tape(outputs)
+    if as_tape is not None:
+        tape, outputs = as_tape, None
     if tape is not None:
-        return _tapes.capture_tape(tape, names=names, adjoints=adjoints, grad_outputs=grad_outputs)
+        nodes = _tapes.tape_nodes(tape)
+        names = {**_tapes.watched_names(tape), **_plain_names(names)}
+        if outputs is None:
+            outputs = [_proxy(n, keep_value=True) for n in _tapes.sinks(set(nodes))]
     outs = _as_tensor_list(outputs)
     allowed = set(nodes) if nodes is not None else None
     name_of = _name_table(names)
@@ -294,7 +301,8 @@ def capture(
     saved_by_consumer = _values_saved_by_consumers(order)
     values: dict[int, Any] = {}
     for t in outs:
-        values[id(_key(t))] = t._data
+        if t._data is not None:
+            values[id(_key(t))] = t._data
 
     graph_nodes: list[GraphNode] = []
     index: dict[int, int] = {}
@@ -337,7 +345,7 @@ def capture(
             meta = node.in_meta[i] if node.in_meta else None
             value = saved[i] if saved is not None and i < len(saved) else None
             if value is None and parent is not None:
-                value = values.get(id(parent))
+                value = values.get(id(parent), getattr(parent, "ans", None))
             if value is None and isinstance(parent, Tensor):
                 value = parent._data
             shape, dtype = _shape_dtype(meta, value)
@@ -396,7 +404,8 @@ def _as_tensor_list(outputs: Any) -> list[Tensor]:
 
 def _own_name(leaf: Tensor) -> str | None:
     name = getattr(leaf, "name", None)
-    if isinstance(name, str) and name:
+    # "Variable" is the default name of every unnamed Variable: it tells them apart from nothing.
+    if isinstance(name, str) and name and name != "Variable":
         return name.split(":")[0]
     return None
 
@@ -433,10 +442,21 @@ def _recompute(node: Node, arg_values: list[Any]) -> Any:
         return None
 
 
-def _proxy(node: Node) -> Tensor:
-    """A tensor that stands for ``node``'s output, so backprop returns its cotangent."""
+def _plain_names(names: Any) -> dict[Any, str]:
+    if not names:
+        return {}
+    items = names.items() if isinstance(names, Mapping) else names
+    return {(b if isinstance(a, str) else a): (a if isinstance(a, str) else b) for a, b in items}
+
+
+def _proxy(node: Node, keep_value: bool = False) -> Tensor:
+    """A tensor that stands for ``node``'s output, so backprop returns its cotangent.
+
+    Backprop keys everything by node and never reads the data; with ``keep_value`` the data is
+    the node's saved output (or None when it did not keep one).
+    """
     t = Tensor.__new__(Tensor)
-    t._data = np.zeros((), dtype=node.out_dtype)  # never read: backprop keys targets by node
+    t._data = node.ans if keep_value else np.zeros((), dtype=node.out_dtype)
     t._node = node
     t._requires_grad = True
     t.grad = None
@@ -449,7 +469,11 @@ def _attach_adjoints(
     graph: Graph, outs: list[Tensor], grad_outputs: Any, allowed: set[Node] | None
 ) -> None:
     if grad_outputs is None:
-        seeds = [np.ones(t._data.shape, dtype=t._data.dtype) for t in outs]
+        seeds = [
+            np.ones(t._node.out_shape, dtype=t._node.out_dtype) if t._node is not None
+            else np.ones(t._data.shape, dtype=t._data.dtype)
+            for t in outs
+        ]  # fmt: skip
     else:
         gouts = [grad_outputs] if not isinstance(grad_outputs, (list, tuple)) else grad_outputs
         seeds = [np.asarray(g._data if isinstance(g, Tensor) else g) for g in gouts]
@@ -469,8 +493,9 @@ def _attach_adjoints(
         )
     except RuntimeError as exc:
         graph.notes.append(
-            "adjoints not shown: " + str(exc).split(". ")[0] + ". Capture before backward(), or "
-            "call backward(retain_graph=True)."
+            "adjoints not shown: " + str(exc).split(". ")[0] + ". Look at the graph before "
+            "backward() or tape.gradient(), or keep it: backward(retain_graph=True), "
+            "GradientTape(persistent=True)."
         )
         return
     finally:

@@ -336,10 +336,12 @@ def explain(
     names: Any = None,
     grad_outputs: Any = None,
     max_paths: int = 16,
+    tape: Any = None,
 ) -> Explanation:
     """Explain how reverse mode computes the gradient of ``output``.
 
-    ``output`` is a tensor (or a captured :class:`Graph`, or a tape with its target); ``names``
+    ``output`` is a tensor (or a captured :class:`Graph`, or a tape; with ``tape=`` only that
+    tape's records count, as in ``tape.gradient``); ``names``
     maps tensors to the names used in the text (``{x: "x"}``). Path-by-path chain-rule sums are
     added for scalar graphs with at most ``max_paths`` paths per input. ``str()`` of the result
     is plain text; in Jupyter it shows as Markdown with LaTeX.
@@ -349,7 +351,10 @@ def explain(
     >>> print(explain(x * x, names={x: "x"}).to_text().splitlines()[-1])
       df/dx = 6
     """
-    graph = output if isinstance(output, Graph) else capture(output, names=names, grad_outputs=grad_outputs)
+    graph = (
+        output if isinstance(output, Graph)
+        else capture(output, names=names, grad_outputs=grad_outputs, tape=tape)
+    )  # fmt: skip
     steps: list[Step] = []
     if graph.has_adjoints:
         for node_id in graph.backward_order:

@@ -70,10 +70,10 @@ def node_text(n: GraphNode, show_values: bool = True, show_adjoints: bool = True
     return lines
 
 
-def _as_graph(obj: Any, names: Any) -> Graph:
+def _as_graph(obj: Any, names: Any, tape: Any = None) -> Graph:
     if isinstance(obj, Graph):
         return obj
-    return capture(obj, names=names)
+    return capture(obj, names=names, tape=tape)
 
 
 # ---------------------------------------------------------------- collapsing large graphs
@@ -239,6 +239,7 @@ def to_dot(
     show_adjoints: bool = True,
     max_nodes: int | None = MAX_NODES,
     rankdir: str = "LR",
+    tape: Any = None,
 ) -> str:
     """Graphviz DOT text for a tensor's graph (or a captured :class:`Graph`).
 
@@ -253,7 +254,7 @@ def to_dot(
       n0 -> n1;
     }
     """
-    graph = _as_graph(obj, names)
+    graph = _as_graph(obj, names, tape)
     if max_nodes is not None:
         graph = collapse(graph, max_nodes)
     lines = ["digraph chainrule {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];']
@@ -513,14 +514,15 @@ def draw(
     show_adjoints: bool = True,
     title: str | None = None,
     dpi: int = 150,
+    tape: Any = None,
 ) -> Drawing:
     """Draw the graph of a tensor (or tape, or captured :class:`Graph`) with values and adjoints.
 
     With ``path`` the picture is also written (format from the suffix: ``.svg``, ``.png``,
     ``.pdf``, ``.dot``). ``engine`` is ``"matplotlib"``, ``"graphviz"`` (needs the ``dot``
     program) or ``"auto"`` (Graphviz when installed). Graphs with more than ``max_nodes`` nodes
-    are collapsed (see :func:`collapse`). In Jupyter the returned :class:`Drawing` displays
-    inline.
+    are collapsed (see :func:`collapse`). With ``tape=`` only that tape's records count. In
+    Jupyter the returned :class:`Drawing` displays inline.
 
     >>> import chainrule as cr
     >>> x = cr.tensor(2.0, requires_grad=True)
@@ -532,7 +534,7 @@ def draw(
         raise ValueError(f"draw: engine must be 'auto', 'matplotlib' or 'graphviz', not {engine!r}")
     if engine == "auto":
         engine = "graphviz" if shutil.which("dot") else "matplotlib"
-    source = _as_graph(obj, names)
+    source = _as_graph(obj, names, tape)
     shown = collapse(source, max_nodes)
     drawing = Drawing(graph=shown, source=source, engine=engine, show_values=show_values,
                       show_adjoints=show_adjoints, title=title, dpi=dpi)  # fmt: skip

@@ -355,6 +355,7 @@ def trace_tables(
     names: Any = None,
     direction: Any = None,
     max_nodes: int = 200,
+    tape: Any = None,
 ) -> TraceTables:
     """The primal, tangent and adjoint traces of ``output`` (a tensor, tape or captured Graph).
 
@@ -367,7 +368,7 @@ def trace_tables(
     >>> print(trace_tables(cr.sin(x) * x, names={x: "x"}).to_text().splitlines()[2])
       v1 = sin(v0)     sin(2)      -> 0.909297
     """
-    graph = output if isinstance(output, Graph) else capture(output, names=names)
+    graph = output if isinstance(output, Graph) else capture(output, names=names, tape=tape)
     if len(graph.nodes) > max_nodes:
         raise ValueError(
             f"trace_tables: the computation has {len(graph.nodes)} nodes; trace tables are for "
