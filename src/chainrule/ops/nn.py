@@ -1,8 +1,9 @@
 """Functional neural-network ops: the softmax family, losses, convolution, pooling and dropout.
 
 Primitives here exist for numerical stability or speed: ``log_softmax`` (shifted by the row
-maximum), ``cross_entropy`` (its VJP is the fused ``(softmax - onehot) / N``), and the window
-extraction ``im2col`` with its adjoint ``col2im`` that convolution and pooling are built on.
+maximum), ``cross_entropy`` (its VJP is the fused ``(softmax - onehot) / N``), the window
+extraction ``im2col`` with its adjoint ``col2im`` that convolution and pooling are built on, and
+two without derivatives: ``one_hot`` and ``first_max_mask`` (which entry of a pooling window wins).
 Everything else (softmax, mse, binary cross-entropy, conv2d, the pools, dropout) is composed
 of primitives, so every derivative of every order comes from the same rules.
 """
