@@ -5,7 +5,7 @@ with ``/`` in the names (``optimizer/state/0/exp_avg``). Loading uses ``allow_pi
 file can only hold plain numeric, bool or string arrays, so loading never runs code. Every
 array is read (and its CRC checked) before anything is returned, and a damaged or foreign file
 raises :class:`StateFileError` that says which file and what is wrong. ``None`` values and empty
-dictionaries are not stored.
+dictionaries are not stored; a list of dictionaries comes back as a dictionary keyed "0", "1"...
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class StateFileError(ValueError):
 def _flatten(obj: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
     if hasattr(obj, "state_dict") and callable(obj.state_dict) and not isinstance(obj, Mapping):
         obj = obj.state_dict()
+    if isinstance(obj, (list, tuple)) and any(isinstance(item, Mapping) for item in obj):
+        # A list of groups (an optimizer's param_groups) is stored as a group named 0, 1, ...
+        obj = {str(i): item for i, item in enumerate(obj)}
     if isinstance(obj, Mapping):
         for key, value in obj.items():
             if not isinstance(key, (str, int, np.integer)) or isinstance(key, bool):
