@@ -15,12 +15,7 @@ from tests.op_db import OP_DB, OpInfo, Sample, rng_for
 
 # Entries that read a batched value's data with NumPy in their public function (a change in
 # the op family is needed; the reason says which).
-PENDING = {
-    "slogdet": "ops/linalg.slogdet computes the sign with np.linalg.slogdet on x._data",
-    "slogdet_batched_negative": "ops/linalg.slogdet computes the sign with np.linalg.slogdet on x._data",
-    "max_pool2d": "ops/nn.max_pool2d picks the winners with np.argmax on ._data",
-    "max_pool2d_overlap_pad": "ops/nn.max_pool2d picks the winners with np.argmax on ._data",
-}
+PENDING: dict[str, str] = {}
 
 CASES = [(e, s) for e in OP_DB for s in e.samples(rng_for(e.name))]
 PARAMS = [
