@@ -185,9 +185,11 @@ class Graph:
         return draw(self)._repr_svg_()
 
     def __repr__(self) -> str:
+        kinds = [n.kind for n in self.nodes]
+        groups = kinds.count("group")
         return (
-            f"<Graph: {len(self.inputs)} inputs, {len(self.ops)} ops, "
-            f"{len(self.nodes) - len(self.inputs) - len(self.ops)} constants>"
+            f"<Graph: {kinds.count('input')} inputs, {kinds.count('op')} ops, "
+            f"{kinds.count('constant')} constants" + (f", {groups} groups>" if groups else ">")
         )
 
 
@@ -392,7 +394,7 @@ def capture(
 
 
 def _as_tensor_list(outputs: Any) -> list[Tensor]:
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     for i, t in enumerate(outs):
         if not isinstance(t, Tensor):
             raise TypeError(

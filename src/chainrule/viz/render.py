@@ -97,7 +97,7 @@ def collapse(graph: Graph, max_nodes: int = MAX_NODES) -> Graph:
     view = _subgraph(graph, _groups(graph), chains=False)
     if len(view.nodes) <= max_nodes:
         return view
-    return _summary(graph)
+    return _summary(graph, max_nodes)
 
 
 def _real_inputs(graph: Graph, n: GraphNode) -> list[int]:
@@ -203,13 +203,19 @@ def _subgraph(graph: Graph, parts: list[list[int]], chains: bool = False) -> Gra
     return view
 
 
-def _summary(graph: Graph) -> Graph:
+def _summary(graph: Graph, max_nodes: int) -> Graph:
     counts = Counter(n.op for n in graph.nodes if n.kind == "op")
     top = ", ".join(f"{op} x{c}" for op, c in counts.most_common(8))
     more = len(counts) - 8
     label = f"{len(graph.ops)} ops: {top}" + (f", +{more} kinds" if more > 0 else "")
-    nodes = [GraphNode(**{**n.__dict__, "id": k, "inputs": [], "members": [n.id]})
-             for k, n in enumerate(graph.inputs)]  # fmt: skip
+    inputs = graph.inputs
+    if len(inputs) < max_nodes:
+        nodes = [GraphNode(**{**n.__dict__, "id": k, "inputs": [], "members": [n.id]})
+                 for k, n in enumerate(inputs)]  # fmt: skip
+    else:
+        names = f"{inputs[0].symbol} ... {inputs[-1].symbol}"
+        nodes = [GraphNode(id=0, kind="group", label=f"{len(inputs)} inputs ({names})",
+                           symbol="inputs", members=[n.id for n in inputs])]  # fmt: skip
     outs = [graph.nodes[i] for i in graph.outputs]
     body = GraphNode(
         id=len(nodes), kind="group", label=label, symbol=label, op=label,
@@ -222,7 +228,8 @@ def _summary(graph: Graph) -> Graph:
     nodes.append(body)
     view = Graph(nodes=nodes, outputs=[body.id], has_adjoints=graph.has_adjoints,
                  notes=list(graph.notes))  # fmt: skip
-    view.notes.append(f"summary view: {len(graph.nodes)} nodes, {len(graph.ops)} ops")
+    view.notes.append(f"summary view: {len(graph.nodes)} nodes, {len(graph.ops)} ops, "
+                      f"{len(inputs)} inputs")  # fmt: skip
     return view
 
 
