@@ -252,7 +252,7 @@ def to_dot(
 
     >>> import chainrule as cr
     >>> x = cr.tensor(3.0, requires_grad=True)
-    >>> print(to_dot(cr.exp(x), names={x: "x"}, show_adjoints=False))
+    >>> print(to_dot(cr.exp(x), names={x: "x"}, show_adjoints=False), end="")
     digraph chainrule {
       rankdir=LR;
       node [fontname="Helvetica", fontsize=10];

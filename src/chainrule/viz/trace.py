@@ -365,8 +365,9 @@ def trace_tables(
 
     >>> import chainrule as cr
     >>> x = cr.tensor(2.0, requires_grad=True)
-    >>> print(trace_tables(cr.sin(x) * x, names={x: "x"}).to_text().splitlines()[2])
-      v1 = sin(v0)     sin(2)      -> 0.909297
+    >>> row = trace_tables(cr.sin(x) * x, names={x: "x"}).primal[1]
+    >>> row.lhs, row.formula, row.numbers, row.value
+    ('v1', 'sin(v0)', 'sin(2)', '0.909297')
     """
     graph = output if isinstance(output, Graph) else capture(output, names=names, tape=tape)
     if len(graph.nodes) > max_nodes:
