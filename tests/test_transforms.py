@@ -186,7 +186,8 @@ def test_hessian_and_hvp() -> None:
     f = _hessian_function(a)
     h = hessian(f)(cr.tensor(x))
     np.testing.assert_allclose(h.numpy(), _hessian_closed_form(a, x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(jacrev(jacrev(f))(cr.tensor(x)).numpy(), h.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(jacfwd(jacrev(f))(cr.tensor(x)).numpy(), h.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(jacrev(jacfwd(f))(cr.tensor(x)).numpy(), h.numpy(), rtol=1e-12)
     for _ in range(3):
         v = rng.standard_normal(n)
         np.testing.assert_allclose(hvp(f, (cr.tensor(x),), (cr.tensor(v),)).numpy(), h.numpy() @ v, rtol=1e-12)
@@ -196,6 +197,8 @@ def test_hessian_and_hvp() -> None:
 def test_hessian_and_hvp_of_several_arguments() -> None:
     f = lambda a, b: a**2 * b + b**3  # noqa: E731
     h = hessian(f, argnums=(0, 1))(cr.tensor(2.0), cr.tensor(3.0))
+    h2, aux = hessian(lambda a, b: (f(a, b), "aux"), argnums=(0, 1), has_aux=True)(cr.tensor(2.0), cr.tensor(3.0))
+    assert aux == "aux" and float(h2[1][1]) == 18.0
     values = [[float(h[i][j]) for j in range(2)] for i in range(2)]
     assert values == [[6.0, 4.0], [4.0, 18.0]]
     ha, hb = hvp(f, (cr.tensor(2.0), cr.tensor(3.0)), (cr.tensor(1.0), cr.tensor(0.0)))

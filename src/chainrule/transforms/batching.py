@@ -399,26 +399,31 @@ def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) 
 # ---------------------------------------------------------------- bind_batched
 def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Apply ``prim`` to possibly batched ``args`` (called by ``bind`` while vmap is active)."""
+    levels = None
+    mixed = False
+    first = None
     for a in args:
-        if type(a) is _ShapeOnly:
+        t = type(a)
+        if t is BatchedTensor:
+            if levels is None:
+                levels = a._levels
+                first = a
+            elif a._levels != levels:
+                mixed = True
+        elif t is _ShapeOnly:
             # A mask a rule computed with NumPy from a batched value's ._data: batched too.
             args = tuple(_batched(_plain(a._payload), a._levels) if type(a) is _ShapeOnly else a
                          for a in args)  # fmt: skip
-            break
-    levels = None
-    mixed = False
-    for a in args:
-        if type(a) is BatchedTensor:
-            if levels is None:
-                levels = a._levels
-            elif a._levels != levels:
-                mixed = True
+            return bind_batched(prim, args, params)
     if levels is None:
         return _bind_below(prim, args, params)
     if mixed:
         levels = tuple(sorted({lv for a in args if type(a) is BatchedTensor for lv in a._levels}))
-    from chainrule.transforms.batching_rules import RULES
+    rules = _RULES[0]
+    if rules is None:
+        from chainrule.transforms.batching_rules import RULES
 
+        rules = _RULES[0] = RULES
     nb = len(levels)
     saved = state.batching
     suspended = _local.suspended
@@ -438,7 +443,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             else:
                 vals.append(a)
                 flags.append(False)
-        rule = RULES.get(prim.name)
+        rule = rules.get(prim.name)
         if rule is not None:
             out = rule(prim, vals, flags, nb, params)
         elif prim.batch_rule is not None:
@@ -447,7 +452,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             out = fallback_rule(prim, vals, flags, nb, params)
         if not isinstance(out, Tensor):
             out = _plain(out)
-        sizes = _batch_sizes(vals, flags, nb)
+        sizes = _batch_sizes(vals, flags, nb) if mixed else first._base._data.shape[:nb]  # type: ignore[union-attr]
         if out._data.shape[:nb] != sizes:
             # A rule may leave a size-1 batch axis (an input that did not vary along it).
             out = bind(registry["broadcast_to"], out, shape=sizes + out._data.shape[nb:])
@@ -455,7 +460,19 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
         suspended.pop()
         state.batching = saved
         state.refresh()
-    return _batched(out, levels)
+    b = _new(BatchedTensor)
+    b._base = out
+    b._levels = levels
+    b._placeholder = None
+    b._node = None
+    b._requires_grad = out._requires_grad
+    b.grad = None
+    b._version = 0
+    b._hooks = None
+    return b
+
+
+_RULES: list[Any] = [None]
 
 
 def _batch_sizes(vals: list[Any], flags: list[bool], nb: int) -> tuple[int, ...]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.dispatch import bind
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor
 
@@ -125,15 +126,23 @@ def elementwise(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
     """NumPy broadcasting per example: batched inputs get size-1 axes after their batch axes so
     that their example axes line up on the right with the others'."""
     if len(vals) == 1:
-        return prim(vals[0], **params)
-    ndims = [_ex_ndim(v, f, nb) for v, f in zip(vals, flags)]
-    top = max(ndims)
+        return bind(prim, vals[0], **params)
+    ndims = []
+    top = 0
+    for v, f in zip(vals, flags):
+        if isinstance(v, Tensor):
+            n = v._data.ndim - (nb if f else 0)
+        else:
+            n = np.ndim(v)
+        ndims.append(n)
+        if n > top:
+            top = n
     args = [
         _with_example_ndim(v, nb, top) if f and n < top else v
         for v, f, n in zip(vals, flags, ndims)
     ]
     # Unbatched inputs have at most `top` axes: NumPy lines them up on the right already.
-    return prim(*args, **params)
+    return bind(prim, *args, **params)
 
 
 for _name in ELEMENTWISE:
