@@ -38,7 +38,19 @@ _IDX_CODES = {dt.newbyteorder("="): code for code, dt in _IDX_TYPES.items()}
 
 
 class IDXFormatError(ValueError):
-    """A file that is not a well-formed IDX file (bad magic number, wrong size)."""
+    """A file that is not a well-formed IDX file (bad magic number, wrong size).
+
+    >>> import os, tempfile
+    >>> from chainrule import data
+    >>> path = os.path.join(tempfile.mkdtemp(), "x")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"nope")
+    >>> try:
+    ...     data.read_idx(path)
+    ... except data.IDXFormatError as error:
+    ...     print("not an IDX file" in str(error))
+    True
+    """
 
 
 def load_digits(flatten: bool = False, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,13 @@ __all__ = ["Module", "IncompatibleKeys"]
 
 
 class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` could not match."""
+    """What ``load_state_dict(strict=False)`` could not match.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> nn.Linear(1, 1).load_state_dict({"weight": np.ones((1, 1))}, strict=False)
+    IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -208,18 +214,33 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
-        """This module and every sub-module."""
+        """This module and every sub-module.
+
+        >>> from chainrule import nn
+        >>> [type(m).__name__ for m in nn.Sequential(nn.Linear(1, 1), nn.ReLU()).modules()]
+        ['Sequential', 'Linear', 'ReLU']
+        """
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct sub-modules with their names."""
+        """The direct sub-modules with their names.
+
+        >>> from chainrule import nn
+        >>> [name for name, _ in nn.Sequential(nn.ReLU(), nn.Tanh()).named_children()]
+        ['0', '1']
+        """
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
-        """The direct sub-modules."""
+        """The direct sub-modules.
+
+        >>> from chainrule import nn
+        >>> len(list(nn.Sequential(nn.ReLU(), nn.Sequential(nn.Tanh())).children()))
+        2
+        """
         for _, module in self.named_children():
             yield module
 
@@ -262,7 +283,12 @@ class Module:
         return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
-        """The buffers."""
+        """The buffers.
+
+        >>> from chainrule import nn
+        >>> [b.shape for b in nn.BatchNorm1d(3).buffers()]
+        [(3,), (3,), ()]
+        """
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
@@ -282,7 +308,12 @@ class Module:
         return self
 
     def eval(self) -> Module:
-        """Set evaluation mode; the same as ``train(False)``."""
+        """Set evaluation mode; the same as ``train(False)``.
+
+        >>> from chainrule import nn
+        >>> nn.Sequential(nn.Dropout()).eval()[0].training
+        False
+        """
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -305,13 +336,25 @@ class Module:
                 param.grad = Tensor(np.zeros_like(param._data))
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
-        """Turn gradient tracking of every parameter on or off (freezing a model)."""
+        """Turn gradient tracking of every parameter on or off (freezing a model).
+
+        >>> from chainrule import nn
+        >>> nn.Linear(2, 2).requires_grad_(False).weight.requires_grad
+        False
+        """
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call ``fn`` on every sub-module (children first) and on this module."""
+        """Call ``fn`` on every sub-module (children first) and on this module.
+
+        >>> from chainrule import nn
+        >>> seen = []
+        >>> _ = nn.Sequential(nn.ReLU()).apply(lambda m: seen.append(type(m).__name__))
+        >>> seen
+        ['ReLU', 'Sequential']
+        """
         for child in self.children():
             child.apply(fn)
         fn(self)
@@ -338,11 +381,21 @@ class Module:
         return self
 
     def float(self) -> Module:
-        """Parameters and buffers as float32."""
+        """Parameters and buffers as float32.
+
+        >>> from chainrule import nn
+        >>> nn.Linear(1, 1).float().bias.dtype
+        dtype('float32')
+        """
         return self.to(np.float32)
 
     def double(self) -> Module:
-        """Parameters and buffers as float64."""
+        """Parameters and buffers as float64.
+
+        >>> from chainrule import nn
+        >>> nn.Linear(1, 1).float().double().bias.dtype
+        dtype('float64')
+        """
         return self.to(np.float64)
 
     # ------------------------------------------------------------------ state

@@ -29,7 +29,19 @@ _HEADER = "__chainrule__"
 
 
 class StateFileError(ValueError):
-    """A state file that cannot be read: damaged, not an ``.npz`` file, or holding objects."""
+    """A state file that cannot be read: damaged, not an ``.npz`` file, or holding objects.
+
+    >>> import os, tempfile
+    >>> from chainrule import nn
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.npz")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not weights")
+    >>> try:
+    ...     nn.load(path)
+    ... except nn.StateFileError as error:
+    ...     print("not an .npz archive" in str(error))
+    True
+    """
 
 
 def _flatten(obj: Any, prefix: str, out: dict[str, np.ndarray]) -> None:

@@ -15,7 +15,18 @@ __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
 
 
 class LRScheduler:
-    """Base class: subclasses define ``lr_at(base_lr, epoch)``."""
+    """Base class: subclasses define ``lr_at(base_lr, epoch)``, the learning rate at ``epoch``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> class Halving(optim.LRScheduler):
+    ...     def lr_at(self, base_lr, epoch):
+    ...         return base_lr / 2**epoch
+    >>> sched = Halving(optim.SGD([cr.zeros(1, requires_grad=True)], lr=1.0))
+    >>> sched.step()
+    >>> sched.get_last_lr(), sched.state_dict()["last_epoch"]
+    ([0.5], 1)
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -37,7 +48,7 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Advance one epoch and set each group's learning rate."""
+        """Advance one epoch and set each group's learning rate (see the class examples)."""
         self.last_epoch += 1
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = check_lr(self.lr_at(base, self.last_epoch), type(self).__name__)

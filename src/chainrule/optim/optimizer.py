@@ -20,7 +20,16 @@ __all__ = ["Optimizer", "check_lr", "check_range"]
 
 
 def check_lr(lr: Any, where: str) -> float:
-    """``lr`` as a float, or ValueError when it is not a finite number >= 0."""
+    """``lr`` as a float, or ValueError when it is not a finite number >= 0.
+
+    >>> from chainrule.optim.optimizer import check_lr
+    >>> check_lr("0.1", "SGD")
+    0.1
+    >>> check_lr(float("nan"), "SGD")
+    Traceback (most recent call last):
+    ...
+    ValueError: SGD: invalid learning rate nan; it must be a finite number >= 0
+    """
     try:
         value = float(lr)
     except (TypeError, ValueError):
@@ -32,7 +41,12 @@ def check_lr(lr: Any, where: str) -> float:
 
 def check_range(value: Any, name: str, where: str, low: float = 0.0, high: float = math.inf,
                 high_open: bool = False) -> float:  # fmt: skip
-    """``value`` as a float in [low, high] (or [low, high)); ValueError otherwise."""
+    """``value`` as a float in [low, high] (or [low, high)); ValueError otherwise.
+
+    >>> from chainrule.optim.optimizer import check_range
+    >>> check_range(0.9, "beta1", "Adam", 0.0, 1.0, high_open=True)
+    0.9
+    """
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -90,7 +104,15 @@ class Optimizer:
 
     # ------------------------------------------------------------------ groups and state
     def add_param_group(self, group: Mapping[str, Any]) -> None:
-        """Add a group of parameters with its own settings (missing ones from the defaults)."""
+        """Add a group of parameters with its own settings (missing ones from the defaults).
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> opt = optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1)
+        >>> opt.add_param_group({"params": [cr.zeros(2, requires_grad=True)], "lr": 0.01})
+        >>> [group["lr"] for group in opt.param_groups]
+        [0.1, 0.01]
+        """
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"{type(self).__name__}: a parameter group must be a dict with a 'params' entry")
         params = group["params"]
@@ -124,14 +146,34 @@ class Optimizer:
         return self._state
 
     def state_for(self, param: Tensor) -> dict[str, Any]:
-        """The state dict of one parameter (empty before its first step)."""
+        """The state dict of one parameter (empty before its first step).
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.ones(2, requires_grad=True)
+        >>> opt = optim.Adam([w])
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> sorted(opt.state_for(w))
+        ['exp_avg', 'exp_avg_sq', 'step']
+        """
         return self._state.setdefault(id(param), {})
 
     def _params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget every parameter's gradient (set it to None, or to zeros)."""
+        """Forget every parameter's gradient (set it to None, or to zeros).
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.ones(2, requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.1)
+        >>> w.sum().backward()
+        >>> opt.zero_grad()
+        >>> w.grad is None
+        True
+        """
         for p in self._params():
             if p.grad is None:
                 continue
@@ -145,6 +187,18 @@ class Optimizer:
         """Update every parameter that has a gradient; ``closure`` (optional) recomputes the loss.
 
         Returns the closure's loss, or None.
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.tensor([3.0], requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.5)
+        >>> def closure():
+        ...     opt.zero_grad()
+        ...     loss = (w * w).sum()
+        ...     loss.backward()
+        ...     return loss
+        >>> float(opt.step(closure)), w.tolist()
+        (9.0, [0.0])
         """
         loss = None
         if closure is not None:
@@ -176,6 +230,12 @@ class Optimizer:
         """Settings and per-parameter state, parameters named by their position (0, 1, ...).
 
         The arrays are copies; the result can be passed to ``chainrule.nn.save``.
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> opt = optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> opt.state_dict()["param_groups"][0]["params"]
+        [0]
         """
         index = {id(p): i for i, p in enumerate(self._params())}
         state = {}
@@ -195,6 +255,14 @@ class Optimizer:
 
         Checks that the groups and parameter counts match and that every saved array has its
         parameter's shape before changing anything.
+
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> a = optim.Adam([cr.zeros(1, requires_grad=True)], lr=0.5)
+        >>> b = optim.Adam([cr.zeros(1, requires_grad=True)], lr=0.1)
+        >>> b.load_state_dict(a.state_dict())
+        >>> b.param_groups[0]["lr"]
+        0.5
         """
         name = type(self).__name__
         if not isinstance(state_dict, Mapping) or "param_groups" not in state_dict:
