@@ -105,3 +105,21 @@ def test_explain_a_tape() -> None:
     e = explain(f, tape=tape)
     assert {k: float(v) for k, v in e.gradients.items()} == {"x": -12.0, "y": 0.0}
     assert float(tape.gradient(f, x)) == -12.0  # explaining did not use up the tape
+
+
+def test_step_order_is_what_the_engine_actually_runs() -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    y = cr.tensor(-4.0, requires_grad=True)
+    a = x + y
+    p = a**2
+    m = 2 * x
+    b = m * y
+    f = p + b
+    names = {x: "x", y: "y", a: "a", p: "p", m: "m", b: "b", f: "f"}
+    e = explain(f, names=names)
+    steps = [e.graph.nodes[s.node].symbol for s in e.steps]
+    ran: list[str] = []
+    for t in (a, p, m, b, f):
+        t.register_hook(lambda g, name=names[t]: ran.append(name))
+    f.backward()
+    assert ran == steps == ["f", "b", "m", "p", "a"]
