@@ -178,7 +178,7 @@ def _subgraph(graph: Graph, parts: list[list[int]], chains: bool = False) -> Gra
         elif len(ops) <= 4:
             label = " -> ".join(ops)
         else:
-            label = f"{ops[0]} -> ... -> {ops[-1]}"
+            label = f"{ops[0]} -> ... -> {ops[-1]} ({len(ops)} ops)"
         single_output = chains
         nodes.append(
             GraphNode(
