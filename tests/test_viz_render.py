@@ -163,3 +163,13 @@ def test_array_values_are_summarised_in_boxes() -> None:
     x = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
     texts = svg_texts(draw(cr.sum(x * x), names={x: "x"}, engine="matplotlib").svg)
     assert any("(3, 4) mean 5.5" in t for t in texts)
+
+
+def test_missing_plotting_libraries_give_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    x, y, f = seed004()
+    monkeypatch.setitem(sys.modules, "networkx", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[viz\]'"):
+        draw(f, engine="matplotlib").render("svg")
+    assert to_dot(f).startswith("digraph")  # DOT needs neither

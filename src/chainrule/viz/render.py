@@ -283,8 +283,23 @@ def to_dot(
 
 
 # ---------------------------------------------------------------- matplotlib drawing
+_MISSING = (
+    "draw: drawing SVG/PNG/PDF needs matplotlib and networkx (pip install 'chainrule[viz]'); "
+    "to_dot() and .dot files work without them"
+)
+
+
+def _require_plotting() -> None:
+    try:
+        import matplotlib  # noqa: F401
+        import networkx  # noqa: F401
+    except ImportError:
+        raise ImportError(_MISSING) from None
+
+
 def _layers(graph: Graph) -> dict[int, int]:
     """Layer of each node: ops one layer after their latest input; constants just before their op."""
+    _require_plotting()
     import networkx as nx
 
     g = nx.DiGraph()
@@ -361,6 +376,7 @@ def _clip(center: tuple[float, float], toward: tuple[float, float], box: Any) ->
 
 
 def _figure(graph: Graph, show_values: bool, show_adjoints: bool, title: str | None) -> Any:
+    _require_plotting()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
@@ -421,6 +437,7 @@ def _figure(graph: Graph, show_values: bool, show_adjoints: bool, title: str | N
 
 def _render_matplotlib(graph: Graph, fmt: str, show_values: bool, show_adjoints: bool,
                        title: str | None, dpi: int) -> bytes:  # fmt: skip
+    _require_plotting()
     from matplotlib import rc_context
 
     fig = _figure(graph, show_values, show_adjoints, title)
