@@ -10,9 +10,13 @@ The table covers the elementwise primitives (one generic rule: line the example 
 inserting size-1 axes after the batch axes), the reductions and shape ops (the axis or shape
 settings shift past the batch axes), indexing (the index gains leading full slices), matmul and
 einsum (the batch becomes extra rows or an extra subscript), the linear-algebra ops that already
-work on stacks of matrices, the softmax/cross-entropy family and the im2col windows. Anything
-else uses the per-example loop of ``batching.fallback_rule``; ``fallback_primitives()`` lists
-the registered primitives that do (a test pins that list).
+work on stacks of matrices, the softmax/cross-entropy family and the im2col windows; ops can also
+declare their own rule with ``Primitive.def_batch``. Anything else uses the per-example loop of
+``batching.fallback_rule``; ``fallback_primitives()`` lists the registered primitives that do (a
+test pins that list: today it is empty). Inside a rule the loop is still used for the rare forms
+one batched call cannot express: ``getitem``/``index_add``/``index_put`` with integer-array
+indices separated by a slice (NumPy then moves their axes first), and ``einsum`` with an
+ellipsis or with no free subscript letter left for the batch axes.
 """
 
 from __future__ import annotations
