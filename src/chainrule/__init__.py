@@ -11,7 +11,7 @@ Hessians, and two familiar front doors (``chainrule.tf`` and ``chainrule.torch``
 tensor(6., dtype=float64)
 """
 
-from chainrule import autograd, random, testing
+from chainrule import autograd, random, testing, viz
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -35,6 +35,6 @@ bool_ = "bool"
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Primitive", "autograd", "random", "testing", "no_grad", "enable_grad",
+    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip

@@ -68,6 +68,7 @@ def backprop(
     create_graph: bool = False,
     allowed: set[Node] | None = None,
     accumulate: bool = False,
+    on_unreached: Any = None,
 ) -> list[Any]:
     """Propagate cotangents from ``roots`` back through the recorded graph.
 
@@ -81,6 +82,9 @@ def backprop(
         that requires grad gets its ``.grad`` accumulated instead.
     allowed:
         When given, only these nodes propagate (a tape's records); others count as constants.
+    on_unreached:
+        Called with the indices of the targets the sweep cannot reach, before anything is
+        released (it may raise).
     """
     tensor_mode = create_graph or bool(state.forward) or bool(state.batching)
     cotangents: dict[Any, Any] = {}
@@ -103,7 +107,18 @@ def backprop(
     target_keys: list[Any] = []
     if targets is not None:
         target_keys = [t._node if t._node is not None else t for t in targets]
-        needed = _needed(_post_order(root_nodes, allowed), set(target_keys), allowed)
+        order = _post_order(root_nodes, allowed)
+        needed = _needed(order, set(target_keys), allowed)
+        if on_unreached is not None:
+            # Report targets the sweep cannot reach while the graph is still intact, so an
+            # explanation can read the saved values before the sweep releases them.
+            reached: set[Any] = set(order)
+            for node in order:
+                reached.update(p for p in node.parents if p is not None)
+            reached.update(t._node if t._node is not None else t for t, _ in roots)
+            missing = [i for i, key in enumerate(target_keys) if key not in reached]
+            if missing:
+                on_unreached(missing)
     results: dict[Any, Any] = {}
     target_set = set(target_keys)
 
@@ -517,21 +532,23 @@ def grad(
         roots.append((out, _seed(out, gout, "autograd.grad")))
     if retain_graph is None:
         retain_graph = create_graph
-    grads = backprop(roots, targets=ins, retain_graph=retain_graph, create_graph=create_graph)
+
+    def unused(indices: list[int]) -> None:
+        i = indices[0]
+        raise RuntimeError(
+            f"autograd.grad: inputs[{i}] (shape {ins[i].shape}) appears to not have been used in "
+            "the graph of the outputs. Set allow_unused=True if this is the desired behavior "
+            "(its gradient is then None)." + _why_none_hint(outs, ins[i])
+        )
+
+    check = None if (allow_unused or materialize_grads) else unused
+    grads = backprop(roots, targets=ins, retain_graph=retain_graph, create_graph=create_graph,
+                     on_unreached=check)  # fmt: skip
     result: list[Tensor | None] = []
-    for i, (x, g) in enumerate(zip(ins, grads)):
+    for x, g in zip(ins, grads):
         if g is None:
-            if materialize_grads:
-                result.append(_as_tensor(np.zeros_like(x._data)))
-                continue
-            if not allow_unused:
-                raise RuntimeError(
-                    f"autograd.grad: inputs[{i}] (shape {x.shape}) appears to not have been used "
-                    "in the graph of the outputs. Set allow_unused=True if this is the desired "
-                    "behavior (its gradient is then None)."
-                    + _why_none_hint(outs, x)
-                )
-            result.append(None)
+            # Reached but with a zero (None) cotangent, or unused with allow_unused.
+            result.append(_as_tensor(np.zeros_like(x._data)) if materialize_grads or not allow_unused else None)
             continue
         result.append(_as_tensor(g) if create_graph else _as_tensor(_owned(g)))
     return tuple(result)
