@@ -218,6 +218,7 @@ def test_parameters_without_gradients_are_left_alone():
     opt.step()
     np.testing.assert_array_equal(b.numpy(), [3.0])
     assert b._version == 0
+    assert a in opt.state and b not in opt.state and opt.state[a]["step"] == 1
     assert not np.array_equal(a.numpy(), [1.0, 2.0])
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from chainrule.core.modes import enable_grad, no_grad
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Optimizer", "check_lr", "check_range"]
+__all__ = ["Optimizer", "ParamState", "check_lr", "check_range"]
 
 
 def check_lr(lr: Any, where: str) -> float:
@@ -69,6 +69,34 @@ def _to_python(value: Any) -> Any:
     return value
 
 
+class ParamState(dict):
+    """Per-parameter state keyed by ``id(param)``; indexing with the parameter itself works too
+    (tensors compare elementwise, so they cannot be dictionary keys on their own).
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> w = cr.ones(1, requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> w.sum().backward()
+    >>> opt.step()
+    >>> opt.state[w]["momentum_buffer"], w in opt.state
+    (array([1.]), True)
+    """
+
+    @staticmethod
+    def _key(key: Any) -> Any:
+        return id(key) if isinstance(key, Tensor) else key
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        return super().__getitem__(self._key(key))
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._key(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+
 class Optimizer:
     """Base class: subclasses define ``_update(param, grad, state, group)`` on NumPy arrays.
 
@@ -88,7 +116,7 @@ class Optimizer:
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self._state: dict[int, dict[str, Any]] = {}
+        self._state: ParamState = ParamState()
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors (e.g. "
@@ -141,8 +169,8 @@ class Optimizer:
         group["lr"] = check_lr(group["lr"], type(self).__name__)
 
     @property
-    def state(self) -> dict[int, dict[str, Any]]:
-        """Per-parameter state (moment estimates, step counts), keyed by ``id(param)``."""
+    def state(self) -> ParamState:
+        """Per-parameter state (moment estimates, step counts): ``opt.state[param]``."""
         return self._state
 
     def state_for(self, param: Tensor) -> dict[str, Any]:
@@ -292,7 +320,7 @@ class Optimizer:
             self._validate(merged)
             new_groups.append(merged)
         raw_state = state_dict.get("state", {}) or {}
-        new_state: dict[int, dict[str, Any]] = {}
+        new_state = ParamState()
         for key, entry in raw_state.items():
             try:
                 position = int(key)
