@@ -122,18 +122,24 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        # One scratch array and in-place NumPy calls: no temporaries the size of the parameter.
+        scratch = np.multiply(grad, 1.0 - beta1)
         m *= beta1
-        m += (1.0 - beta1) * grad
+        m += scratch
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - beta2
         v *= beta2
-        v += (1.0 - beta2) * (grad * grad)
+        v += scratch
         if group["amsgrad"]:
             vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
             np.maximum(vmax, v, out=vmax)
             v = vmax
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1.0 - beta2**t)
-        denom += eps
-        param -= (lr / (1.0 - beta1**t)) * (m / denom)
+        np.sqrt(v, out=scratch)
+        scratch *= 1.0 / math.sqrt(1.0 - beta2**t)
+        scratch += eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= lr / (1.0 - beta1**t)
+        param -= scratch
 
 
 class AdamW(Adam):
