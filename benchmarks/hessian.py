@@ -122,17 +122,19 @@ def _setups(a0: np.ndarray, x0: np.ndarray) -> dict[str, Callable[[], Callable[[
 
         return step
 
+    # NumPy-based rows first: PyTorch's and XLA's thread pools keep spinning for a while after
+    # they ran, which on a small machine slows whatever BLAS call comes next.
     return {
         "NumPy closed form": lambda: (lambda: closed_form(a0, x0)),
+        "chainrule hessian": cr_hessian,
+        "chainrule jacrev(jacrev)": cr_rev_rev,
+        "chainrule nested tapes": cr_tapes,
+        "HIPS autograd hessian": hips,
         "torch.func.hessian": torch_func,
         "PyTorch autograd.functional (vectorize=True)": torch_functional(True),
         "PyTorch autograd.functional (vectorize=False)": torch_functional(False),
         "JAX hessian (eager)": jax_hessian(False),
         "JAX jit(hessian)": jax_hessian(True),
-        "HIPS autograd hessian": hips,
-        "chainrule hessian": cr_hessian,
-        "chainrule jacrev(jacrev)": cr_rev_rev,
-        "chainrule nested tapes": cr_tapes,
     }
 
 

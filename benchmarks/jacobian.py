@@ -161,13 +161,15 @@ def _rows_for(n: int, quick: bool) -> list[Row]:
     def check(fn: Callable[[], object]) -> None:
         compare_arrays(f"Jacobian (n={n})", _to_numpy(fn()), reference, rtol=1e-9, atol=1e-12)
 
+    # NumPy-based rows first: PyTorch's and XLA's thread pools keep spinning for a while after
+    # they ran, which on a small machine slows whatever BLAS call comes next.
     setups: dict[str, Callable[[], Callable[[], object]]] = {
         "NumPy closed form": lambda: (lambda: closed_form(w, x)),
     }
+    setups.update(_chainrule_setups(w, x))
+    setups["HIPS autograd jacobian"] = _autograd_setup(w, x)
     setups.update(_torch_setups(w, x))
     setups.update(_jax_setups(w, x))
-    setups["HIPS autograd jacobian"] = _autograd_setup(w, x)
-    setups.update(_chainrule_setups(w, x))
     rows = []
     for library, setup in setups.items():
         slow = library in SLOW_ROWS and n > 256
