@@ -11,7 +11,12 @@ Hessians, and two familiar front doors (``chainrule.tf`` and ``chainrule.torch``
 tensor(6., dtype=float64)
 """
 
-from chainrule import autograd, random, testing, viz
+from chainrule import autograd, random, testing, transforms, viz
+from chainrule.tape import GradientTape, Variable, constant
+from chainrule.transforms import (
+    ForwardAccumulator, UnconnectedGradients, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
+    value_and_grad, vjp, vmap,
+)  # fmt: skip
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -35,6 +40,8 @@ bool_ = "bool"
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "no_grad", "enable_grad",
+    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "transforms", "GradientTape",
+    "Variable", "constant", "ForwardAccumulator", "UnconnectedGradients", "grad", "value_and_grad",
+    "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip

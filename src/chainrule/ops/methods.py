@@ -38,7 +38,9 @@ def _check_inplace(self: Tensor, op: str) -> None:
 def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
     """Make ``self`` hold ``result``: in place when no history is involved, rebased otherwise."""
     _check_inplace(self, op)
-    if isinstance(result, Tensor) and result._node is not None:
+    if isinstance(result, Tensor) and (result._node is not None or state.forward):
+        # (Forward accumulators key tangents by the data array, so under forward mode the tensor
+        # must take the result's array, not copy values into its old one.)
         # Recording: ``self`` takes the new history. Its old array is left untouched, so values
         # saved by earlier ops stay valid.
         if result._data.shape != self._data.shape:
@@ -48,7 +50,7 @@ def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
             )
         self._data = result._data.astype(self._data.dtype, copy=False)
         self._node = result._node
-        self._requires_grad = True
+        self._requires_grad = result._requires_grad
         self._version += 1
         return self
     data = result._data if isinstance(result, Tensor) else np.asarray(result)
