@@ -12,11 +12,6 @@ tensor(6., dtype=float64)
 """
 
 from chainrule import autograd, random, testing, transforms, viz
-from chainrule.tape import GradientTape, Variable, constant
-from chainrule.transforms import (
-    ForwardAccumulator, UnconnectedGradients, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
-    value_and_grad, vjp, vmap,
-)  # fmt: skip
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -30,6 +25,21 @@ from chainrule.ops.nondiff import *  # noqa: F403
 from chainrule.ops.reduce import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 from chainrule.ops.unary import *  # noqa: F403
+from chainrule.tape import GradientTape, Variable, constant
+from chainrule.transforms import (
+    ForwardAccumulator,
+    UnconnectedGradients,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+    vmap,
+)  # fmt: skip
 
 float32 = "float32"
 float64 = "float64"
