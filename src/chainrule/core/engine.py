@@ -108,13 +108,10 @@ def backprop(
     if targets is not None:
         target_keys = [t._node if t._node is not None else t for t in targets]
         order = _post_order(root_nodes, allowed)
-        needed = _needed(order, set(target_keys), allowed)
+        needed, reached = _needed(order, set(target_keys), allowed)
         if on_unreached is not None:
             # Report targets the sweep cannot reach while the graph is still intact, so an
             # explanation can read the saved values before the sweep releases them.
-            reached: set[Any] = set(order)
-            for node in order:
-                reached.update(p for p in node.parents if p is not None)
             reached.update(t._node if t._node is not None else t for t, _ in roots)
             missing = [i for i, key in enumerate(target_keys) if key not in reached]
             if missing:
@@ -222,9 +219,13 @@ def _post_order(roots: list[Node], allowed: set[Node] | None) -> list[Node]:
     return order
 
 
-def _needed(order: list[Node], target_keys: set[Any], allowed: set[Node] | None) -> set[Any]:
-    """Nodes and leaves from which some target is reachable (post-order: parents come first)."""
+def _needed(
+    order: list[Node], target_keys: set[Any], allowed: set[Node] | None
+) -> tuple[set[Any], set[Any]]:
+    """Nodes and leaves from which some target is reachable (post-order: parents come first),
+    and the targets the sweep reaches at all."""
     needed: set[Any] = set()
+    reached: set[Any] = set()
     for node in order:
         for parent in node.parents:
             if parent is None:
@@ -232,14 +233,14 @@ def _needed(order: list[Node], target_keys: set[Any], allowed: set[Node] | None)
             if type(parent) is Node:
                 if parent in needed and (allowed is None or parent in allowed):
                     needed.add(node)
-                    break
             elif parent in target_keys:
                 needed.add(node)
-                break
+                reached.add(parent)
         if node in target_keys:
             needed.add(node)
+            reached.add(node)
     needed.update(k for k in target_keys if not isinstance(k, Node))
-    return needed
+    return needed, reached
 
 
 def _apply_rules(
