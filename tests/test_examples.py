@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,8 +15,11 @@ NUMBER = r"(-?[\d.]+(?:e[-+]?\d+)?)"
 
 
 def run_example(name: str, *args: str) -> str:
+    # The suite runs two workers on two cores: one BLAS thread per process avoids OpenBLAS threads
+    # spinning against each other, which can make small products many times slower.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
-                            timeout=300, cwd=EXAMPLES.parent)  # fmt: skip
+                            timeout=300, cwd=EXAMPLES.parent, env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return result.stdout
 
