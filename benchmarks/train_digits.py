@@ -247,13 +247,15 @@ def run(quick: bool = False) -> WorkloadResult:
             raise CheckFailed(f"loss at step {worst} is {got[worst]:.6g}, the reference {want[worst]:.6g}")
 
     pending = (AttributeError, TypeError, NotImplementedError)
+    # NumPy-based rows first: PyTorch's thread pool keeps spinning for a while after it ran,
+    # which on a small machine slows whatever BLAS call comes next.
     candidates = [
         ("NumPy (by hand)", lambda: _setup_numpy(init, x, y), (), "the floor: no framework"),
-        ("PyTorch", lambda: _setup_torch(init, x, y), (), "index-tensor batches"),
         ("chainrule", lambda: _setup_chainrule(init, x, y, False), pending,
          "nn + optim + DataLoader, BLAS at the pinned count"),
         ("chainrule (1 BLAS thread)", lambda: _setup_chainrule(init, x, y, True), pending,
          "as `chainrule train` runs: robust on a busy machine"),
+        ("PyTorch", lambda: _setup_torch(init, x, y), (), "index-tensor batches"),
     ]  # fmt: skip
     rows: list[Row] = []
     for library, setup, pending_on, note in candidates:
