@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Iterator
@@ -247,23 +248,33 @@ def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
                 dynamic_ncols=True, mininterval=0.2)  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, built once: inspecting them costs about
+    a millisecond, setting their thread count afterwards only microseconds."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def blas_threads(count: int = 1) -> Iterator[None]:
     """Limit BLAS to ``count`` threads inside the block (when threadpoolctl is installed).
 
-    The matrices of these models are small: a second BLAS thread saves nothing and, on a busy
+    The matrices of these models are small: a second BLAS thread saves little and, on a busy
     machine, threads waiting for each other can make every product many times slower.
 
     >>> from chainrule.commands.train import blas_threads
     >>> with blas_threads(1):
     ...     pass
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    controller = _blas_controller()
+    if controller is None:
         yield
         return
-    with threadpool_limits(limits=count, user_api="blas"):
+    with controller.limit(limits=count, user_api="blas"):
         yield
 
 
