@@ -1,0 +1,1 @@
+"""Cross-check of chainrule's derivatives against PyTorch (runs only where torch is installed)."""
