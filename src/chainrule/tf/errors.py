@@ -1,0 +1,10 @@
+"""``tf.errors``: the exception the dialect raises for mismatched dtypes.
+
+>>> from chainrule import tf
+>>> issubclass(tf.errors.InvalidArgumentError, TypeError)
+True
+"""
+
+from chainrule.tf._tensor import InvalidArgumentError
+
+__all__ = ["InvalidArgumentError"]
