@@ -17,6 +17,7 @@ from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.binary import where_p
+from chainrule.ops.nondiff import isfinite_p
 from chainrule.ops.shape import broadcast_to_p, flip_p, reshape_p, transpose_p
 from chainrule.ops.unary import abs_p, exp_p, sqrt_p
 
@@ -257,7 +258,13 @@ def _logsumexp_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bo
 
 
 def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return exp_p(x - expand_to(ans, x.shape, axis, keepdims))
+    # softmax(x) along axis. exp(x - ans) would cancel catastrophically at |x| ~ 1e4 in float32
+    # (ans rounds to x's ulp); shifting by the max is exact, and softmax does not depend on the
+    # shift, so the shift's own derivative path contributes zero at every order.
+    shift = max_p(x, axis=axis, keepdims=True)
+    shift = where_p(isfinite_p(shift), shift, 0.0)
+    e = exp_p(x - shift)
+    return e / sum_p(e, axis=axis, keepdims=True)
 
 
 logsumexp_p = Primitive("logsumexp", _logsumexp_impl, nin=1, saves_ans=True)
