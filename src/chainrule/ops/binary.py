@@ -12,8 +12,15 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import Primitive
-from chainrule.ops._api import binary_function, ensure_tensor
-from chainrule.ops.nondiff import equal_p, floor_divide_p, greater_equal_p, greater_p, less_equal_p
+from chainrule.ops._api import Tensor, binary_function, ensure_tensor
+from chainrule.ops.nondiff import (
+    equal_p,
+    floor_divide_p,
+    greater_equal_p,
+    greater_p,
+    less_equal_p,
+    less_p,
+)  # fmt: skip
 from chainrule.ops.unary import log_p
 
 __all__ = [
@@ -156,7 +163,18 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
     >>> import chainrule as cr
     >>> cr.clip(cr.tensor([-2., 0.5, 3.]), -1.0, 1.0)
     tensor([-1. ,  0.5,  1. ], dtype=float64)
+    >>> cr.clip(cr.tensor([-2., 0.5]), cr.tensor([-1., 0.0]))
+    tensor([-1. ,  0.5], dtype=float64)
     """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Tensor bounds may be differentiable: compose from where. The gradient goes to x
+        # inside and at the bounds, and to a bound where x lies beyond it.
+        out = x
+        if min is not None:
+            out = where_p(less_p(x, min), min, out)
+        if max is not None:
+            out = where_p(greater_p(x, max), max, out)
+        return ensure_tensor(out)
     return ensure_tensor(clip_p(x, min=min, max=max))
