@@ -487,7 +487,7 @@ class Variable(_TensorMethods, _NativeVariable):
         super().__init__(arr, trainable=True if trainable is None else _builtin_bool(trainable), name=label)
         _live_variables[next(_order)] = self
         for tape in open_tapes():
-            tape._on_new_variable(self)
+            tape._dialect_on_new_variable(self)
 
     def assign(self, value: Any, use_locking: Any = None, name: Any = None, read_value: Any = True) -> Variable:
         """Replace the values (same shape) in place; returns the variable."""
