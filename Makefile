@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# Two pytest workers on two cores: one BLAS thread each, or BLAS-heavy tests stall each other.
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
-	$(PY) -m pytest -n 2 tests
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 	$(PY) -m pytest -q --doctest-modules src/chainrule -p no:cacheprovider
 
 lint: $(STAMP)

@@ -11,7 +11,7 @@ Hessians, and two familiar front doors (``chainrule.tf`` and ``chainrule.torch``
 tensor(6., dtype=float64)
 """
 
-from chainrule import autograd, random, testing, transforms, viz
+from chainrule import autograd, data, nn, optim, random, testing, transforms, viz
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -50,7 +50,7 @@ bool_ = "bool"
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "transforms", "GradientTape",
+    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "nn", "optim", "data", "transforms", "GradientTape",
     "Variable", "constant", "ForwardAccumulator", "UnconnectedGradients", "grad", "value_and_grad",
     "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
