@@ -32,6 +32,11 @@ __all__ = [
 
 UnconnectedGradients = cr.UnconnectedGradients
 
+#: TensorFlow's words for a second ``gradient``/``jacobian`` call on a non-persistent tape.
+NON_PERSISTENT_MESSAGE = (
+    "A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)"
+)
+
 
 def native_watches_variable_subclasses() -> bool:
     """Whether a native tape watches a trainable *subclass* of ``chainrule.Variable`` on access.
@@ -68,7 +73,7 @@ class GradientTape(cr.GradientTape):
     >>> try:
     ...     tape.gradient(y, x)
     ... except RuntimeError as error:
-    ...     print(str(error).split(".")[0])
+    ...     print(error)
     A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)
     """
 
@@ -77,6 +82,8 @@ class GradientTape(cr.GradientTape):
         self._dialect_autowatch = bool(watch_accessed_variables) and not _NATIVE_AUTOWATCH
         self._dialect_watched: dict[int, Variable] = {}
         self._dialect_recording = False
+        self._dialect_persistent = bool(persistent)
+        self._dialect_used = False
 
     def __enter__(self) -> GradientTape:
         super().__enter__()
@@ -124,6 +131,7 @@ class GradientTape(cr.GradientTape):
     def reset(self) -> None:
         """Forget everything recorded and watched (recording goes on inside the ``with`` block)."""
         super().reset()
+        self._dialect_used = False
         self._dialect_watched = {}
         if self._dialect_autowatch and self._dialect_recording:
             for v in live_variables():
@@ -140,7 +148,10 @@ class GradientTape(cr.GradientTape):
         >>> print(tape.gradient(y, x))
         tf.Tensor([ 4. 12.], shape=(2,), dtype=float32)
         """
-        return wrap_tree(super().gradient(target, sources, output_gradients, unconnected_gradients))
+        self._dialect_check_usable()
+        result = super().gradient(target, sources, output_gradients, unconnected_gradients)
+        self._dialect_used = not self._dialect_persistent
+        return wrap_tree(result)
 
     def jacobian(self, target: Any, sources: Any, unconnected_gradients: Any = UnconnectedGradients.NONE,
                  parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:  # fmt: skip
@@ -155,8 +166,10 @@ class GradientTape(cr.GradientTape):
         [[2. 0.]
          [0. 4.]], shape=(2, 2), dtype=float32)
         """
-        return wrap_tree(super().jacobian(target, sources, unconnected_gradients, parallel_iterations,
-                                          experimental_use_pfor))  # fmt: skip
+        self._dialect_check_usable()
+        result = super().jacobian(target, sources, unconnected_gradients, parallel_iterations, experimental_use_pfor)
+        self._dialect_used = not self._dialect_persistent
+        return wrap_tree(result)
 
     def batch_jacobian(self, target: Any, source: Any, unconnected_gradients: Any = UnconnectedGradients.NONE,
                        parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:  # fmt: skip
@@ -169,8 +182,16 @@ class GradientTape(cr.GradientTape):
         >>> tape.batch_jacobian(y, x).shape
         TensorShape([2, 2, 2])
         """
-        return wrap_tree(super().batch_jacobian(target, source, unconnected_gradients, parallel_iterations,
-                                                experimental_use_pfor))  # fmt: skip
+        self._dialect_check_usable()
+        result = super().batch_jacobian(target, source, unconnected_gradients, parallel_iterations,
+                                        experimental_use_pfor)  # fmt: skip
+        self._dialect_used = not self._dialect_persistent
+        return wrap_tree(result)
+
+    def _dialect_check_usable(self) -> None:
+        # TensorFlow's exact words (the native tape adds a hint on how to fix it).
+        if self._dialect_used:
+            raise RuntimeError(NON_PERSISTENT_MESSAGE)
 
 
 class ForwardAccumulator(cr.ForwardAccumulator):
