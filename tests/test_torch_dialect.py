@@ -540,3 +540,24 @@ def test_func_transforms():
     assert g.tolist() == [2, 4] and v.item() == 5.0
     # The function sees dialect tensors: PyTorch-style methods work inside grad.
     assert func.grad(lambda t: t.sum(dim=0))(x).tolist() == [1, 1]
+
+
+def test_autograd_functional_detaches_unless_create_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert jacobian(lambda v: v**2, x).grad_fn is None
+    assert hessian(lambda v: (v**3).sum(), x).grad_fn is None
+    j = jacobian(lambda v: v**2, x, create_graph=True)
+    assert j.grad_fn is not None
+    (g,) = torch.autograd.grad(j.sum(), x)
+    assert g.tolist() == [2.0, 2.0]
+
+
+def test_set_printoptions():
+    torch.set_printoptions(precision=2)
+    try:
+        assert repr(torch.tensor([1.2345, 2.0])) == "tensor([1.23, 2.00])"
+        torch.set_printoptions(sci_mode=True)
+        assert repr(torch.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"
+    finally:
+        torch.set_printoptions(profile="default")
+    assert repr(torch.tensor([1.5, 2.0])) == "tensor([1.5000, 2.0000])"

@@ -69,6 +69,7 @@ from chainrule.torch._dtypes import (
     short,
     uint8,
 )  # fmt: skip
+from chainrule.torch._format import set_printoptions
 from chainrule.torch._functions import *  # noqa: F403
 from chainrule.torch._functions import __all__ as _function_names
 from chainrule.torch._random import Generator, default_generator
@@ -94,6 +95,6 @@ __all__ = [
     "dtype", "float16", "half", "float32", "float", "float64", "double", "int8", "int16",
     "short", "int32", "int", "int64", "long", "uint8", "bool", "Size", "device",
     "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "inference_mode", "autograd", "func", "nn", "optim",
+    "is_grad_enabled", "inference_mode", "set_printoptions", "autograd", "func", "nn", "optim",
 ] + list(_function_names)  # fmt: skip
 del _functions

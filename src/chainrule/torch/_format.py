@@ -22,9 +22,32 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["tensor_repr", "PRINT_OPTIONS"]
+__all__ = ["tensor_repr", "PRINT_OPTIONS", "set_printoptions"]
 
-PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80}
+_DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+PRINT_OPTIONS = dict(_DEFAULTS)
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:  # fmt: skip
+    """Change how tensors print (PyTorch's options; ``profile='default'`` restores them).
+
+    >>> from chainrule import torch
+    >>> torch.set_printoptions(precision=2)
+    >>> torch.tensor([1.2345])
+    tensor([1.23])
+    >>> torch.set_printoptions(profile="default")
+    """
+    if profile is not None:
+        if profile != "default":
+            raise ValueError("set_printoptions: only profile='default' is supported")
+        PRINT_OPTIONS.update(_DEFAULTS)
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):  # fmt: skip
+        if value is not None:
+            PRINT_OPTIONS[name] = int(value)
+    PRINT_OPTIONS["sci_mode"] = sci_mode if profile is None or sci_mode is not None else None
 
 
 class _ElementFormat:
@@ -54,6 +77,8 @@ class _ElementFormat:
             self.scientific = spread
         else:
             self.scientific = spread or smallest < 1.0e-4
+        if PRINT_OPTIONS["sci_mode"] is not None:
+            self.scientific = bool(PRINT_OPTIONS["sci_mode"])
         if self.scientific:
             texts = [f"{v:.{precision}e}" for v in shown.tolist()]
         elif self.whole:

@@ -38,6 +38,16 @@ def _dialect_fn(func: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _finish(result: Any, create_graph: bool) -> Any:
+    """Dialect tensors, detached from the graph unless ``create_graph`` (as in PyTorch)."""
+    result = wrap_tree(result)
+    if create_graph:
+        return result
+    if isinstance(result, tuple):
+        return tuple(_finish(r, False) for r in result)
+    return result.detach() if isinstance(result, cr.Tensor) else result
+
+
 def _check_strict(strict: bool, vectorize: bool = False) -> None:
     if strict:
         raise NotImplementedError("strict=True is not supported by chainrule")
@@ -58,7 +68,7 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
     xs, single = _inputs(inputs)
     argnums = 0 if single else tuple(range(len(xs)))
     transform = cr.jacfwd if strategy == "forward-mode" else cr.jacrev
-    return wrap_tree(transform(_dialect_fn(func), argnums)(*xs))
+    return _finish(transform(_dialect_fn(func), argnums)(*xs), create_graph)
 
 
 def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, strict: bool = False,
@@ -74,7 +84,7 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, s
     _check_strict(strict)
     xs, single = _inputs(inputs)
     argnums = 0 if single else tuple(range(len(xs)))
-    return wrap_tree(cr.hessian(_dialect_fn(func), argnums)(*xs))
+    return _finish(cr.hessian(_dialect_fn(func), argnums)(*xs), create_graph)
 
 
 def _unpack(values: tuple[Any, ...], single: bool) -> Any:
@@ -95,7 +105,7 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     out, pullback = cr.vjp(_dialect_fn(func), *xs)
     if v is None:
         v = cr.ones_like(out)
-    return wrap_tree(out), wrap_tree(_unpack(pullback(v), single))
+    return _finish(out, create_graph), _finish(_unpack(pullback(v), single), create_graph)
 
 
 def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
@@ -114,7 +124,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     else:
         vs = (v,) if single else tuple(v)
     out, tangent = cr.jvp(_dialect_fn(func), xs, vs)
-    return wrap_tree(out), wrap_tree(tangent)
+    return _finish(out, create_graph), _finish(tangent, create_graph)
 
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
@@ -132,7 +142,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     fn = _dialect_fn(func)
     value = fn(*xs)
     product = cr.hvp(fn, xs, vs)
-    return wrap_tree(value.detach()), wrap_tree(product)
+    return _finish(value, create_graph), _finish(product, create_graph)
 
 
 def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
