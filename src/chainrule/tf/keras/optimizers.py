@@ -75,7 +75,7 @@ class Optimizer:
         missing = [v for g, v in pairs if g is None]
         pairs = [(g, v) for g, v in pairs if g is not None]
         if not pairs:
-            raise ValueError(f"No gradients provided for any variable: {[getattr(v, 'name', v) for _, v in missing]}.")
+            raise ValueError(f"No gradients provided for any variable: {[getattr(v, 'name', v) for v in missing]}.")
         if missing:
             warnings.warn(
                 f"Gradients do not exist for variables {[getattr(v, 'name', v) for v in missing]} when "
