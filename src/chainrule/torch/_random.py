@@ -14,10 +14,10 @@ that NumPy's legacy seeding builds, so NumPy's ``MT19937`` bit generator yields 
   the second); when the size is not a multiple of 16, the last 16 positions are redrawn and
   transformed again.
 
-float64 results match PyTorch bit for bit. For float32 normals of 16 or more values PyTorch's x86
-build uses vectorised approximations of log/sin/cos, so results can differ from it in the last
-bits (about 1e-6); they print identically at PyTorch's 4 decimals except, rarely, at a rounding
-boundary.
+The results match PyTorch bit for bit. For float32 normals of 16 or more values this means
+following PyTorch's x86 build (AVX2 and newer), which evaluates log and sin/cos with vectorised
+single-precision Cephes polynomials and fused multiply-adds; PyTorch builds without those kernels
+(ARM, very old x86) use the C library's functions and can differ from it in the last bit.
 """
 
 from __future__ import annotations
@@ -180,19 +180,76 @@ def _box_muller_16(blocks: np.ndarray, work: Any, mean: float, std: float) -> np
         cos = _libm(math.cos, theta)
         sin = _libm(math.sin, theta)
         return np.concatenate([radius * cos * std + mean, radius * sin * std + mean], axis=1)
-    # float32: each step rounded to float32 as PyTorch's float kernel does; the transcendental
-    # functions are evaluated in float64 and rounded (correctly rounded float32 results).
     f32 = np.float32
-    u1 = (f32(1.0) - blocks[:, :8]).astype(np.float64)
-    u2 = blocks[:, 8:].astype(np.float64)
-    log = np.log(u1).astype(f32)
-    radius = np.sqrt((f32(-2.0) * log).astype(np.float64)).astype(f32)
-    theta = (2.0 * math.pi * u2).astype(f32).astype(np.float64)
-    cos = np.cos(theta).astype(f32)
-    sin = np.sin(theta).astype(f32)
-    return np.concatenate(
-        [radius * cos * f32(std) + f32(mean), radius * sin * f32(std) + f32(mean)], axis=1
-    )
+    u1 = f32(1.0) - blocks[:, :8]
+    u2 = blocks[:, 8:]
+    radius = np.sqrt(f32(-2.0) * _log_f32(u1))
+    sin, cos = _sincos_f32(f32(2.0 * math.pi) * u2)
+    std32, mean32 = f32(std), f32(mean)
+    return np.concatenate([_fma(radius * cos, std32, mean32), _fma(radius * sin, std32, mean32)], axis=1)
+
+
+# PyTorch's x86 build transforms float32 blocks with vectorised single-precision log and
+# sin/cos: the Cephes polynomials, evaluated with fused multiply-adds. These reproduce that
+# arithmetic step by step so that the results match bit for bit.
+_LOG_POLY = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+             1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+             3.3333331174e-1)  # fmt: skip
+_COS_POLY = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
+_SIN_POLY = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
+_PI4_PARTS = (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8)
+
+
+def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
+    """float32 ``a * b + c`` with one rounding (the product of two float32 values is exact in
+    float64)."""
+    wide = np.asarray(a, np.float32).astype(np.float64) * np.float64(np.float32(b)) if np.isscalar(b) \
+        else np.asarray(a, np.float32).astype(np.float64) * np.asarray(b, np.float32).astype(np.float64)  # fmt: skip
+    return (wide + np.asarray(c, np.float32).astype(np.float64)).astype(np.float32)
+
+
+def _log_f32(x: np.ndarray) -> np.ndarray:
+    f32 = np.float32
+    x = np.maximum(x, f32(1.17549435e-38)).astype(f32)
+    bits = x.view(np.int32)
+    exponent = ((bits >> 23) - 0x7F).astype(f32) + f32(1.0)
+    mantissa = ((bits & ~np.int32(0x7F800000)) | f32(0.5).view(np.int32)).view(f32)  # in [0.5, 1)
+    small = mantissa < f32(0.707106781186547524)
+    exponent = exponent - np.where(small, f32(1.0), f32(0.0))
+    x = (mantissa - f32(1.0)) + np.where(small, mantissa, f32(0.0))
+    z = x * x
+    y = np.full_like(x, f32(_LOG_POLY[0]))
+    for c in _LOG_POLY[1:]:
+        y = _fma(y, x, f32(c))
+    y = _fma(y * x, z, exponent * f32(-2.12194440e-4))
+    y = _fma(z, f32(-0.5), y)
+    return _fma(exponent, f32(0.693359375), x + y)
+
+
+def _sincos_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    f32 = np.float32
+    negative = x < 0
+    x = np.abs(x)
+    octant = (x * f32(1.27323954473516)).astype(np.int32)
+    octant = (octant + 1) & ~1
+    y = octant.astype(f32)
+    for part in _PI4_PARTS:
+        x = _fma(y, f32(part), x)
+    sin_negative = negative ^ ((octant & 4) != 0)
+    cos_negative = ((~(octant - 2)) & 4) != 0
+    use_sin_poly = (octant & 2) == 0
+    z = x * x
+    yc = np.full_like(x, f32(_COS_POLY[0]))
+    for c in _COS_POLY[1:]:
+        yc = _fma(yc, z, f32(c))
+    yc = _fma(yc * z, z, -(z * f32(0.5))) + f32(1.0)
+    ys = np.full_like(x, f32(_SIN_POLY[0]))
+    for c in _SIN_POLY[1:]:
+        ys = _fma(ys, z, f32(c))
+    ys = _fma(ys * z, x, x)
+    sin = np.where(use_sin_poly, ys, yc)
+    cos = np.where(use_sin_poly, yc, ys)
+    return np.where(sin_negative, -sin, sin), np.where(cos_negative, -cos, cos)
 
 
 def _libm(fn: Any, values: np.ndarray) -> np.ndarray:
