@@ -1054,8 +1054,7 @@ def clip_with_constant_tensor_bounds_and_relu(rng):
     return [x], f_cr, f_torch
 
 
-@case(xfail="cr.clip takes min/max as static settings: a bound that is a tracked tensor reaches "
-      "np.clip inside the primitive and raises TypeError, where torch.clamp differentiates the bounds")  # fmt: skip
+@case()
 def clip_with_differentiable_tensor_bounds(rng):
     x = distinct(rng, (2, 4), spacing=0.1)
     xs = np.sort(x.ravel())
