@@ -565,3 +565,13 @@ def test_set_printoptions():
     finally:
         torch.set_printoptions(profile="default")
     assert repr(torch.tensor([1.5, 2.0])) == "tensor([1.5000, 2.0000])"
+
+
+def test_every_tensor_result_is_a_dialect_tensor():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    results = [np.sin(x), x.diagonal(), x.astype(np.float64), x.broadcast_to((2, 2, 2)),
+               x.movedim(0, 1), x.expand_dims(0), x[0], x.T, x @ x, -x, abs(x), x.detach(),
+               x.clone(), x.sum(dim=0), x.max(dim=0).values, torch.autograd.grad(x.sum(), x)[0]]  # fmt: skip
+    for r in results:
+        assert type(r) is torch.Tensor, r
+    assert [type(t) for t in x] == [torch.Tensor, torch.Tensor]

@@ -365,9 +365,30 @@ def _bitwise(op: Any) -> Any:
     return method
 
 
+def _wrapping(name: str) -> Any:
+    """The native method of that name, with its result re-classed."""
+    native = getattr(_Native, name)
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return wrap(native(self, *args, **kwargs))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = native.__doc__
+    return method
+
+
+def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the matrices in dimensions ``dim1``, ``dim2``."""
+    return wrap(cr.diagonal(self, offset, dim1, dim2))
+
+
 def install() -> None:
     """Attach the methods and operators to the dialect Tensor."""
     T = Tensor
+    for name in ("astype", "broadcast_to", "expand_dims", "moveaxis", "__array_ufunc__"):
+        setattr(T, name, _wrapping(name))
+    T.movedim = T.moveaxis
+    T.diagonal = diagonal
     for name in _SAME_AS_FUNCTION:
         setattr(T, name, _method(getattr(F, name)))
     for fn in (view, view_as, expand, expand_as, repeat, permute, flip, tile, reshape, reshape_as,

@@ -118,8 +118,30 @@ def result_dtype(*operands: Any, true_divide: bool = False) -> np.dtype | None:
     return {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: _dtypes.default_numpy_dtype()}[top]
 
 
+def _agrees(d: np.dtype, other: Any, true_divide: bool) -> bool:
+    """Whether NumPy already gives PyTorch's dtype for a tensor of dtype ``d`` and ``other``."""
+    if true_divide and d.kind != "f":
+        return False
+    if isinstance(other, _Native):
+        return _Native.numpy(other).dtype == d
+    kind = type(other)
+    if kind is float:
+        return d.kind == "f"
+    if kind is int:
+        return d.kind in "fiu"
+    return False
+
+
 def cast_operands(operands: tuple[Any, ...], true_divide: bool = False) -> tuple[Any, ...]:
     """Operands converted so that NumPy's promotion gives PyTorch's result dtype."""
+    if len(operands) == 2:
+        a, b = operands
+        # The common cases (same dtype, a float tensor and a Python number) need no work.
+        if isinstance(a, _Native):
+            if _agrees(_Native.numpy(a).dtype, b, true_divide):
+                return operands
+        elif isinstance(b, _Native) and _agrees(_Native.numpy(b).dtype, a, true_divide):
+            return operands
     target = result_dtype(*operands, true_divide=true_divide)
     if target is None:
         return operands
