@@ -31,7 +31,9 @@ import numpy as np
 
 __all__ = ["Generator", "default_generator", "DEFAULT_SEED"]
 
-#: The seed PyTorch's default CPU generator starts from when ``manual_seed`` was never called.
+#: The seed the default stream starts from when ``manual_seed`` was never called: older PyTorch's
+#: fixed default. (PyTorch 2.13 seeds its default generator randomly at start-up; the dialect
+#: keeps a fixed start so that unseeded runs repeat.)
 DEFAULT_SEED = 67280421310721
 
 _MASK24 = np.uint64((1 << 24) - 1)
