@@ -575,3 +575,16 @@ def test_every_tensor_result_is_a_dialect_tensor():
     for r in results:
         assert type(r) is torch.Tensor, r
     assert [type(t) for t in x] == [torch.Tensor, torch.Tensor]
+
+
+def test_save_load_and_module_list(tmp_path):
+    torch.manual_seed(0)
+    layers = nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)])
+    assert len(layers) == 3 and len(list(layers.parameters())) == 4 and isinstance(layers[1], nn.ReLU)
+    path = tmp_path / "model.pt"
+    torch.save(layers.state_dict(), path)
+    state = torch.load(path)
+    assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight"] and type(state["0.weight"]) is torch.Tensor
+    other = nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)])
+    assert repr(other.load_state_dict(state)) == "<All keys matched successfully>"
+    assert torch.equal(other[0].weight, layers[0].weight)

@@ -73,6 +73,7 @@ from chainrule.torch._format import set_printoptions
 from chainrule.torch._functions import *  # noqa: F403
 from chainrule.torch._functions import __all__ as _function_names
 from chainrule.torch._random import Generator, default_generator
+from chainrule.torch._serialization import load, save
 from chainrule.torch._tensor import Tensor
 
 _methods.install()
@@ -95,6 +96,6 @@ __all__ = [
     "dtype", "float16", "half", "float32", "float", "float64", "double", "int8", "int16",
     "short", "int32", "int", "int64", "long", "uint8", "bool", "Size", "device",
     "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "inference_mode", "set_printoptions", "autograd", "func", "nn", "optim",
+    "is_grad_enabled", "inference_mode", "set_printoptions", "save", "load", "autograd", "func", "nn", "optim",
 ] + list(_function_names)  # fmt: skip
 del _functions

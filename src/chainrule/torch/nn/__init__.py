@@ -30,7 +30,7 @@ from chainrule.torch._tensor import Parameter, wrap, wrap_tree
 from chainrule.torch.nn import functional, init, parameter
 
 __all__ = [
-    "Module", "Parameter", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout",
+    "Module", "Parameter", "ModuleList", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout",
     "BatchNorm1d", "Sequential", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax",
     "LogSoftmax", "GELU", "MSELoss", "L1Loss", "CrossEntropyLoss", "BCEWithLogitsLoss",
     "functional", "init", "parameter",
@@ -41,6 +41,15 @@ _NativeParameter = _native.Parameter
 
 def _float_dtype(dtype: Any) -> np.dtype:
     return _dtypes.to_numpy_dtype(dtype) or _dtypes.default_numpy_dtype()
+
+
+class _IncompatibleKeys(_native.IncompatibleKeys):
+    """``load_state_dict``'s result, printed as PyTorch prints it."""
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class Module(_native.Module):
@@ -72,6 +81,16 @@ class Module(_native.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return wrap_tree(super().__call__(*args, **kwargs))
 
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Copy values from ``state_dict`` into the parameters and buffers (names and shapes
+        checked).
+
+        >>> from chainrule.torch import nn
+        >>> nn.Linear(2, 1).load_state_dict(nn.Linear(2, 1).state_dict())
+        <All keys matched successfully>
+        """
+        return _IncompatibleKeys(*super().load_state_dict(state_dict, strict))
+
     def to(self, *args: Any, **kwargs: Any) -> Module:  # type: ignore[override]
         """Convert floating-point parameters to a dtype; devices other than the CPU are refused."""
         target = None
@@ -92,6 +111,48 @@ class Module(_native.Module):
         """Refused: chainrule has no GPU backend."""
         _dtypes.device("cuda")
         return self  # pragma: no cover - device() raises
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered as ``"0"``, ``"1"``, ... (composed from the native
+    ``Module.add_module``).
+
+    >>> from chainrule.torch import nn
+    >>> layers = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
+    >>> len(layers), len(list(layers.parameters()))
+    (2, 2)
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def append(self, module: Any) -> ModuleList:
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Any) -> ModuleList:
+        """Add each of ``modules`` at the end."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Any:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: Any) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        return items[index]
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList is a container: call the modules it holds")
 
 
 def _torch_uniform_(param: Any, bound: float) -> None:
