@@ -1,7 +1,7 @@
 """PyTorch's CPU random streams: a Mersenne Twister and PyTorch's conversions to floats.
 
-PyTorch's CPU generator is an MT19937 seeded with the classic ``init_genrand(seed)``, the state
-that NumPy's legacy seeding builds, so NumPy's ``MT19937`` bit generator yields the same raw
+PyTorch's CPU generator is an MT19937 seeded with the classic ``init_genrand(seed)``; that state
+is built here and handed to NumPy's ``MT19937`` bit generator, which then yields the same raw
 32-bit words. On top of those words this module applies PyTorch's conversions:
 
 - uniform float32: the low 24 bits of one word, times 2**-24; float64: the low 53 bits of a
@@ -41,6 +41,18 @@ _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
 
 
+def _init_genrand(seed: int) -> dict[str, Any]:
+    """The MT19937 state of the classic ``init_genrand(seed)``, for NumPy's public ``state``."""
+    key = np.empty(624, dtype=np.uint32)
+    word = seed & 0xFFFFFFFF
+    key[0] = word
+    for i in range(1, 624):
+        word = (1812433253 * (word ^ (word >> 30)) + i) & 0xFFFFFFFF
+        key[i] = word
+    # pos = 624: the first draw regenerates the whole block, as PyTorch's generator does.
+    return {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+
+
 class Generator:
     """A random stream with PyTorch's CPU algorithm: ``Generator().manual_seed(42)``.
 
@@ -72,7 +84,7 @@ class Generator:
         value %= 1 << 64
         with self._lock:
             self._seed = value
-            self._bits._legacy_seeding(value & 0xFFFFFFFF)
+            self._bits.state = _init_genrand(value & 0xFFFFFFFF)
             self._cached_normal = None
         return self
 
