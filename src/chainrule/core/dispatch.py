@@ -182,6 +182,12 @@ def _fill_two(node: Node, args: tuple[Any, ...], saves: tuple[int, ...]) -> None
     """_record's bookkeeping for a two-input op (the operators), without the general loop."""
     a, b = args
     versions = None
+    reads = node.prim.reads
+    if reads is not None:
+        # Keep only what the rules of the inputs that will receive a gradient read.
+        tracked_a = isinstance(a, Tensor) and (a._node is not None or a._requires_grad)
+        tracked_b = isinstance(b, Tensor) and (b._node is not None or b._requires_grad)
+        saves = (reads[0] if tracked_a else ()) + (reads[1] if tracked_b else ())
     if isinstance(a, Tensor):
         da = a._data
         meta_a = (da.shape, da.dtype)

@@ -54,6 +54,10 @@ class Primitive:
         ``False`` for ops whose output carries no gradient (comparisons, argmax).
     grad_fn_name:
         The node's name shown in ``grad_fn`` (PyTorch's names, e.g. ``MulBackward0``).
+    reads:
+        Optional refinement of ``saves``: per input, the inputs its VJP rule reads. A node then
+        keeps only what the rules of its tracked inputs read (``x * c`` keeps nothing when only
+        ``x`` needs a gradient, since its rule reads ``c``, a constant that is always kept).
     uses_shapes:
         The rules read ``.shape``/``.dtype``/``.ndim`` of inputs they do not save (reshape,
         sum); those inputs are then passed as a small ``InputMeta`` instead of ``None``.
@@ -71,6 +75,7 @@ class Primitive:
         "grad_fn_name",
         "nin",
         "uses_shapes",
+        "reads",
     )
 
     def __init__(
@@ -84,6 +89,7 @@ class Primitive:
         differentiable: bool = True,
         grad_fn_name: str | None = None,
         uses_shapes: bool = False,
+        reads: Sequence[Sequence[int]] | None = None,
     ) -> None:
         if name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
@@ -98,6 +104,7 @@ class Primitive:
         self.differentiable = differentiable
         self.grad_fn_name = grad_fn_name or f"{_camel(name)}Backward0"
         self.uses_shapes = uses_shapes
+        self.reads = None if reads is None else tuple(tuple(r) for r in reads)
         registry[name] = self
 
     def def_vjp(self, *rules: Rule | None) -> Primitive:

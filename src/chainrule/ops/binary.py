@@ -36,7 +36,7 @@ sub_p = Primitive("sub", np.subtract, nin=2, saves=())
 sub_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
 sub_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 
-mul_p = Primitive("mul", np.multiply, nin=2)
+mul_p = Primitive("mul", np.multiply, nin=2, reads=((1,), (0,)))
 mul_p.def_vjp(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 mul_p.def_jvp(lambda t, ans, x, y: t * y, lambda t, ans, x, y: t * x)
 
