@@ -460,23 +460,15 @@ def _numpy_chain_gradient(x: np.ndarray) -> np.ndarray:
     return g
 
 
-# x * 0.9 must not keep x: its derivative reads only the constant. The fix (Primitive(reads=...)
-# for mul/div/pow, used by dispatch._fill_two) is in the part-3 report; until then the chain keeps
-# one more array per 8 ops (100 instead of 75 for 200 ops).
-MUL_BY_CONSTANT = pytest.mark.xfail(
-    strict=True, reason="mul keeps its tensor input even when the other input is a constant (dispatch._fill_two)"
-)
-
-
-@MUL_BY_CONSTANT
 def test_multiplying_by_a_constant_keeps_nothing() -> None:
+    # x * 0.9's derivative reads only the constant (Primitive(reads=...)); keeping x would cost
+    # the chain one more array per 8 ops (100 instead of 75 for 200 ops).
     x = cr.tensor(np.ones(3), requires_grad=True)
     h = cr.sin(x)
     node = (h * 0.9).grad_fn
     assert node.saved_data[0] is None and node.ans is None
 
 
-@MUL_BY_CONSTANT
 def test_chain_peak_is_what_the_rules_must_keep() -> None:
     size = 10_000
     array = size * 8
