@@ -588,3 +588,15 @@ def test_save_load_and_module_list(tmp_path):
     other = nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)])
     assert repr(other.load_state_dict(state)) == "<All keys matched successfully>"
     assert torch.equal(other[0].weight, layers[0].weight)
+
+
+def test_shape_mismatches_raise_runtime_error():
+    with pytest.raises(RuntimeError, match=r"\(2, 3\).*\(4,\)"):
+        torch.ones(2, 3) + torch.ones(4)
+    with pytest.raises(RuntimeError, match="matmul"):
+        torch.matmul(torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(RuntimeError):
+        torch.ones(6).view(4, 2)
+    x = torch.ones(3)
+    with pytest.raises(RuntimeError):
+        x += torch.ones(2)

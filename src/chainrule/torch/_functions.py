@@ -10,6 +10,7 @@ logic here: every result comes from a native op, recorded by the native engine.
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -948,3 +949,25 @@ def equal(input: Any, other: Any) -> bool:  # noqa: A002
     """
     a, b = numpy_of(input), numpy_of(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+# ---------------------------------------------------------------------- PyTorch's exception types
+def _runtime_errors(fn: Any) -> Any:
+    """``fn`` raising RuntimeError where the native function raises ValueError (shape
+    mismatches): PyTorch reports those as RuntimeError. The message is kept."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from exc
+
+    return wrapper
+
+
+for _name in __all__:
+    _value = globals()[_name]
+    if callable(_value) and not isinstance(_value, type) and _name != "return_types":
+        globals()[_name] = _runtime_errors(_value)
+del _name, _value

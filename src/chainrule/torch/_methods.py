@@ -395,7 +395,7 @@ def install() -> None:
                contiguous, is_contiguous, where, clone, to, cpu, cuda, new_tensor, new_full,
                new_zeros, new_ones, add_, sub_, mul_, div_, clamp_, masked_fill_, uniform_,
                normal_):  # fmt: skip
-        setattr(T, fn.__name__, fn)
+        setattr(T, fn.__name__, F._runtime_errors(fn))
     T.type = type_
     T.subtract_ = sub_
     T.clip_ = clamp_
@@ -406,6 +406,9 @@ def install() -> None:
     T.T = property(lambda self: wrap(cr.transpose(self)), doc="All dimensions reversed.")
     T.mT = property(lambda self: wrap(cr.swapaxes(self, -1, -2)), doc="The last two dimensions swapped.")
     T.__getitem__ = _getitem
+    T.__setitem__ = F._runtime_errors(_Native.__setitem__)
+    for name in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
+        setattr(T, name, F._runtime_errors(getattr(_Native, name)))
     for name, fn in (("add", F.add), ("sub", F.sub), ("mul", F.mul), ("truediv", F.true_divide),
                      ("floordiv", _floordiv), ("mod", F.remainder), ("pow", F.pow),
                      ("matmul", F.matmul)):  # fmt: skip
