@@ -254,13 +254,15 @@ def run(quick: bool = False) -> WorkloadResult:
         return build, check
 
     pending = (AttributeError, TypeError, NotImplementedError)
+    # NumPy-based rows first: PyTorch's OpenMP and XLA's thread pools keep spinning for a while
+    # after they ran, which on a small machine slows the next BLAS call.
     candidates = [
         ("NumPy (by hand)", lambda: _setup_numpy(init, x, y), (), "the reference"),
-        ("PyTorch", lambda: _setup_torch(init, x, y), (), ""),
+        ("chainrule", lambda: _setup_chainrule(init, x, y), pending, ""),
         ("HIPS autograd", lambda: _setup_autograd(init, x, y), (), ""),
+        ("PyTorch", lambda: _setup_torch(init, x, y), (), ""),
         ("JAX (eager)", lambda: _setup_jax(init, x, y, jit=False), (), ""),
         ("JAX (jit)", lambda: _setup_jax(init, x, y, jit=True), (), "whole step compiled"),
-        ("chainrule", lambda: _setup_chainrule(init, x, y), pending, ""),
     ]
     rows: list[Row] = []
     for library, setup, pending_on, note in candidates:

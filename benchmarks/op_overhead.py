@@ -210,16 +210,17 @@ def run(quick: bool = False) -> WorkloadResult:
         return check
 
     exact = check_with(1e-9)
+    # NumPy-based rows first, as in every workload (PyTorch's and XLA's pools spin after use).
     candidates = [
         ("NumPy (by hand)", lambda: _setup_numpy(x0), exact, (), "the floor"),
-        ("PyTorch (eager)", lambda: _setup_torch(x0), exact, (), ""),
+        ("chainrule", lambda: _setup_chainrule(x0), exact,
+         (AttributeError, TypeError, NotImplementedError), ""),
         ("HIPS autograd", lambda: _setup_autograd(x0), exact, (), ""),
+        ("PyTorch (eager)", lambda: _setup_torch(x0), exact, (), ""),
         ("JAX (grad, no jit)", lambda: _setup_jax_eager(x0), exact, (), ""),
         # XLA may fuse and reassociate: allow a little more rounding than op-by-op libraries.
         ("JAX (jit(grad))", lambda: _setup_jax_jit(x0), check_with(1e-7), (),
          "compiled, fused: not per-op dispatch"),
-        ("chainrule", lambda: _setup_chainrule(x0), exact,
-         (AttributeError, TypeError, NotImplementedError), ""),
     ]
     rows: list[Row] = []
     for library, setup, check, pending_on, note in candidates:

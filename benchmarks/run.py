@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import time
 
 from benchmarks import libraries
-from benchmarks.timing import CheckFailed, WorkloadResult, limit_loaded_pools, pin_threads
+from benchmarks.timing import (
+    CONTENTION_LIMIT,
+    CheckFailed,
+    Contention,
+    WorkloadResult,
+    limit_loaded_pools,
+    pin_threads,
+)
 
 __all__ = ["WORKLOADS", "main", "format_result"]
 
@@ -66,17 +72,17 @@ def _fmt_ratio(value: float) -> str:
 def format_result(result: WorkloadResult) -> list[str]:
     """The workload's table, its details and its target line, as printable lines."""
     refs = {name: result.row(name) for name in result.ratio_to}
-    header = ["library", result.unit] + [f"/ {name}" for name in result.ratio_to] + ["noise", "note"]
+    header = ["library", result.unit, "best"] + [f"/ {name}" for name in result.ratio_to] + ["note"]
     body = []
     for row in result.rows:
         if row.seconds is None:
-            body.append([row.library, "-"] + ["-" for _ in result.ratio_to] + ["", row.note])
+            body.append([row.library, "-", "-"] + ["-" for _ in result.ratio_to] + [row.note])
             continue
-        cells = [row.library, _fmt_time(row.seconds * result.scale)]
+        best = _fmt_time(row.best * result.scale) if row.best is not None else ""
+        cells = [row.library, _fmt_time(row.seconds * result.scale), best]
         for ref in refs.values():
             ok = ref is not None and ref.seconds
             cells.append(_fmt_ratio(row.seconds / ref.seconds) if ok else "-")
-        cells.append(f"±{100 * row.spread:.0f}%" if row.spread is not None else "")
         cells.append(row.note)
         body.append(cells)
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header) - 1)]
@@ -89,40 +95,10 @@ def format_result(result: WorkloadResult) -> list[str]:
         lines.append(f"  {text}  {cells[-1]}".rstrip())
     lines.extend(f"  {detail}" for detail in result.details)
     status = {True: "PASS", False: "FAIL", None: "----"}[result.target_met]
-    lines.append(f"  target [{status}] {result.target}: {result.target_line}")
+    busy = any(row.note.startswith("busy") for row in result.rows)
+    caveat = " (unreliable: some rows ran while the machine was busy)" if busy else ""
+    lines.append(f"  target [{status}] {result.target}: {result.target_line}{caveat}")
     return lines
-
-
-def _busy_seconds() -> float | None:
-    """CPU seconds the whole machine has spent busy since boot (Linux), or None."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-class _Contention:
-    """How much CPU other processes took while a workload ran: a busy machine skews every row."""
-
-    def __init__(self) -> None:
-        self.machine = _busy_seconds()
-        self.own = sum(os.times()[:2])
-        self.wall = time.perf_counter()
-
-    def warning(self) -> str | None:
-        machine = _busy_seconds()
-        if machine is None or self.machine is None:
-            return None
-        wall = time.perf_counter() - self.wall
-        others = (machine - self.machine) - (sum(os.times()[:2]) - self.own)
-        share = others / max(wall * (os.cpu_count() or 1), 1e-9)
-        if share < 0.05:
-            return None
-        return (f"  WARNING: other processes used {100 * share:.0f}% of the machine's CPU time while "
-                "this ran; the figures are unreliable (rerun on an idle machine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,14 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {line}")
     if preloaded:
         print("  warning: numpy was imported before the thread pinning; BLAS may use more threads")
-    print("  times are medians of many short samples; 'noise' is (median - best) / median", flush=True)
+    print("  times: median of many short samples (ratios use it) and the best sample", flush=True)
 
     failed = False
     missed = False
     for name in args.workloads or WORKLOADS:
         module = importlib.import_module(f"benchmarks.{name}")
         print(flush=True)
-        contention = _Contention()
+        contention = Contention()
         try:
             result = module.run(quick=args.quick)
         except CheckFailed as error:
@@ -158,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for line in format_result(result):
             print(line)
-        warning = contention.warning()
-        if warning:
-            print(warning)
+        share = contention.others_share()
+        if share is not None and share >= CONTENTION_LIMIT:
+            print(f"  WARNING: other processes used {100 * share:.0f}% of the machine's CPU time while "
+                  "this ran; rows marked 'busy' are unreliable (rerun on an idle machine)")
         sys.stdout.flush()
         failed |= any(row.note.startswith("WRONG") for row in result.rows)
         missed |= result.target_met is False
