@@ -216,7 +216,7 @@ def _setup_chainrule(init, x, y) -> Trainer:
         loss.backward()
         with no_grad():
             for p in params:
-                p.sub_(p.grad * LR)
+                p.sub_(p.grad, alpha=LR)
                 p.grad = None
         return loss
 

@@ -31,7 +31,7 @@ __all__ = ["WORKLOADS", "main", "format_result"]
 
 # Each name is a module benchmarks/<name>.py exposing NAME, TITLE and run(quick) -> WorkloadResult.
 # Later workloads (jacobian, hessian, higher_order, train_digits, memory_chain) are added here.
-WORKLOADS = ["op_overhead", "mlp_step"]
+WORKLOADS = ["op_overhead", "mlp_step", "jacobian", "hessian", "higher_order", "train_digits", "memory_chain"]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

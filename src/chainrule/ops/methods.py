@@ -79,9 +79,37 @@ def _alias(t: Tensor) -> Tensor:
     return alias
 
 
-def _inplace(prim: Any, name: str) -> Any:
-    def method(self: Tensor, other: Any) -> Tensor:
+def _records(self: Tensor, other: Any) -> bool:
+    """Whether an op on these operands would be recorded (or seen by a transform)."""
+    if state.busy:
+        return True
+    return state.grad_enabled and (
+        self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+    )
+
+
+def _inplace(prim: Any, name: str, with_alpha: bool = False) -> Any:
+    ufunc = prim.impl if isinstance(prim.impl, np.ufunc) else None
+
+    def method(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
         _check_inplace(self, name)
+        if alpha is not None:
+            if not with_alpha:
+                raise TypeError(f"{name}() got an unexpected keyword argument 'alpha'")
+            other = other * alpha
+        if ufunc is not None and not _records(self, other):
+            # Nothing to record: write straight into the buffer, as NumPy's `a -= b` does.
+            data = other._data if isinstance(other, Tensor) else other
+            if np.broadcast_shapes(np.shape(data), self._data.shape) == self._data.shape:
+                try:
+                    ufunc(self._data, data, out=self._data, casting="same_kind")
+                except TypeError as exc:
+                    raise TypeError(
+                        f"{name}: cannot write {np.result_type(self._data, data)} values into a "
+                        f"{self.dtype} tensor: {exc}"
+                    ) from None
+                self._version += 1
+                return self
         source = _alias(self) if state.grad_enabled else self
         return inplace_update(self, bind(prim, source, other), name)
 
@@ -121,9 +149,9 @@ def install() -> None:
     T.__isub__ = _inplace(binary.sub_p, "__isub__")
     T.__imul__ = _inplace(binary.mul_p, "__imul__")
     T.__itruediv__ = _inplace(binary.div_p, "__itruediv__")
-    T.add_ = _inplace(binary.add_p, "add_")
-    T.sub_ = _inplace(binary.sub_p, "sub_")
-    T.subtract_ = _inplace(binary.sub_p, "subtract_")
+    T.add_ = _inplace(binary.add_p, "add_", with_alpha=True)
+    T.sub_ = _inplace(binary.sub_p, "sub_", with_alpha=True)
+    T.subtract_ = _inplace(binary.sub_p, "subtract_", with_alpha=True)
     T.mul_ = _inplace(binary.mul_p, "mul_")
     T.div_ = _inplace(binary.div_p, "div_")
 
