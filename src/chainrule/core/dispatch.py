@@ -295,14 +295,37 @@ def _user_frame() -> tuple[str, int]:
     return "<unknown>", 0
 
 
+def _describe(d: Any) -> str:
+    if d is None:
+        return "None"
+    try:
+        a = np.asarray(d)
+    except (ValueError, TypeError):  # a ragged nested list has no array shape
+        return f"a {type(d).__name__} that is not an array"
+    return f"{a.shape} {a.dtype}"
+
+
+_BUILTIN_KINDS = (ValueError, TypeError, IndexError, ArithmeticError)
+
+
 def _op_error(prim: Primitive, datas: list[Any], params: dict[str, Any], exc: Exception) -> Exception:
     """Re-raise a NumPy error with the op's name, the shapes and dtypes, and the settings."""
-    described = ", ".join(
-        f"{np.shape(d)} {np.asarray(d).dtype}" if d is not None else "None" for d in datas
-    )
+    described = ", ".join(_describe(d) for d in datas)
     settings = "".join(f", {k}={v!r}" for k, v in params.items() if k != "key")
-    message = f"{prim.name}: cannot apply to inputs of shape/dtype [{described}]{settings}: {exc}"
+    reason = str(exc)
+    if "could not be broadcast" in reason:
+        reason += ("; shapes broadcast when their trailing dimensions are equal or 1: reshape "
+                   "an input or insert an axis (x[:, None]) to line them up")
+    elif "inhomogeneous" in reason:
+        reason += "; an input is a ragged nested list: give every row the same length"
+    elif "did not contain a loop" in reason:
+        reason += "; use numeric (float, int or bool) inputs"
+    message = f"{prim.name}: cannot apply to inputs of shape/dtype [{described}]{settings}: {reason}"
     kind = type(exc)
     if kind is np.linalg.LinAlgError:
         return np.linalg.LinAlgError(message)
-    return kind(message)
+    try:
+        return kind(message)
+    except Exception:  # NumPy's private subclasses (_UFuncNoLoopError) take other arguments
+        base = next((k for k in _BUILTIN_KINDS if isinstance(exc, k)), RuntimeError)
+        return base(message)

@@ -466,6 +466,12 @@ def run_backward(
         if isinstance(inputs, Tensor):
             inputs = [inputs]
         inputs = list(inputs)
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t._requires_grad:
+                raise RuntimeError(
+                    f"backward: inputs[{i}] does not require grad, so it can receive no gradient; "
+                    "pass tensors created with requires_grad=True, or computed from them"
+                )
         grads = backprop(
             [(tensor, seed)], targets=inputs, retain_graph=retain_graph, create_graph=create_graph
         )

@@ -47,7 +47,15 @@ class Tensor:
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data._data
-        arr = np.array(data, dtype=dtype)
+        try:
+            arr = np.array(data, dtype=dtype)
+        except ValueError as exc:
+            if "inhomogeneous" not in str(exc):
+                raise
+            raise ValueError(
+                "tensor: the nested lists are ragged (their rows have different lengths), so "
+                "they have no array shape; give every row the same length (pad the short ones)"
+            ) from None
         _check_dtype(arr, "tensor")
         self._data = arr
         self._node = None

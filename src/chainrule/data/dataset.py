@@ -71,7 +71,16 @@ def _default_collate(samples: list[Any]) -> Any:
         return tuple(_default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {key: _default_collate([s[key] for s in samples]) for key in first}
-    return Tensor(np.stack([_raw(s) for s in samples]))
+    arrays = [_raw(s) for s in samples]
+    try:
+        return Tensor(np.stack(arrays))
+    except ValueError:
+        shapes = sorted({np.shape(a) for a in arrays}, key=str)
+        raise ValueError(
+            f"DataLoader: cannot batch samples of shapes {', '.join(map(str, shapes))}: every "
+            "sample must have the same shape; resize or pad them, or pass collate_fn= to build "
+            "the batch yourself"
+        ) from None
 
 
 class DataLoader:

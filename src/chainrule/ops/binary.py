@@ -60,7 +60,19 @@ def _pow_dy(g, ans, x, y):  # type: ignore[no-untyped-def]
     return g * (ans * safe_log)
 
 
-pow_p = Primitive("pow", np.power, nin=2, saves=(0, 1), saves_ans=True)
+def _pow_impl(x: Any, y: Any) -> Any:
+    try:
+        return np.power(x, y)
+    except ValueError as exc:
+        if "negative integer powers" not in str(exc):
+            raise
+        raise TypeError(
+            "integers cannot be raised to negative integer powers; convert the base to float "
+            "first (x.astype('float64'))"
+        ) from None
+
+
+pow_p = Primitive("pow", _pow_impl, nin=2, saves=(0, 1), saves_ans=True)
 pow_p.def_vjp(_pow_dx, _pow_dy)
 pow_p.def_jvp(_pow_dx, _pow_dy)
 

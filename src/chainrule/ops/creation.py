@@ -95,6 +95,9 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     tensor([[1., 0.],
             [0., 1.]], dtype=float64)
     """
+    for size in (n, m):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))):
+            raise TypeError(f"eye: n and m must be integers, got n={n!r}, m={m!r}")
     if n < 0 or (m is not None and m < 0):
         raise ValueError(f"eye: sizes must be >= 0, got n={n}, m={m}")
     return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)

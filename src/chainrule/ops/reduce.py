@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,13 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """Axis argument as a sorted tuple of non-negative ints (None means all axes)."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        if isinstance(axis, (tuple, list)):
+            axes = tuple(operator.index(a) for a in axis)
+        else:
+            axes = (operator.index(axis),)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
     out = []
     for a in axes:
         a = int(a)

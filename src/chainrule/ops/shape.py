@@ -5,6 +5,7 @@ Their rules read only the input's shape (``uses_shapes``), so no input array is 
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _normalize_shape(shape: Any) -> tuple[int, ...]:
+def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: the shape must be an int or a sequence of ints, got {shape!r}") from None
 
 
 # ---------------------------------------------------------------- reshape
@@ -208,7 +212,12 @@ def astype(x: Any, dtype: Any) -> Any:
     >>> cr.astype(cr.tensor([1.5]), "float32").dtype
     dtype('float32')
     """
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"astype: {dtype!r} is not a dtype; use 'float32', 'float64', an integer type or 'bool'"
+        ) from None
     if dt.kind not in "fiub":
         raise TypeError(f"astype: unsupported dtype {dt}; use float32, float64, an integer or bool")
     return ensure_tensor(astype_p(x, dtype=dt))

@@ -234,6 +234,9 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                lr = group["lr"]
+                if not (type(lr) is float and math.isfinite(lr) and lr >= 0):
+                    group["lr"] = check_lr(lr, f"{type(self).__name__}.step")
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:

@@ -149,6 +149,11 @@ def _ones_like(y: Tensor) -> Tensor:
 
 
 def _scalar_output(y: Any, op: str) -> Tensor:
+    if isinstance(y, (tuple, list, dict)):
+        raise TypeError(
+            f"{op}: the function returned a {type(y).__name__}, not a scalar tensor; to return "
+            "extra values beside the output, pass has_aux=True and return (output, aux)"
+        )
     if not isinstance(y, Tensor):
         arr = np.asarray(y, dtype=np.float64) if isinstance(y, (int, float)) else np.asarray(y)
         y = _plain(arr)
@@ -216,6 +221,8 @@ def grad(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Call
     >>> cr.grad(cr.grad(lambda x: x ** 3))(2.0)
     tensor(12., dtype=float64)
     """
+    if not callable(f):
+        raise TypeError(f"grad: expected a callable (the function to differentiate), got {type(f).__name__}")
     vg = value_and_grad(f, argnums, has_aux)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
