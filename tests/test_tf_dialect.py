@@ -324,6 +324,30 @@ def test_custom_gradient_with_two_inputs() -> None:
     assert (float(ga), float(gb)) == (30.0, 2.0)
 
 
+def test_custom_gradient_in_forward_mode_and_at_second_order() -> None:
+    @tf.custom_gradient
+    def cube(x):
+        def grad(dy):
+            return dy * 3 * x * x
+
+        return x**3, grad
+
+    x = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = tf.reduce_sum(cube(x))
+        g = inner.gradient(y, x)
+    np.testing.assert_array_equal(g.numpy(), [3.0, 12.0])
+    np.testing.assert_array_equal(outer.gradient(g, x).numpy(), [6.0, 12.0])  # through grad_fn
+    with tf.GradientTape() as tape:
+        y = cube(x)
+    np.testing.assert_array_equal(tape.jacobian(y, x).numpy(), [[3.0, 0.0], [0.0, 12.0]])
+    # Forward mode differentiates f's own operations (documented).
+    with tf.autodiff.ForwardAccumulator(x, tf.constant([1.0, 0.0])) as acc:
+        y = cube(x)
+    np.testing.assert_array_equal(acc.jvp(y).numpy(), [3.0, 0.0])
+
+
 # ---------------------------------------------------------------- ops
 def test_reductions_with_axis_and_keepdims() -> None:
     x = tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
