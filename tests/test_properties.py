@@ -847,7 +847,6 @@ PRODUCT_SECOND_ORDER_BUG = (
 )
 
 
-@pytest.mark.xfail(reason=PRODUCT_SECOND_ORDER_BUG, strict=True)
 @_settings(60, shrink=False)
 @given(xu=_vectors, which=st.sampled_from(["prod", "cumprod"]))
 def test_second_derivatives_of_products_are_exact_across_magnitudes(xu: Any, which: str) -> None:
@@ -855,7 +854,6 @@ def test_second_derivatives_of_products_are_exact_across_magnitudes(xu: Any, whi
     _check_products(x, u, which, SECOND_ORDER, rtol=1e-9)
 
 
-@pytest.mark.xfail(reason=PRODUCT_SECOND_ORDER_BUG, strict=True)
 def test_prod_hessian_vector_product_with_a_small_entry() -> None:
     _check_products(np.array([1e-17, 2.0, 3.0]), np.ones(3), "prod", SECOND_ORDER, rtol=1e-9)
 
@@ -868,7 +866,6 @@ SUBNORMAL_BUG = (
 )
 
 
-@pytest.mark.xfail(reason=SUBNORMAL_BUG, strict=True)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("which", ["prod", "cumprod"])
 def test_product_derivatives_with_a_subnormal_entry(which: str, dtype: Any) -> None:
@@ -901,21 +898,18 @@ def _numpy_put(x: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.xfail(reason=VMAP_INDEX_BUG, strict=True)
 def test_vmap_of_getitem_with_an_int_and_an_array_apart() -> None:
     xs = np.arange(48.0).reshape(2, 2, 3, 4)
     got = cr.vmap(lambda r: r[_SEPARATED])(cr.tensor(xs))
     np.testing.assert_array_equal(got.numpy(), _stacked(lambda r: r[_SEPARATED], list(xs)))
 
 
-@pytest.mark.xfail(reason=VMAP_INDEX_BUG, strict=True)
 def test_vmap_of_index_put_with_an_int_and_an_array_apart() -> None:
     xs, vs = np.arange(48.0).reshape(2, 2, 3, 4), -np.arange(12.0).reshape(2, 2, 3)
     got = cr.vmap(lambda r, v: cr.index_put(r, _SEPARATED, v))(cr.tensor(xs), cr.tensor(vs))
     np.testing.assert_array_equal(got.numpy(), _stacked(_numpy_put, list(xs), list(vs)))
 
 
-@pytest.mark.xfail(reason=VMAP_INDEX_BUG, strict=True)
 def test_jacrev_through_an_int_and_an_array_apart() -> None:
     x = cr.tensor(np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4))
     f = lambda r: cr.sin(r[_SEPARATED])
@@ -930,7 +924,6 @@ POW_BUG = (
 )
 
 
-@pytest.mark.xfail(reason=POW_BUG, strict=True)
 def test_mixed_second_derivative_of_power_at_exponent_zero() -> None:
     h = cr.hessian(lambda v: cr.power(v[0], v[1]))(cr.tensor([2.0, 0.0])).numpy()
     np.testing.assert_allclose(h, [[0.0, 0.5], [0.5, math.log(2.0) ** 2]], rtol=1e-12, atol=1e-15)

@@ -257,7 +257,7 @@ class GradientTape:
                 found = True
             elif watched.get(id(a)) is a:
                 found = True
-            elif self._watch_accessed and type(a) is Variable and a.trainable and a._data.dtype.kind == "f":
+            elif self._watch_accessed and isinstance(a, Variable) and a.trainable and a._data.dtype.kind == "f":
                 watched[id(a)] = a
                 found = True
         return found
@@ -292,7 +292,7 @@ class GradientTape:
 
     def watched_variables(self) -> tuple[Variable, ...]:
         """The Variables this tape watches, in the order they were created."""
-        found = [t for t in self._watched.values() if type(t) is Variable]
+        found = [t for t in self._watched.values() if isinstance(t, Variable)]
         return tuple(sorted(found, key=lambda v: v._uid))
 
     # ------------------------------------------------------------ releasing

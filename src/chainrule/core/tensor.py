@@ -179,9 +179,13 @@ class Tensor:
         return self._node
 
     def detach(self) -> Tensor:
-        """A tensor with the same data (shared) and no history."""
+        """A tensor with the same data (shared memory) and no history.
+
+        The data is a new NumPy view of the same memory: forward-mode accumulators look
+        tangents up by array, so a detached tensor carries no tangent either.
+        """
         out = Tensor.__new__(Tensor)
-        out._data = self._data
+        out._data = self._data.view()
         out._node = None
         out._requires_grad = False
         out.grad = None

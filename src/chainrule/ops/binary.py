@@ -20,6 +20,7 @@ from chainrule.ops.nondiff import (
     greater_p,
     less_equal_p,
     less_p,
+    logical_and_p,
 )  # fmt: skip
 from chainrule.ops.unary import log_p
 
@@ -50,8 +51,11 @@ def _pow_dx(g, ans, x, y):  # type: ignore[no-untyped-def]
         if y == 0:
             return g * 0
         return g * (y * pow_p(x, y - 1))
-    # x**(y-1) * y, with 0 where y == 0 (so that 0**0 has derivative 0, as in PyTorch).
-    return g * where_p(equal_p(y, 0), 0.0, y * pow_p(x, y - 1))
+    # y * x**(y-1), set to 0 only at 0**0 (PyTorch's value there). At y == 0 with x != 0 the
+    # expression is 0 by itself and must stay: its derivative in y, x**-1, is the mixed second
+    # derivative. Masked entries use x = 1, so no inf or nan enters a backward pass.
+    zero_zero = logical_and_p(equal_p(y, 0), equal_p(x, 0))
+    return g * where_p(zero_zero, 0.0, y * pow_p(where_p(zero_zero, 1.0, x), y - 1))
 
 
 def _pow_dy(g, ans, x, y):  # type: ignore[no-untyped-def]

@@ -74,6 +74,8 @@ def _alias(t: Tensor) -> Tensor:
     value and history, while the alias keeps what the op's rule needs.
     """
     alias = t.detach()
+    # The same array object, not detach's new view: forward accumulators find tangents by array.
+    alias._data = t._data
     alias._node = t._node
     alias._requires_grad = t._requires_grad
     return alias

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_array, ensure_tensor
@@ -126,6 +127,31 @@ def _prod_others_impl(x: Any) -> Any:
     return before * after
 
 
+def _safe_to_divide(xd: np.ndarray, axis: int) -> bool:
+    """Whether shortcuts that divide by ``x`` are accurate for these entries.
+
+    Not when an entry is zero or subnormal (``1 / x`` overflows, ``g * ans`` rounds away), nor
+    when one is far smaller than the largest along ``axis``: ``sum(g / x) - g / x`` then cancels,
+    with an error of about ``eps * max|x| / min|x|`` of the result (kept below ``eps ** 0.75``).
+    """
+    a = np.abs(xd)
+    if a.size == 0:
+        return True
+    info = np.finfo(a.dtype if a.dtype.kind == "f" else np.float64)
+    if not np.all(a >= info.tiny):
+        return False
+    return bool(np.all(a >= info.eps**0.25 * a.max(axis=axis, keepdims=True)))
+
+
+def _differentiated_further(x: Any) -> bool:
+    """Whether a rule's result will itself be differentiated with respect to ``x`` (recorded by
+    reverse mode, or followed by an outer forward accumulator): dividing by ``x`` and then
+    differentiating cancels (terms of size g / x**2), so such rules take the exact path."""
+    if not isinstance(x, Tensor):
+        return False
+    return x._node is not None or x._requires_grad or any(a._lookup(x) is not None for a in state.forward)
+
+
 def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
     """VJP (and JVP: the Jacobian is symmetric) of prod_others.
 
@@ -133,7 +159,7 @@ def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
     """
     xd = _data(x)
     last = xd.ndim - 1
-    if xd.size == 0 or np.all(xd != 0):
+    if xd.size == 0 or (_safe_to_divide(xd, last) and not _differentiated_further(x)):
         # No zeros: others_k * sum_{i != k} g_i / x_i.
         r = g / x
         return ans * (sum_p(r, axis=(last,), keepdims=True) - r)
@@ -354,7 +380,7 @@ def _move(y: Any, order: tuple[int, ...]) -> Any:
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     xd = _data(x)
-    if np.all(xd != 0):
+    if _safe_to_divide(xd, axis) and not _differentiated_further(x):
         return _reverse_cumsum(g * ans, axis) / x
     # dL/dx_k = sum_{i >= k} g_i prod_{j <= i, j != k} x_j.
     pairs, order = _cumprod_pairs(x, axis)
@@ -368,7 +394,7 @@ def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
     xd = _data(x)
-    if np.all(xd != 0):
+    if _safe_to_divide(xd, axis) and not _differentiated_further(x):
         return ans * cumsum_p(t / x, axis=axis)
     # d y_i = sum_{k <= i} t_k prod_{j <= i, j != k} x_j.
     pairs, order = _cumprod_pairs(x, axis)

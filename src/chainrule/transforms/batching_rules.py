@@ -281,9 +281,12 @@ def _simple_index(index: tuple[Any, ...]) -> bool:
     """Whether prefixing full slices keeps NumPy's placement of the result's axes.
 
     Array indices separated by a slice, None or ``...`` send their axes to the front; that case
-    is left to the per-example loop.
+    is left to the per-example loop. Once an index holds an array, its integers are advanced
+    indices too (NumPy broadcasts them with the arrays), so they count in that placement.
     """
-    positions = [i for i, item in enumerate(index) if isinstance(item, np.ndarray)]
+    has_array = any(isinstance(item, np.ndarray) for item in index)
+    positions = [i for i, item in enumerate(index)
+                 if isinstance(item, np.ndarray) or (has_array and isinstance(item, (int, np.integer)))]  # fmt: skip
     return not positions or positions[-1] - positions[0] + 1 == len(positions)
 
 
