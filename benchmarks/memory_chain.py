@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import libraries
-from benchmarks.op_overhead import ADD_C, CYCLE, MUL_C
+from benchmarks.op_overhead import _NP_BACKWARD, _NP_FORWARD, CYCLE, _chain_ops
 from benchmarks.timing import CheckFailed, Row, WorkloadResult, compare_arrays, unavailable_row
 
 __all__ = ["NAME", "TITLE", "run", "CHAIN", "measure", "numpy_by_hand", "LIBRARIES"]
@@ -61,43 +61,6 @@ _TRACED = {NUMPY, CHAINRULE, AUTOGRAD}  # measured with tracemalloc; the others 
 
 def _input(size: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(-1.0, 1.0, size)
-
-
-def _chain_ops(sin, tanh, exp, cos, chain: tuple[str, ...]) -> list[Callable]:
-    table = {
-        "sin": sin,
-        "mul_c": lambda y: y * MUL_C,
-        "add_c": lambda y: y + ADD_C,
-        "tanh": tanh,
-        "square": lambda y: y * y,
-        "neg": lambda y: -y,
-        "exp": exp,
-        "cos": cos,
-    }
-    return [table[name] for name in chain]
-
-
-# Hand-written backprop that keeps exactly what each local derivative needs (the floor).
-_NP_FORWARD = {
-    "sin": lambda y: (np.sin(y), y),
-    "mul_c": lambda y: (y * MUL_C, None),
-    "add_c": lambda y: (y + ADD_C, None),
-    "tanh": lambda y: ((t := np.tanh(y)), t),
-    "square": lambda y: (y * y, y),
-    "neg": lambda y: (-y, None),
-    "exp": lambda y: ((e := np.exp(y)), e),
-    "cos": lambda y: (np.cos(y), y),
-}
-_NP_BACKWARD = {
-    "sin": lambda g, x: g * np.cos(x),
-    "mul_c": lambda g, _: g * MUL_C,
-    "add_c": lambda g, _: g,
-    "tanh": lambda g, t: g * (1.0 - t * t),
-    "square": lambda g, x: g * (x + x),
-    "neg": lambda g, _: -g,
-    "exp": lambda g, e: g * e,
-    "cos": lambda g, x: g * -np.sin(x),
-}
 
 
 def numpy_by_hand(x: np.ndarray, chain: tuple[str, ...] = CHAIN) -> np.ndarray:

@@ -37,7 +37,7 @@ def _input() -> np.ndarray:
     return np.random.default_rng(0).uniform(-1.0, 1.0, SIZE)
 
 
-def _chain_ops(sin, tanh, exp, cos) -> list[Callable]:
+def _chain_ops(sin, tanh, exp, cos, chain: tuple[str, ...] = CHAIN) -> list[Callable]:
     """The chain as a list of one-argument callables, the same shape for every library."""
     table = {
         "sin": sin,
@@ -49,7 +49,7 @@ def _chain_ops(sin, tanh, exp, cos) -> list[Callable]:
         "exp": exp,
         "cos": cos,
     }
-    return [table[name] for name in CHAIN]
+    return [table[name] for name in chain]
 
 
 # Hand-written backprop: the forward keeps exactly what the backward needs (the input for
