@@ -20,8 +20,8 @@ demo: $(STAMP)
 # Two pytest workers on two cores: one BLAS thread each, or BLAS-heavy tests stall each other.
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest --doctest-modules src/chainrule -p no:cacheprovider
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
-	$(PY) -m pytest -q --doctest-modules src/chainrule -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
