@@ -460,16 +460,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
         suspended.pop()
         state.batching = saved
         state.refresh()
-    b = _new(BatchedTensor)
-    b._base = out
-    b._levels = levels
-    b._placeholder = None
-    b._node = None
-    b._requires_grad = out._requires_grad
-    b.grad = None
-    b._version = 0
-    b._hooks = None
-    return b
+    return _batched(out, levels)
 
 
 _RULES: list[Any] = [None]
