@@ -29,7 +29,7 @@ from chainrule.core.engine import backprop
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import registry
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
     BatchedTensor,
     below,
@@ -53,15 +53,7 @@ NON_PERSISTENT_MESSAGE = (
 )
 
 
-def _plain(x: Any) -> Tensor:
-    t = object.__new__(Tensor)
-    t._data = x if type(x) is np.ndarray else np.asarray(x)
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+_plain = wrap_array
 
 
 # ---------------------------------------------------------------- Variable and constant

@@ -18,29 +18,21 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.node import Node
-from chainrule.core.primitive import Primitive
-from chainrule.core.tensor import Tensor
+from chainrule.core.primitive import OP_ERRORS, Primitive
+from chainrule.core.tensor import Tensor, share_version, wrap_array
 
-__all__ = ["bind"]
+__all__ = ["bind", "refresh_view", "ALIAS_HOOKS"]
 
 _ndarray = np.ndarray
-_asarray = np.asarray
 _new = object.__new__
 _NOTHING_SAVED = (None,)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_wrap = wrap_array
 
-
-def _wrap(out: Any) -> Tensor:
-    if type(out) is not _ndarray:
-        out = _asarray(out)
-    t = _new(Tensor)
-    t._data = out
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+#: Called as ``hook(alias, source)`` when ``alias`` takes ``source``'s history in place (a
+#: regenerated view, a tensor written in place). Transforms that key state by array (forward
+#: accumulators) register here; the core names none of them.
+ALIAS_HOOKS: list[Any] = []
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
@@ -52,11 +44,16 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         a = args[0]
         if not isinstance(a, Tensor):
             return _run(prim, (a,), params)
+        view = a._view
+        if view is not None and view[0]._node is not view[2]:
+            refresh_view(a)
         try:
             out = prim.impl(a._data, **params)
-        except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+        except OP_ERRORS as exc:
             raise _op_error(prim, [a._data], params, exc) from exc
         t = _wrap(out)
+        if prim.view:
+            _link_view(prim, params, a, t)
         if a._requires_grad and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
             _record(prim, args, params, t, None)
         return t
@@ -66,6 +63,14 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         b_is = isinstance(b, Tensor)
         if not (a_is or b_is):
             return _run(prim, args, params)
+        if a_is:
+            view = a._view
+            if view is not None and view[0]._node is not view[2]:
+                refresh_view(a)
+        if b_is:
+            view = b._view
+            if view is not None and view[0]._node is not view[2]:
+                refresh_view(b)
         datas = [a._data if a_is else a, b._data if b_is else b]
         tracked = (a_is and a._requires_grad) or (b_is and b._requires_grad)
     else:
@@ -75,6 +80,9 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         for a in args:
             if isinstance(a, Tensor):
                 any_tensor = True
+                view = a._view
+                if view is not None and view[0]._node is not view[2]:
+                    refresh_view(a)
                 datas.append(a._data)
                 if a._requires_grad:
                     tracked = True
@@ -84,7 +92,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             return _run(prim, datas, params)
     try:
         out = prim.impl(*datas, **params)
-    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+    except OP_ERRORS as exc:
         raise _op_error(prim, datas, params, exc) from exc
     t = _wrap(out)
     if tracked and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
@@ -92,51 +100,120 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return t
 
 
+def _link_view(prim: Primitive, params: dict[str, Any], a: Tensor, t: Tensor) -> None:
+    """Make ``t`` an alias of ``a``'s storage when the view op really returned a view."""
+    out = t._data
+    src = a._data
+    if out is not src:
+        owner = out.base
+        if owner is None:
+            return
+        if owner is not src and owner is not src.base and not np.may_share_memory(out, src):
+            return  # the op had to copy (a reshape of a transposed array, fancy indexing)
+    t._vc = share_version(a)
+    view = a._view
+    step = ((prim, params),)
+    if view is None:
+        t._view = (a, step, a._node)
+    else:
+        t._view = (view[0], view[1] + step, view[2])
+
+
+def refresh_view(t: Tensor) -> None:
+    """Give a view the history of its base's current value.
+
+    A recorded in-place write (through the base or through another view) gives the base a new
+    history; views taken before it still point to the old one. PyTorch regenerates such a view's
+    ``grad_fn`` when it is next used; so does this: the view ops are replayed on the base.
+    """
+    base, chain, _ = t._view  # type: ignore[misc]
+    saved = state.grad_enabled
+    state.grad_enabled = True
+    try:
+        current: Any = base
+        for prim, params in chain:
+            current = bind(prim, current, **params)
+    finally:
+        state.grad_enabled = saved
+    t._node = current._node
+    t._requires_grad = current._requires_grad
+    t._view = (base, chain, base._node)
+    for hook in ALIAS_HOOKS:
+        hook(t, current)
+
+
 def _run(prim: Primitive, datas: Any, params: dict[str, Any]) -> Any:
     """The forward on raw values (no Tensor among the inputs): what rules use on the fast path."""
     try:
         return prim.impl(*datas, **params)
-    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+    except OP_ERRORS as exc:
         raise _op_error(prim, list(datas), params, exc) from exc
 
 
 def _record(
     prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor, watched: Any
 ) -> Node:
-    """Attach a Node to ``out``. ``watched(a)`` says whether a non-requires-grad input is tracked."""
+    """Attach a Node to ``out``. ``watched(a)`` says whether a non-requires-grad input is tracked.
+
+    What the node keeps is decided here, once for every path: the inputs the rules of its tracked
+    inputs read (``Primitive.reads``, else ``saves``), with their storage versions, and the output
+    (``saves_ans``) with its storage's version counter, so that an in-place write to anything the
+    rules will read is caught at backward instead of giving a wrong gradient.
+    """
     node = _new(Node)
     node.prim = prim
     node.params = params
-    saves = prim.saves
     if len(args) == 1 and watched is None:
         # One tensor input (the common case): no loops, no lists.
         a = args[0]
         d = a._data
         node.in_meta = ((d.shape, d.dtype),)
         node.parents = (a._node if a._node is not None else a,)
-        if saves:
+        if prim.saves:
+            vc = a._vc
             node.saved = args
             node.saved_data = (d,)
-            node.versions = ((0, a, a._version),)
+            node.versions = ((0, a, 0 if vc is None else vc[0]),)
         else:
             node.saved = node.saved_data = _NOTHING_SAVED
-        if prim.saves_ans:
-            node.ans = out._data
-        node.out_shape = out._data.shape
-        node.out_dtype = out._data.dtype
-        out._node = node
-        out._requires_grad = True
-        return node
-    if len(args) == 2 and watched is None:
-        _fill_two(node, args, saves)
-        if prim.saves_ans:
-            node.ans = out._data
-        node.out_shape = out._data.shape
-        node.out_dtype = out._data.dtype
-        out._node = node
-        out._requires_grad = True
-        return node
-    parents = []
+    elif len(args) == 2 and watched is None:
+        _fill_two(node, args)
+    else:
+        _fill_many(node, args, watched)
+    if prim.saves_ans:
+        node.ans = out._data
+        node.ans_vc = share_version(out)
+    node.out_shape = out._data.shape
+    node.out_dtype = out._data.dtype
+    out._node = node
+    out._requires_grad = True
+    return node
+
+
+def _kept(prim: Primitive, tracked: list[bool]) -> tuple[int, ...]:
+    """The inputs a node keeps: what the rules of its tracked inputs read."""
+    reads = prim.reads
+    if reads is None:
+        return prim.saves
+    kept: tuple[int, ...] = ()
+    for i, is_tracked in enumerate(tracked):
+        if is_tracked:
+            kept += reads[i]
+    return kept
+
+
+def _fill_many(node: Node, args: tuple[Any, ...], watched: Any) -> None:
+    parents: list[Any] = []
+    for a in args:
+        if not isinstance(a, Tensor):
+            parents.append(None)
+        elif a._node is not None:
+            parents.append(a._node)
+        elif a._requires_grad or (watched is not None and watched(a)):
+            parents.append(a)
+        else:
+            parents.append(None)
+    kept = _kept(node.prim, [p is not None for p in parents])
     metas = []
     saved = []
     saved_data = []
@@ -145,13 +222,7 @@ def _record(
         if isinstance(a, Tensor):
             d = a._data
             metas.append((d.shape, d.dtype))
-            if a._node is not None:
-                parents.append(a._node)
-            elif a._requires_grad or (watched is not None and watched(a)):
-                parents.append(a)
-            else:
-                parents.append(None)
-            if i in saves:
+            if i in kept:
                 saved.append(a)
                 saved_data.append(d)
                 entry = ((i, a, a._version),)
@@ -162,7 +233,6 @@ def _record(
         else:
             # Constants (non-tensors) are always kept: they are what the rules multiply by.
             metas.append(None)
-            parents.append(None)
             saved.append(a)
             saved_data.append(a)
     node.parents = tuple(parents)
@@ -170,40 +240,37 @@ def _record(
     node.saved = tuple(saved)
     node.saved_data = tuple(saved_data)
     node.versions = versions
-    node.ans = out._data if prim.saves_ans else None
-    node.out_shape = out._data.shape
-    node.out_dtype = out._data.dtype
-    out._node = node
-    out._requires_grad = True
-    return node
 
 
-def _fill_two(node: Node, args: tuple[Any, ...], saves: tuple[int, ...]) -> None:
+def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
     """_record's bookkeeping for a two-input op (the operators), without the general loop."""
     a, b = args
     versions = None
-    reads = node.prim.reads
-    if reads is not None:
+    prim = node.prim
+    a_is = isinstance(a, Tensor)
+    b_is = isinstance(b, Tensor)
+    parent_a = (a._node if a._node is not None else (a if a._requires_grad else None)) if a_is else None
+    parent_b = (b._node if b._node is not None else (b if b._requires_grad else None)) if b_is else None
+    reads = prim.reads
+    if reads is None:
+        saves = prim.saves
+    else:
         # Keep only what the rules of the inputs that will receive a gradient read.
-        tracked_a = isinstance(a, Tensor) and (a._node is not None or a._requires_grad)
-        tracked_b = isinstance(b, Tensor) and (b._node is not None or b._requires_grad)
-        saves = (reads[0] if tracked_a else ()) + (reads[1] if tracked_b else ())
-    if isinstance(a, Tensor):
+        saves = (reads[0] if parent_a is not None else ()) + (reads[1] if parent_b is not None else ())
+    if a_is:
         da = a._data
         meta_a = (da.shape, da.dtype)
-        parent_a = a._node if a._node is not None else (a if a._requires_grad else None)
         if 0 in saves:
             saved_a = a
             versions = ((0, a, a._version),)
         else:
             saved_a = da = None
     else:
-        meta_a = parent_a = None
+        meta_a = None
         saved_a = da = a
-    if isinstance(b, Tensor):
+    if b_is:
         db = b._data
         meta_b = (db.shape, db.dtype)
-        parent_b = b._node if b._node is not None else (b if b._requires_grad else None)
         if 1 in saves:
             saved_b = b
             entry = ((1, b, b._version),)
@@ -211,7 +278,7 @@ def _fill_two(node: Node, args: tuple[Any, ...], saves: tuple[int, ...]) -> None
         else:
             saved_b = db = None
     else:
-        meta_b = parent_b = None
+        meta_b = None
         saved_b = db = b
     node.parents = (parent_a, parent_b)
     node.in_meta = (meta_a, meta_b)
@@ -232,16 +299,21 @@ def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -
     for a in args:
         if isinstance(a, Tensor):
             any_tensor = True
+            view = a._view
+            if view is not None and view[0]._node is not view[2]:
+                refresh_view(a)
             datas.append(a._data)
         else:
             datas.append(a)
     try:
         out = prim.impl(*datas, **params)
-    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+    except OP_ERRORS as exc:
         raise _op_error(prim, datas, params, exc) from exc
     if not any_tensor:
         return out
     t = _wrap(out)
+    if prim.view and isinstance(args[0], Tensor):
+        _link_view(prim, params, args[0], t)
     if state.anomaly:
         _check_forward_finite(prim, datas, t._data)
     if state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":

@@ -20,7 +20,7 @@ import numpy as np
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import registry
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 
 __all__ = ["backprop", "run_backward", "grad", "sum_to_shape", "FREED_MESSAGE", "InputMeta"]
 
@@ -37,14 +37,7 @@ _ndarray = np.ndarray
 def _as_tensor(value: Any) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    t = Tensor.__new__(Tensor)
-    t._data = value if type(value) is _ndarray else np.asarray(value)
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+    return wrap_array(value)
 
 
 def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
@@ -144,7 +137,7 @@ def backprop(
                 else:
                     _apply_rules(node, g, cotangents, tensor_mode, allowed, needed)
             if not retain_graph:
-                node.saved = node.saved_data = node.versions = node.ans = None
+                node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
                 node.released = True
             for parent in node.parents:
                 if type(parent) is Node and (allowed is None or parent in allowed):
@@ -254,10 +247,8 @@ def _apply_rules(
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    if node.versions is not None:
-        for i, saved_tensor, version in node.versions:
-            if saved_tensor._version != version:
-                _raise_modified(prim, i, saved_tensor, version)
+    if node.versions is not None or node.ans_vc is not None:
+        _check_versions(node)
     if tensor_mode:
         args = node.saved
         ans = node.ans
@@ -302,22 +293,41 @@ def _apply_rules(
         cotangents[parent] = gi if prev is None else prev + gi
 
 
-def _raise_modified(prim: Any, i: int, saved_tensor: Tensor, version: int) -> None:
+def _check_versions(node: Node) -> None:
+    """Refuse to run a rule whose saved inputs or output were written in place since recording.
+
+    Versions belong to storage: a write through a view, a detached alias or the tensor itself
+    bumps the one counter they share.
+    """
+    name = node.prim.grad_fn_name
+    if node.versions is not None:
+        for i, saved_tensor, version in node.versions:
+            if saved_tensor._version != version:
+                _raise_modified(
+                    f"input {i} of {name}, of shape {saved_tensor.shape}",
+                    saved_tensor._version,
+                    version,
+                )
+    vc = node.ans_vc
+    if vc is not None and vc[0] != 0:
+        _raise_modified(f"output 0 of {name} (its result, of shape {node.out_shape})", vc[0], 0)
+
+
+def _raise_modified(what: str, found: int, expected: int) -> None:
     raise RuntimeError(
         f"one of the tensors needed for gradient computation has been modified by an in-place "
-        f"operation: input {i} of {prim.grad_fn_name}, of shape {saved_tensor.shape}, is at "
-        f"version {saved_tensor._version}; expected version {version}. Do the in-place change "
-        "after backward, or work on a copy (.clone() / x = x + ...)."
+        f"operation: {what}, is at version {found}; expected version {expected}. Do the "
+        "in-place change after backward, or work on a copy (.clone() / x = x + ...); writes "
+        "through a view (x.T, x[0:2], x.reshape(...)) or a detached alias (x.detach()) change x "
+        "too."
     )
 
 
 def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
     prim = node.prim
-    if node.versions is not None:
-        for i, saved_tensor, version in node.versions:
-            if saved_tensor._version != version:
-                _raise_modified(prim, i, saved_tensor, version)
+    if node.versions is not None or node.ans_vc is not None:
+        _check_versions(node)
     args = node.saved_data
     if prim.uses_shapes:
         args = tuple(
@@ -421,7 +431,9 @@ def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mo
             stored.add(id(data))
             key.grad = _as_tensor(data)
         elif key.grad._node is None and key.grad._data.shape == data.shape:
-            key.grad._data = key.grad._data + data
+            # (NumPy turns 0-d arithmetic into scalars: keep .grad an array.)
+            total = key.grad._data + data
+            key.grad._data = total if type(total) is _ndarray else np.asarray(total)
         else:
             key.grad = key.grad + _as_tensor(data)
 

@@ -22,7 +22,8 @@ class Node:
     - ``saved`` / ``saved_data``: per input, the kept input as a Tensor / as its raw array (None when
       the rules do not read it); constants are always kept;
     - ``versions``: ``((index, tensor, version), ...)`` for the kept tensors, checked at backward;
-    - ``ans``: the output array when the rules read it;
+    - ``ans``: the output array when the rules read it, and ``ans_vc``, its storage's version
+      counter (the output was new, so any version but 0 means it was written in place);
     - ``in_meta``: per input, ``(shape, dtype)`` so cotangents can be summed back and cast;
     - ``out_shape``, ``out_dtype``.
 
@@ -40,6 +41,8 @@ class Node:
     trace: Any = None
     versions: Any = None
     ans: Any = None
+    #: The version counter of the output's storage when the rules read the output (``ans``).
+    ans_vc: Any = None
 
     @property
     def name(self) -> str:
@@ -62,7 +65,7 @@ class Node:
         self.saved = None
         self.saved_data = None
         self.versions = None
-        self.ans = None
+        self.ans = self.ans_vc = None
         self.released = True
 
     def __repr__(self) -> str:

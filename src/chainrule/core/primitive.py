@@ -22,7 +22,7 @@ from numpy.linalg import LinAlgError
 from chainrule.core.modes import state as _state
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE"]
+__all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE", "OP_ERRORS"]
 
 Rule = Callable[..., Any]
 
@@ -30,6 +30,10 @@ Rule = Callable[..., Any]
 RULE_NOT_DIFFERENTIABLE: Any = None
 
 registry: dict[str, Primitive] = {}
+
+#: What a forward may raise on bad input. Every entry point (``bind``, a primitive called on raw
+#: arrays) catches exactly these and re-raises them with the op's name, shapes and dtypes.
+OP_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError, LinAlgError)
 
 
 def _camel(name: str) -> str:
@@ -58,6 +62,11 @@ class Primitive:
         Optional refinement of ``saves``: per input, the inputs its VJP rule reads. A node then
         keeps only what the rules of its tracked inputs read (``x * c`` keeps nothing when only
         ``x`` needs a gradient, since its rule reads ``c``, a constant that is always kept).
+    view:
+        The forward may return a view of its input's memory (transpose, basic slicing, reshape):
+        the result then shares the input's version counter, and in-place writes through it are
+        writes to the input. ``def_view`` also says how to record such a write; a view without
+        it (``broadcast_to``, read-only anyway) refuses recorded writes.
     uses_shapes:
         The rules read ``.shape``/``.dtype``/``.ndim`` of inputs they do not save (reshape,
         sum); those inputs are then passed as a small ``InputMeta`` instead of ``None``.
@@ -76,6 +85,7 @@ class Primitive:
         "nin",
         "uses_shapes",
         "reads",
+        "view",
     )
 
     def __init__(
@@ -90,6 +100,7 @@ class Primitive:
         grad_fn_name: str | None = None,
         uses_shapes: bool = False,
         reads: Sequence[Sequence[int]] | None = None,
+        view: bool = False,
     ) -> None:
         if name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
@@ -105,6 +116,7 @@ class Primitive:
         self.grad_fn_name = grad_fn_name or f"{_camel(name)}Backward0"
         self.uses_shapes = uses_shapes
         self.reads = None if reads is None else tuple(tuple(r) for r in reads)
+        self.view = view
         registry[name] = self
 
     def def_vjp(self, *rules: Rule | None) -> Primitive:
@@ -119,6 +131,16 @@ class Primitive:
         if len(rules) != self.nin:
             raise ValueError(f"{self.name}: expected {self.nin} JVP rules, got {len(rules)}")
         self.jvp_rules = rules
+        return self
+
+    def def_view(self, write_back: Rule) -> Primitive:
+        """Declare the op a view, with how to write through it.
+
+        ``write_back(base, value, **params)`` returns ``base`` with the entries this view shows
+        replaced by ``value``, built from differentiable ops: a recorded in-place write through
+        the view gives the base that history (PyTorch's CopySlices).
+        """
+        self.view = write_back
         return self
 
     def def_batch(self, rule: Rule) -> Primitive:
@@ -139,7 +161,7 @@ class Primitive:
             return _bind(self, *args, **params)
         try:
             return self.impl(*args, **params)
-        except (ValueError, TypeError, IndexError, ArithmeticError, LinAlgError) as exc:
+        except OP_ERRORS as exc:
             from chainrule.core.dispatch import _op_error
 
             raise _op_error(self, list(args), params, exc) from exc

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "DIFFERENTIABLE_KINDS"]
+__all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version"]
 
 #: NumPy dtype kinds whose tensors can require grad.
 DIFFERENTIABLE_KINDS = "f"
@@ -39,7 +39,12 @@ class Tensor:
     tensor([2., 4.], dtype=float64)
     """
 
-    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_version", "_hooks", "__weakref__")
+    # ``_vc`` is the version counter of the tensor's storage: None until the storage is shared
+    # or written (then a one-element list, shared by every alias: views, ``detach()``). ``_view``
+    # is None, or ``(base, chain, base_node)`` for a view: the root tensor whose storage it
+    # shows, the view ops that lead there, and the base's history when this view's was taken.
+    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_vc", "_view", "_hooks",
+                 "__weakref__")  # fmt: skip
 
     # Let NumPy defer to Tensor in mixed expressions like `ndarray * tensor`.
     __array_priority__ = 1000
@@ -61,7 +66,8 @@ class Tensor:
         self._node = None
         self._requires_grad = False
         self.grad: Tensor | None = None
-        self._version = 0
+        self._vc: list[int] | None = None
+        self._view: tuple[Tensor, tuple[Any, ...], Any] | None = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         if requires_grad:
             self.requires_grad = True
@@ -145,6 +151,9 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """True for a leaf that asked for gradients and for every tensor computed from one."""
+        view = self._view
+        if view is not None and view[0]._node is not view[2]:
+            _refresh_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -171,12 +180,63 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True when no recorded op produced this tensor."""
+        view = self._view
+        if view is not None and view[0]._node is not view[2]:
+            _refresh_view(self)
         return self._node is None
 
     @property
     def grad_fn(self) -> Any:
         """The node that produced this tensor (``None`` for a leaf)."""
+        view = self._view
+        if view is not None and view[0]._node is not view[2]:
+            _refresh_view(self)
         return self._node
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes the storage has seen (shared by views and aliases)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        vc = self._vc
+        if vc is None:
+            self._vc = [value]
+        else:
+            vc[0] = value
+
+    @property
+    def _is_view(self) -> bool:
+        return self._view is not None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        # PyTorch's rule: only leaves can be deep-copied. Copying a non-leaf would mean copying
+        # its history, which is neither meaningful nor safe (a long history would recurse).
+        if self._node is not None:
+            raise RuntimeError(
+                f"deepcopy: only tensors created by the user (graph leaves) can be deep-copied; "
+                f"this tensor of shape {self.shape} was computed by {self._node.name}. Deep-copy "
+                "x.detach() (or x.detach().clone()) instead, then call requires_grad_() if needed."
+            )
+        import copy
+
+        cls = type(self)
+        out = cls.__new__(cls)
+        memo[id(self)] = out
+        for klass in cls.__mro__:
+            for name in getattr(klass, "__slots__", ()):
+                if name == "__weakref__" or not hasattr(self, name):
+                    continue
+                object.__setattr__(out, name, copy.deepcopy(getattr(self, name), memo))
+        if hasattr(self, "__dict__"):
+            out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        out._data = self._data.copy()
+        out._vc = None
+        out._view = None
+        out._node = None
+        return out
 
     def detach(self) -> Tensor:
         """A tensor with the same data (shared memory) and no history.
@@ -184,13 +244,9 @@ class Tensor:
         The data is a new NumPy view of the same memory: forward-mode accumulators look
         tangents up by array, so a detached tensor carries no tangent either.
         """
-        out = Tensor.__new__(Tensor)
-        out._data = self._data.view()
-        out._node = None
-        out._requires_grad = False
-        out.grad = None
-        out._version = 0
-        out._hooks = None
+        out = wrap_array(self._data.view())
+        # An alias: in-place writes through it are writes to this tensor's storage.
+        out._vc = share_version(self)
         return out
 
     def retain_grad(self) -> None:
@@ -257,6 +313,53 @@ class Tensor:
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+def wrap_array(data: Any) -> Tensor:
+    """A fresh Tensor around ``data`` (an ndarray is not copied), with no history.
+
+    The one place that builds Tensors without ``__init__``'s conversions: ops call it for every
+    result, so it sets the slots directly.
+    """
+    if type(data) is not _ndarray:
+        data = np.asarray(data)
+    t = _new(Tensor)
+    t._data = data
+    t._node = None
+    t._requires_grad = False
+    t.grad = None
+    t._vc = None
+    t._view = None
+    t._hooks = None
+    return t
+
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+def share_version(t: Tensor) -> list[int]:
+    """``t``'s storage version counter, created on first use, for an alias to share."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return vc
+
+
+def bump_version(t: Tensor) -> None:
+    """Record an in-place write to ``t``'s storage (every alias sees the new version)."""
+    vc = t._vc
+    if vc is None:
+        t._vc = [1]
+    else:
+        vc[0] += 1
+
+
+def _refresh_view(t: Tensor) -> None:
+    # Late import: the view machinery lives in dispatch, which imports this module.
+    from chainrule.core.dispatch import refresh_view
+
+    refresh_view(t)
 
 
 class _HookHandle:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "train_test_split"]
 
@@ -150,15 +150,7 @@ class DataLoader:
                 yield (self.collate_fn or _default_collate)(samples)
 
 
-def _wrap(array: np.ndarray) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t._data = array
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+_wrap = wrap_array
 
 
 def train_test_split(*arrays: Any, test_size: float = 0.2, seed: int = 0,

@@ -15,9 +15,9 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, bump_version
 from chainrule.ops._api import as_array, ensure_tensor
-from chainrule.ops.methods import inplace_update
+from chainrule.ops.methods import check_inplace, inplace_update
 from chainrule.ops.shape import reshape_p
 
 __all__ = ["getitem", "index_put", "take", "take_along_axis"]
@@ -114,7 +114,7 @@ def _index_add_impl(g: Any, *, index: Index, shape: tuple[int, ...]) -> Any:
     return out
 
 
-getitem_p = Primitive("getitem", _getitem_impl, nin=1, saves=(), uses_shapes=True,
+getitem_p = Primitive("getitem", _getitem_impl, nin=1, saves=(), uses_shapes=True, view=True,
                       grad_fn_name="IndexBackward0")  # fmt: skip
 # The adjoint of reading entries: put the cotangent back where they came from, summing repeats.
 index_add_p = Primitive("index_add", _index_add_impl, nin=1, saves=(),
@@ -150,6 +150,7 @@ index_put_p.def_vjp(
     lambda g, ans, x, values, index: index_put_p(g, 0.0, index=index),
     lambda g, ans, x, values, index: _values_cotangent(g, values, index),
 )
+getitem_p.def_view(lambda base, value, index: index_put_p(base, value, index=index))
 index_put_p.def_jvp(
     lambda t, ans, x, values, index: index_put_p(t, 0.0, index=index),
     lambda t, ans, x, values, index: index_put_p(_zeros_like(x, t), t, index=index),
@@ -272,10 +273,10 @@ def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """``x[index] = value``.
 
-    With grad mode off, or when neither ``x`` nor ``value`` has a history, the values are
-    written into ``x``'s array. A leaf that requires grad refuses the write while grad mode is
-    on. Otherwise the write is recorded as ``index_put`` and ``x`` takes the new history (its old
-    array is left untouched, so values saved by earlier ops stay valid).
+    The values are always written into ``x``'s storage (views and aliases see them) and its
+    version counter is bumped. A leaf that requires grad refuses the write while grad mode is on.
+    When ``x`` or ``value`` has a history, the write is also recorded as ``index_put`` and ``x``
+    takes the new history (through its base, when ``x`` is a view).
     """
     idx = normalize_index(index, "__setitem__")
     if state.grad_enabled:
@@ -285,7 +286,9 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
                 "grad mode is on. Wrap the write in `with chainrule.no_grad():` (as optimizers "
                 "do), or write into a copy: y = x.clone(); y[...] = value."
             )
-        if self._node is not None or state.busy or (isinstance(value, Tensor) and value._requires_grad):
+    check_inplace(self, "__setitem__")
+    if state.grad_enabled:
+        if self.requires_grad or state.busy or (isinstance(value, Tensor) and value._requires_grad):
             try:
                 result = index_put_p(self, value, index=idx)
             except IndexError as exc:
@@ -302,7 +305,7 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
             f"__setitem__: cannot write a value of shape {np.shape(data)} at index "
             f"{describe_index(idx)} of a tensor of shape {self.shape}: {exc}"
         ) from None
-    self._version += 1
+    bump_version(self)
 
 
 def install() -> None:

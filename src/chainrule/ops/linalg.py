@@ -342,7 +342,12 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
 
 # ---------------------------------------------------------------- diagonal and trace
 def _diagonal_impl(x: Any, *, offset: int, axis1: int, axis2: int) -> Any:
-    return np.diagonal(x, offset, axis1, axis2).copy()
+    x = np.asarray(x)
+    d = np.diagonal(x, offset, axis1, axis2)
+    if x.flags.writeable:
+        # NumPy hands out diagonals read-only; PyTorch's diagonal is a writable view.
+        d.flags.writeable = True
+    return d
 
 
 def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
@@ -355,7 +360,7 @@ def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1
     return out
 
 
-diagonal_p = Primitive("diagonal", _diagonal_impl, nin=1, saves=(), uses_shapes=True)
+diagonal_p = Primitive("diagonal", _diagonal_impl, nin=1, saves=(), uses_shapes=True, view=True)
 diagonal_scatter_p = Primitive("diagonal_scatter", _diagonal_scatter_impl, nin=1, saves=())
 diagonal_p.def_vjp(
     lambda g, ans, x, *, offset, axis1, axis2: diagonal_scatter_p(
@@ -364,6 +369,12 @@ diagonal_p.def_vjp(
 )
 diagonal_p.def_jvp(
     lambda t, ans, x, *, offset, axis1, axis2: diagonal_p(t, offset=offset, axis1=axis1, axis2=axis2)
+)
+diagonal_p.def_view(
+    lambda base, value, *, offset, axis1, axis2: base + diagonal_scatter_p(
+        value - diagonal_p(base, offset=offset, axis1=axis1, axis2=axis2),
+        shape=tuple(base.shape), offset=offset, axis1=axis1, axis2=axis2,
+    )
 )
 diagonal_scatter_p.def_vjp(
     lambda g, ans, x, *, shape, offset, axis1, axis2: diagonal_p(g, offset=offset, axis1=axis1, axis2=axis2)

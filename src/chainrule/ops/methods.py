@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import bind
+from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, bump_version, wrap_array
 from chainrule.ops import binary, nondiff, reduce, shape, unary
 
-__all__ = ["install"]
+__all__ = ["install", "inplace_update", "check_inplace"]
 
 
 def _binary(prim: Any) -> tuple[Any, Any]:
@@ -27,58 +27,138 @@ def _binary(prim: Any) -> tuple[Any, Any]:
     return forward, reflected
 
 
-def _check_inplace(self: Tensor, op: str) -> None:
-    if self._node is None and self._requires_grad and state.grad_enabled:
+def check_inplace(self: Tensor, op: str) -> None:
+    """Refuse in-place writes that PyTorch refuses, before anything is written."""
+    if state.grad_enabled:
+        if self._node is None and self._requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being used in an in-place operation. "
+                "Wrap the update in `with chainrule.no_grad():` (as optimizers do), or work on a "
+                "copy."
+            )
+        view = self._view
+        if view is not None and view[0]._node is None and view[0]._requires_grad:
+            raise RuntimeError(
+                f"{op}: a view of a leaf tensor that requires grad is being used in an in-place "
+                f"operation (the view has shape {self.shape}, its base {view[0].shape}). Write "
+                "under `with chainrule.no_grad():`, or work on a copy (.clone())."
+            )
+    if not self._data.flags.writeable:
         raise RuntimeError(
-            f"{op}: a leaf tensor that requires grad is being used in an in-place operation. "
-            "Wrap the update in `with chainrule.no_grad():` (as optimizers do), or work on a copy."
+            f"{op}: unsupported operation: the tensor of shape {self.shape} is a read-only view "
+            "(from broadcast_to/expand, where several elements share one memory location). "
+            "Call .clone() on it before writing in place."
         )
 
 
 def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
-    """Make ``self`` hold ``result``: in place when no history is involved, rebased otherwise."""
-    _check_inplace(self, op)
-    if isinstance(result, Tensor) and (result._node is not None or state.forward):
-        # (Forward accumulators key tangents by the data array, so under forward mode the tensor
-        # must take the result's array, not copy values into its old one.)
-        # Recording: ``self`` takes the new history. Its old array is left untouched, so values
-        # saved by earlier ops stay valid.
-        if result._data.shape != self._data.shape:
-            raise ValueError(
-                f"{op}: the result has shape {result.shape} but the tensor has shape {self.shape}; "
-                "an in-place op cannot change the shape"
-            )
-        self._data = result._data.astype(self._data.dtype, copy=False)
+    """Make ``self`` hold ``result``, writing into its storage (every alias sees the values).
+
+    When ``result`` carries a history, ``self`` takes it; when ``self`` is a view, its base takes
+    the history of "base with the view's entries replaced" (PyTorch's CopySlices), so gradients
+    flow through writes made through views. The storage's version counter is bumped, so nodes
+    that saved the old values refuse to run.
+    """
+    check_inplace(self, op)
+    recorded = isinstance(result, Tensor) and (result._node is not None or state.forward)
+    data = result._data if isinstance(result, Tensor) else np.asarray(result)
+    if not recorded and state.grad_enabled and self.requires_grad:
+        # A constant written over a value with a history (y.zero_(), y.fill_(1)): record it,
+        # so that the old history stops receiving gradient (PyTorch's ZeroBackward).
+        result = bind(indexing_put(), _alias(self), data, index=(Ellipsis,))
+        data = result._data
+        recorded = True
+    if recorded and data.shape != self._data.shape:
+        raise ValueError(
+            f"{op}: the result has shape {data.shape} but the tensor has shape {self.shape}; "
+            "an in-place op cannot change the shape"
+        )
+    view = self._view
+    if recorded and view is not None:
+        _rebase_base(self, result, op)
+    _write(self, data, op)
+    if recorded:
         self._node = result._node
         self._requires_grad = result._requires_grad
-        self._version += 1
-        return self
-    data = result._data if isinstance(result, Tensor) else np.asarray(result)
+        if view is not None:
+            self._view = (view[0], view[1], view[0]._node)
+        for hook in ALIAS_HOOKS:
+            hook(self, result)
+    return self
+
+
+def indexing_put() -> Any:
+    # ops.indexing imports this module; look the primitive up when first needed.
+    from chainrule.core.primitive import registry
+
+    return registry["index_put"]
+
+
+def _write(self: Tensor, data: Any, op: str) -> None:
     try:
         np.copyto(self._data, data, casting="same_kind")
     except ValueError as exc:
         raise ValueError(
-            f"{op}: cannot write a result of shape {data.shape} into a tensor of shape "
+            f"{op}: cannot write a result of shape {np.shape(data)} into a tensor of shape "
             f"{self.shape}: {exc}"
         ) from None
     except TypeError as exc:
-        raise TypeError(f"{op}: cannot write {data.dtype} values into a {self.dtype} tensor: {exc}") from None
-    self._version += 1
-    return self
+        raise TypeError(
+            f"{op}: cannot write {np.asarray(data).dtype} values into a {self.dtype} tensor: {exc}"
+        ) from None
+    bump_version(self)
+
+
+def _rebase_base(view_tensor: Tensor, value: Tensor, op: str) -> None:
+    """Give the base of ``view_tensor`` the history of its new value: itself with the view's
+    entries replaced by ``value``, built from each view op's write-back rule."""
+    base, chain, _ = view_tensor._view  # type: ignore[misc]
+    new_base = _write_back(base, chain, value, op)
+    base._node = new_base._node
+    base._requires_grad = new_base._requires_grad
+    for hook in ALIAS_HOOKS:
+        hook(base, new_base)
+
+
+def _write_back(base: Tensor, chain: tuple[Any, ...], value: Any, op: str) -> Any:
+    if not chain:
+        return value
+    (prim, params), rest = chain[0], chain[1:]
+    if not callable(prim.view):
+        raise RuntimeError(
+            f"{op}: cannot record an in-place write through a {prim.name} view (of shape "
+            f"{tuple(np.shape(value))}); call .clone() on the view first, or use the out-of-place op"
+        )
+    inner = bind(prim, base, **params)
+    return prim.view(base, _write_back(inner, rest, value, op), **params)
 
 
 def _alias(t: Tensor) -> Tensor:
     """Another Tensor object for the same value and history, with its own version counter.
 
-    A recorded in-place op saves this alias, not ``self``: ``self`` then moves on to the new
-    value and history, while the alias keeps what the op's rule needs.
+    A recorded in-place op computes its result from this alias, not from ``self``; if the op's
+    node keeps the alias for its rule, :func:`_keep_old_value` gives it a copy before ``self``
+    is overwritten.
     """
-    alias = t.detach()
-    # The same array object, not detach's new view: forward accumulators find tangents by array.
-    alias._data = t._data
+    alias = wrap_array(t._data)
+    # The same array object, not a new view: forward accumulators find tangents by array.
     alias._node = t._node
     alias._requires_grad = t._requires_grad
     return alias
+
+
+def _keep_old_value(result: Any, source: Tensor) -> None:
+    """If ``result``'s node saved ``source`` (the old value), give it its own copy of the data.
+
+    PyTorch saves the original value of ``self`` for in-place ops whose derivative reads it
+    (``y.mul_(w)``); without the copy, the write would change what the rule reads.
+    """
+    node = result._node if isinstance(result, Tensor) else None
+    if node is None or node.saved is None or not any(s is source for s in node.saved):
+        return
+    old = source._data.copy()
+    node.saved_data = tuple(old if s is source else d for s, d in zip(node.saved, node.saved_data))
+    source._data = old
 
 
 def _records(self: Tensor, other: Any) -> bool:
@@ -94,7 +174,7 @@ def _inplace(prim: Any, name: str, with_alpha: bool = False) -> Any:
     ufunc = prim.impl if isinstance(prim.impl, np.ufunc) else None
 
     def method(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
-        _check_inplace(self, name)
+        check_inplace(self, name)
         if alpha is not None:
             if not with_alpha:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'alpha'")
@@ -110,10 +190,12 @@ def _inplace(prim: Any, name: str, with_alpha: bool = False) -> Any:
                         f"{name}: cannot write {np.result_type(self._data, data)} values into a "
                         f"{self.dtype} tensor: {exc}"
                     ) from None
-                self._version += 1
+                bump_version(self)
                 return self
-        source = _alias(self) if state.grad_enabled else self
-        return inplace_update(self, bind(prim, source, other), name)
+        source = _alias(self)
+        result = bind(prim, source, other)
+        _keep_old_value(result, source)
+        return inplace_update(self, result, name)
 
     method.__name__ = name
     return method
@@ -158,19 +240,15 @@ def install() -> None:
     T.div_ = _inplace(binary.div_p, "div_")
 
     def zero_(self: Tensor) -> Tensor:
-        _check_inplace(self, "zero_")
-        self._data[...] = 0
-        self._version += 1
-        return self
+        return inplace_update(self, np.zeros((), dtype=self._data.dtype), "zero_")
 
     def copy_(self: Tensor, src: Any) -> Tensor:
         return inplace_update(self, bind(shape.astype_p, src, dtype=self._data.dtype) if isinstance(src, Tensor) and src._node is not None else src, "copy_")
 
     def fill_(self: Tensor, value: Any) -> Tensor:
-        _check_inplace(self, "fill_")
-        self._data[...] = value
-        self._version += 1
-        return self
+        if isinstance(value, Tensor) and value._node is not None:
+            value = bind(binary.add_p, bind(binary.mul_p, self, 0.0), value)
+        return inplace_update(self, value, "fill_")
 
     T.zero_ = zero_
     T.copy_ = copy_

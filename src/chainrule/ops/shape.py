@@ -36,10 +36,11 @@ def _reshape_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-reshape_p = Primitive("reshape", _reshape_impl, nin=1, saves=(), uses_shapes=True,
+reshape_p = Primitive("reshape", _reshape_impl, nin=1, saves=(), uses_shapes=True, view=True,
                       grad_fn_name="ViewBackward0")  # fmt: skip
 reshape_p.def_vjp(lambda g, ans, x, shape: reshape_p(g, shape=x.shape))
 reshape_p.def_jvp(lambda t, ans, x, shape: reshape_p(t, shape=shape))
+reshape_p.def_view(lambda base, value, shape: reshape_p(value, shape=base.shape))
 
 
 # ---------------------------------------------------------------- broadcast_to and sum_to
@@ -59,7 +60,7 @@ def _sum_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     return np.reshape(out, shape)
 
 
-broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl, nin=1, saves=(), uses_shapes=True,
+broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl, nin=1, saves=(), uses_shapes=True, view=True,
                            grad_fn_name="ExpandBackward0")  # fmt: skip
 sum_to_p = Primitive("sum_to", _sum_to_impl, nin=1, saves=(), uses_shapes=True,
                      grad_fn_name="SumToBackward0")  # fmt: skip
@@ -81,11 +82,14 @@ def _inverse_axes(axes: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | 
 
 
 transpose_p = Primitive("transpose", _transpose_impl, nin=1, saves=(), uses_shapes=True,
-                        grad_fn_name="PermuteBackward0")  # fmt: skip
+                        view=True, grad_fn_name="PermuteBackward0")  # fmt: skip
 transpose_p.def_vjp(
     lambda g, ans, x, axes=None: transpose_p(g, axes=_inverse_axes(axes, len(x.shape)))
 )
 transpose_p.def_jvp(lambda t, ans, x, axes=None: transpose_p(t, axes=axes))
+transpose_p.def_view(
+    lambda base, value, axes=None: transpose_p(value, axes=_inverse_axes(axes, base.ndim))
+)
 
 
 # ---------------------------------------------------------------- astype
@@ -93,10 +97,12 @@ def _astype_impl(x: Any, *, dtype: Any) -> Any:
     return np.asarray(x).astype(dtype, copy=False)
 
 
-astype_p = Primitive("astype", _astype_impl, nin=1, saves=(), uses_shapes=True,
+astype_p = Primitive("astype", _astype_impl, nin=1, saves=(), uses_shapes=True, view=True,
                      grad_fn_name="ToCopyBackward0")  # fmt: skip
 astype_p.def_vjp(lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype))
 astype_p.def_jvp(lambda t, ans, x, dtype: astype_p(t, dtype=dtype))
+# (A view only when the dtype does not change: the result is then the input itself.)
+astype_p.def_view(lambda base, value, dtype: astype_p(value, dtype=base.dtype))
 
 
 # ---------------------------------------------------------------- public functions

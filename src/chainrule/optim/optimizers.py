@@ -123,7 +123,7 @@ class Adam(Optimizer):
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # One scratch array and in-place NumPy calls: no temporaries the size of the parameter.
-        scratch = np.multiply(grad, 1.0 - beta1)
+        scratch = np.multiply(grad, 1.0 - beta1, out=np.empty_like(grad))  # (an array even when 0-d)
         m *= beta1
         m += scratch
         np.multiply(grad, grad, out=scratch)

@@ -38,7 +38,7 @@ import numpy as np
 from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.pytree import broadcast_prefix, flatten, unflatten
 
 __all__ = [
@@ -313,20 +313,13 @@ def _batched(base: Any, levels: tuple[int, ...]) -> BatchedTensor:
     b._node = None
     b._requires_grad = base._requires_grad
     b.grad = None
-    b._version = 0
+    b._vc = None
+    b._view = None
     b._hooks = None
     return b
 
 
-def _plain(x: Any) -> Tensor:
-    t = _new(Tensor)
-    t._data = x if type(x) is np.ndarray else np.asarray(x)
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+_plain = wrap_array
 
 
 def is_batched(x: Any) -> bool:

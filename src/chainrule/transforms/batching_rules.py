@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.core.dispatch import bind
 from chainrule.core.primitive import Primitive, registry
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 
 __all__ = ["RULES", "ELEMENTWISE", "rule_for", "fallback_primitives"]
 
@@ -95,15 +95,7 @@ def _full_batch(v: Any, flag: bool, nb: int, batch: tuple[int, ...]) -> Any:
     return _p("broadcast_to")(grown, shape=batch + shp)
 
 
-def _tensor(v: Any) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t._data = np.asarray(v)
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+_tensor = wrap_array
 
 
 def _axis(a: int, ex_ndim: int, nb: int) -> int:

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import bind
+from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
     BatchedTensor,
     add_level,
@@ -65,15 +65,7 @@ def _unconnected(value: Any) -> UnconnectedGradients:
         ) from None
 
 
-def _plain(x: Any) -> Tensor:
-    t = object.__new__(Tensor)
-    t._data = x if type(x) is np.ndarray else np.asarray(x)
-    t._node = None
-    t._requires_grad = False
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    return t
+_plain = wrap_array
 
 
 def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
@@ -199,7 +191,19 @@ def _tangent_like(t: Any, p: Tensor, op: str) -> Tensor:
     return tangent
 
 
-# ---------------------------------------------------------------- the hook in bind
+# ---------------------------------------------------------------- the hooks in bind
+def _alias_tangents(alias: Tensor, source: Tensor) -> None:
+    """``alias`` took ``source``'s value in place: it takes its tangent too, in every
+    accumulator (tangents are keyed by array, and ``alias`` keeps its own array)."""
+    for acc in state.forward:
+        tangent = acc._lookup(source)
+        if tangent is not None or acc._lookup(alias) is not None:
+            acc._set(alias, tangent)
+
+
+ALIAS_HOOKS.append(_alias_tangents)
+
+
 def push_tangents(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor) -> None:
     """Give ``out`` (the result of ``prim`` on ``args``) its tangent in every active accumulator."""
     if not prim.differentiable:

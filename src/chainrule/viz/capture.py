@@ -30,7 +30,7 @@ import numpy as np
 
 from chainrule.core import engine as _engine
 from chainrule.core.node import Node
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, wrap_array
 
 __all__ = ["Graph", "GraphNode", "capture", "format_value", "engine_order"]
 
@@ -457,13 +457,11 @@ def _proxy(node: Node, keep_value: bool = False) -> Tensor:
     Backprop keys everything by node and never reads the data; with ``keep_value`` the data is
     the node's saved output (or None when it did not keep one).
     """
-    t = Tensor.__new__(Tensor)
-    t._data = node.ans if keep_value else np.zeros((), dtype=node.out_dtype)
+    t = wrap_array(np.zeros((), dtype=node.out_dtype))
+    if keep_value:
+        t._data = node.ans  # (possibly None: never read by backprop)
     t._node = node
     t._requires_grad = True
-    t.grad = None
-    t._version = 0
-    t._hooks = None
     return t
 
 

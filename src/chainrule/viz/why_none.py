@@ -291,7 +291,15 @@ def _value_of(node: Node) -> Any:
     if node.ans is not None:
         return node.ans
     saved = node.saved_data
-    if saved is None or any(v is None for v in saved):
+    if saved is None:
+        return None
+    # A node keeps only what its rules read (x * 3.0 keeps nothing): an input it did not keep
+    # can still be read from a leaf parent.
+    saved = tuple(
+        parent._data if v is None and isinstance(parent, Tensor) else v
+        for v, parent in zip(saved, node.parents)
+    )
+    if any(v is None for v in saved):
         return None
     try:
         with np.errstate(all="ignore"):
