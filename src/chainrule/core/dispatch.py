@@ -21,7 +21,7 @@ from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, Primitive
 from chainrule.core.tensor import Tensor, share_version, wrap_array
 
-__all__ = ["bind", "refresh_view", "ALIAS_HOOKS"]
+__all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -34,6 +34,11 @@ _wrap = wrap_array
 #: accumulators) register here; the core names none of them.
 ALIAS_HOOKS: list[Any] = []
 
+#: Set by ``chainrule.ops``: turns a (nested) list or tuple holding tensors into one tensor by
+#: stacking, so that ``cr.mean([x, y])`` differentiates through x and y (as HIPS autograd and
+#: ``jnp.stack`` do) instead of reading the list as a constant array.
+SEQUENCE_TO_TENSOR: list[Any] = [None]
+
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``; record it when an input is tracked and grad mode is on."""
@@ -43,6 +48,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         # The common one-input case, without the general loop.
         a = args[0]
         if not isinstance(a, Tensor):
+            if type(a) is list or type(a) is tuple:
+                return _bind_sequences(prim, args, params)
             return _run(prim, (a,), params)
         view = a._view
         if view is not None and view[0]._node is not view[2]:
@@ -62,6 +69,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         a_is = isinstance(a, Tensor)
         b_is = isinstance(b, Tensor)
         if not (a_is or b_is):
+            if type(a) in _SEQUENCES or type(b) in _SEQUENCES:
+                return _bind_sequences(prim, args, params)
             return _run(prim, args, params)
         if a_is:
             view = a._view
@@ -89,6 +98,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             else:
                 datas.append(a)
         if not any_tensor:
+            if any(type(a) in _SEQUENCES for a in args):
+                return _bind_sequences(prim, args, params)
             return _run(prim, datas, params)
     try:
         out = prim.impl(*datas, **params)
@@ -98,6 +109,25 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     if tracked and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
         _record(prim, args, params, t, None)
     return t
+
+
+_SEQUENCES = (list, tuple)
+
+
+def _holds_tensor(seq: Any) -> bool:
+    for item in seq:
+        if isinstance(item, Tensor) or (type(item) in _SEQUENCES and _holds_tensor(item)):
+            return True
+    return False
+
+
+def _bind_sequences(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """bind with a list or tuple among the inputs: stack the ones that hold tensors."""
+    convert = SEQUENCE_TO_TENSOR[0]
+    if convert is None or not any(type(a) in _SEQUENCES and _holds_tensor(a) for a in args):
+        return _run(prim, args, params)
+    return bind(prim, *(convert(a) if type(a) in _SEQUENCES and _holds_tensor(a) else a for a in args),
+                **params)  # fmt: skip
 
 
 def _link_view(prim: Primitive, params: dict[str, Any], a: Tensor, t: Tensor) -> None:

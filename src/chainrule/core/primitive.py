@@ -155,7 +155,8 @@ class Primitive:
         calls the forward directly.
         """
         for a in args:
-            if isinstance(a, Tensor):
+            # (A list may hold tensors: bind stacks it rather than reading it as a constant.)
+            if isinstance(a, Tensor) or type(a) is list or type(a) is tuple:
                 return _bind(self, *args, **params)
         if _state.busy:
             return _bind(self, *args, **params)

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import _wrap, bind
+from chainrule.core.dispatch import SEQUENCE_TO_TENSOR, _wrap, bind
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 
-__all__ = ["ensure_tensor", "unary_function", "binary_function", "bind", "Tensor", "as_array"]
+__all__ = ["ensure_tensor", "unary_function", "binary_function", "bind", "Tensor", "as_array", "as_operand"]
 
 
 def ensure_tensor(out: Any) -> Tensor:
@@ -19,9 +19,35 @@ def ensure_tensor(out: Any) -> Tensor:
     return out if isinstance(out, Tensor) else _wrap(out)
 
 
+def as_operand(x: Any) -> Any:
+    """A Tensor stays a Tensor; a list or tuple holding tensors is stacked (differentiably);
+    anything else becomes an ndarray (rules read ``.shape``)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)) and SEQUENCE_TO_TENSOR[0] is not None:
+        stacked = bind_sequence(x)
+        if stacked is not None:
+            return stacked
+    return np.asarray(x)
+
+
+def bind_sequence(seq: Any) -> Any:
+    """``seq`` stacked into one tensor when it holds tensors, else None."""
+    def holds(items: Any) -> bool:
+        return any(isinstance(i, Tensor) or (isinstance(i, (list, tuple)) and holds(i)) for i in items)
+
+    return SEQUENCE_TO_TENSOR[0](seq) if holds(seq) else None
+
+
 def as_array(x: Any) -> Any:
-    """The raw data of a Tensor, or the value itself."""
-    return x._data if isinstance(x, Tensor) else x
+    """The raw data of a Tensor, or the value itself (a list holding tensors: their stack's)."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (list, tuple)) and SEQUENCE_TO_TENSOR[0] is not None:
+        stacked = bind_sequence(x)
+        if stacked is not None:
+            return stacked._data
+    return x
 
 
 def unary_function(prim: Primitive, doc: str) -> Callable[[Any], Tensor]:

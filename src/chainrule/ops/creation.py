@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.tensor import Tensor
+from chainrule.ops._api import bind_sequence
 
 __all__ = [
     "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "linspace",
@@ -46,6 +47,10 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """``data`` as a tensor, without copying when it already is one of the right dtype."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
+    if isinstance(data, (list, tuple)):
+        stacked = bind_sequence(data)  # a list of tensors keeps their history, as jnp.asarray
+        if stacked is not None:
+            return stacked if dtype is None else stacked.astype(_dtype(dtype))
     return tensor(data, dtype=dtype)
 
 

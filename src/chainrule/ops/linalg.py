@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
-from chainrule.ops._api import ensure_tensor
+from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import mul_p
 from chainrule.ops.reduce import sum_p
 from chainrule.ops.shape import broadcast_to_p, reshape_p, transpose_p
@@ -27,9 +27,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- helpers
-def _arr(x: Any) -> Any:
-    """A Tensor stays a Tensor; anything else becomes an ndarray (rules read ``.shape``)."""
-    return x if isinstance(x, Tensor) else np.asarray(x)
+_arr = as_operand
 
 
 def _mT(x: Any) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
-from chainrule.ops._api import ensure_tensor
+from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import add_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
 from chainrule.ops.reduce import normalize_axis, sum_p
@@ -33,9 +33,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---------------------------------------------------------------- helpers
-def _arr(x: Any) -> Any:
-    """A Tensor stays a Tensor; anything else becomes an ndarray."""
-    return x if isinstance(x, Tensor) else np.asarray(x)
+_arr = as_operand
 
 
 def _data(x: Any) -> np.ndarray:

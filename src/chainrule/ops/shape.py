@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.dispatch import SEQUENCE_TO_TENSOR
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -648,8 +649,23 @@ def roll(x: Any, shift: Any, axis: Any = None) -> Any:
     return ensure_tensor(roll_p(x, shift=shifts, axis=axes))
 
 
+def stack_sequence(seq: Any) -> Any:
+    """A (nested) list or tuple of tensors and numbers as one tensor, differentiably (stacked)."""
+    items = [stack_sequence(item) if isinstance(item, (list, tuple)) else item for item in seq]
+    if not items:
+        return ensure_tensor(np.asarray(seq, dtype=np.float64))
+    shapes = {np.shape(as_array(item)) for item in items}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"a list of tensors is stacked into one array, but its entries have different shapes "
+            f"{sorted(shapes)}; give them one shape (pad or reshape), or stack them yourself"
+        )
+    return stack(items)
+
+
 def install() -> None:
     """Attach the shape methods to Tensor (NumPy names, plus PyTorch's permute/unsqueeze)."""
+    SEQUENCE_TO_TENSOR[0] = stack_sequence
     Tensor.swapaxes = lambda self, axis1, axis2: swapaxes(self, axis1, axis2)
     Tensor.moveaxis = lambda self, source, destination: moveaxis(self, source, destination)
     Tensor.squeeze = lambda self, axis=None: squeeze(self, axis)
