@@ -411,7 +411,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         x_train, x_test, y_train, y_test = _load(args)
-    except (ImportError, FileNotFoundError, ValueError) as exc:
+    except (ImportError, OSError, ValueError) as exc:
+        # Data problems (missing, unreadable or malformed files, an empty split) end in one line
+        # on stderr; the messages name the file.
         print(f"chainrule train: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out) if args.out else Path("runs") / f"{args.dataset}-{args.model}"

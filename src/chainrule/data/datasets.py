@@ -10,12 +10,16 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["load_digits", "load_mnist", "read_idx", "write_idx", "MNIST_FILES", "IDXFormatError"]
+from chainrule._files import GIB, open_regular_file, read_into
+
+__all__ = ["load_digits", "load_mnist", "read_idx", "write_idx", "MNIST_FILES",
+           "IDXFormatError", "DEFAULT_MAX_BYTES"]
 
 #: The four files ``load_mnist`` looks for (each may also end in ``.gz``).
 MNIST_FILES = {
@@ -36,9 +40,14 @@ _IDX_TYPES = {
 }
 _IDX_CODES = {dt.newbyteorder("="): code for code, dt in _IDX_TYPES.items()}
 
+#: How many bytes of data :func:`read_idx` and :func:`load_mnist` read from one file unless
+#: given ``max_bytes=`` (the MNIST training images take 47 MB).
+DEFAULT_MAX_BYTES = 2 * GIB
+
 
 class IDXFormatError(ValueError):
-    """A file that is not a well-formed IDX file (bad magic number, wrong size).
+    """A file that is not a well-formed IDX file (bad magic number, wrong size, larger than the
+    limit, not a regular file), or IDX files that do not make an MNIST data set.
 
     >>> import os, tempfile
     >>> from chainrule import data
@@ -81,14 +90,22 @@ def load_digits(flatten: bool = False, dtype: Any = np.float32) -> tuple[np.ndar
     return images, labels
 
 
-def _open(path: Path) -> Any:
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+def _gzip_or_plain(handle: IO[bytes]) -> IO[bytes]:
+    gzipped = handle.read(2) == b"\x1f\x8b"
+    handle.seek(0)
+    return gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     """Read one IDX file (gzipped or not) into a NumPy array in native byte order.
+
+    Reading is bounded: the size the header declares (computed with Python integers, so huge
+    dimensions cannot overflow) must be at most ``max_bytes`` (2 GiB by default) and, for a
+    plain file, match the file's size before anything is read. A gzipped file is inflated as a
+    stream that stops one byte past the declared size, so a file that inflates to more (a
+    "gzip bomb") is refused without being inflated. Anything wrong raises
+    :class:`IDXFormatError` naming the file; a path that is not a regular file (a directory, a
+    FIFO) is refused without waiting on it.
 
     >>> import os, tempfile
     >>> import numpy as np
@@ -99,30 +116,60 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     array([[4, 5],
            [6, 7]], dtype=uint8)
     """
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
+        raise ValueError(f"read_idx: max_bytes must be a number of bytes >= 0, got {max_bytes!r}")
     source = Path(path)
-    try:
-        with _open(source) as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as exc:
-        raise IDXFormatError(f"{source}: cannot read it as an IDX file ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+    handle, file_size = open_regular_file(source, "read_idx", IDXFormatError)
+    with handle:
+        try:
+            stream = _gzip_or_plain(handle)
+            return _read_idx_stream(stream, source, file_size if stream is handle else None, int(max_bytes))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise IDXFormatError(f"{source}: cannot read it as an IDX file ({exc})") from None
+
+
+def _read_idx_stream(stream: IO[bytes], source: Path, file_size: int | None, max_bytes: int) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
         raise IDXFormatError(
             f"{source}: not an IDX file (the first four bytes should be 0, 0, a type code and the "
-            f"number of dimensions; got {raw[:4].hex(' ') or 'nothing'})"
+            f"number of dimensions; got {magic.hex(' ') or 'nothing'})"
         )
-    dtype = _IDX_TYPES[raw[2]]
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    dtype = _IDX_TYPES[magic[2]]
+    ndim = magic[3]
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise IDXFormatError(f"{source}: truncated header (expected {ndim} dimension sizes)")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
+    shape = struct.unpack(f">{ndim}I", sizes)
+    expected = dtype.itemsize
+    for size in shape:  # Python ints: 255 dimensions of 2**32 - 1 cannot overflow
+        expected *= size
+    header = 4 + 4 * ndim
+    if expected > max_bytes:
         raise IDXFormatError(
-            f"{source}: the header announces shape {shape} ({expected} bytes of data) but the file "
-            f"holds {len(raw) - header} bytes after the header; the file is truncated or corrupt"
+            f"{source}: the header announces shape {shape} ({expected:,} bytes of data), more than "
+            f"max_bytes={max_bytes:,}; the file is corrupt, or pass a larger max_bytes= if it is real"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    if file_size is not None and file_size - header != expected:
+        raise IDXFormatError(
+            f"{source}: the header announces shape {shape} ({expected:,} bytes of data) but the file "
+            f"holds {file_size - header:,} bytes after the header; the file is truncated or corrupt"
+        )
+    try:
+        array = np.empty(shape, dtype)
+    except (ValueError, MemoryError) as exc:
+        raise IDXFormatError(f"{source}: cannot hold shape {shape} of {dtype} ({exc})") from None
+    got = read_into(stream, array)
+    if got < expected or stream.read(1):
+        # A plain file was measured above; only a gzip stream gets here with the wrong length.
+        held = f"{got:,}" if got < expected else "more than that"
+        raise IDXFormatError(
+            f"{source}: the header announces shape {shape} ({expected:,} bytes of data) but the file "
+            f"gives {held} bytes after the header when read; the file is truncated or corrupt"
+        )
+    if not dtype.isnative:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
 
 
 def write_idx(path: str | os.PathLike[str], array: Any, compress: bool = False) -> None:
@@ -150,18 +197,28 @@ def write_idx(path: str | os.PathLike[str], array: Any, compress: bool = False) 
 
 
 def _find(folder: Path, name: str) -> Path | None:
+    # exists(), not is_file(): a directory or FIFO under the expected name is reported by
+    # read_idx as what it is rather than as a missing file.
     for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     return None
 
 
-def load_mnist(path: str | os.PathLike[str], dtype: Any = np.float32) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+# The size of one MNIST image (also that of Fashion-MNIST and KMNIST).
+_MNIST_IMAGE_SHAPE = (28, 28)
+
+
+def load_mnist(path: str | os.PathLike[str], dtype: Any = np.float32, max_bytes: int = DEFAULT_MAX_BYTES,
+               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
     """MNIST from the four standard IDX files in the folder ``path``.
 
     Returns ``((train_images, train_labels), (test_images, test_labels))`` with images as
     ``dtype`` scaled to [0, 1], shape (N, 28, 28), and labels as int64. The files may be gzipped
-    (``.gz``); nothing is downloaded.
+    (``.gz``); nothing is downloaded. Each file is read with :func:`read_idx` under the limit
+    ``max_bytes`` (2 GiB by default). :class:`IDXFormatError` names the file when a split is
+    empty, images are not 28×28, labels are not one uint8 class index (0..9) per image, or the
+    counts differ.
 
     >>> import os, tempfile
     >>> import numpy as np
@@ -188,21 +245,28 @@ def load_mnist(path: str | os.PathLike[str], dtype: Any = np.float32) -> tuple[t
             f"load_mnist: missing {', '.join(missing)} (or the same name with .gz) in {folder.resolve()}. "
             f"The folder must hold these four files: {expected}."
         )
-    arrays = {key: read_idx(p) for key, p in found.items()}  # type: ignore[arg-type]
+    arrays = {key: read_idx(p, max_bytes=max_bytes) for key, p in found.items()}  # type: ignore[arg-type]
     out = []
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        img_name, lbl_name = found[f"{split}_images"].name, found[f"{split}_labels"].name  # type: ignore[union-attr]
-        if images.ndim != 3:
-            raise IDXFormatError(f"load_mnist: {img_name} should hold (N, rows, cols) images, got shape {images.shape}")
-        if labels.ndim != 1:
-            raise IDXFormatError(f"load_mnist: {lbl_name} should hold N labels, got shape {labels.shape}")
+        img_path, lbl_path = found[f"{split}_images"], found[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != _MNIST_IMAGE_SHAPE:
+            raise IDXFormatError(
+                f"load_mnist: {img_path} should hold (N, 28, 28) images, got shape {images.shape}"
+            )
+        if len(images) == 0:
+            raise IDXFormatError(f"load_mnist: {img_path} holds no images (the {split} split is empty)")
+        if labels.ndim != 1 or labels.dtype != np.uint8:
+            raise IDXFormatError(
+                f"load_mnist: {lbl_path} should hold one uint8 class index per image (IDX type 0x08, 1-D), "
+                f"got {labels.dtype} of shape {labels.shape}"
+            )
         if len(images) != len(labels):
             raise IDXFormatError(
-                f"load_mnist: {img_name} holds {len(images)} images but {lbl_name} holds {len(labels)} labels"
+                f"load_mnist: {img_path} holds {len(images)} images but {lbl_path} holds {len(labels)} labels"
             )
-        if labels.size and (labels.min() < 0 or labels.max() > 9):
-            raise IDXFormatError(f"load_mnist: {lbl_name} has labels outside 0..9")
+        if labels.max() > 9:
+            raise IDXFormatError(f"load_mnist: {lbl_path} has labels outside 0..9 (largest {int(labels.max())})")
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         out.append(((images / scale).astype(dtype), labels.astype(np.int64)))
     return out[0], out[1]

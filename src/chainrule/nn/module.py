@@ -422,7 +422,7 @@ class Module:
 
         Every entry is checked before anything is written, so a failed load leaves the module as
         it was. With ``strict`` (the default) missing and unexpected names are errors; shapes must
-        always match.
+        always match, and a ``None`` value is an error that names its key (it is not an array).
 
         >>> from chainrule import nn
         >>> a, b = nn.Linear(2, 3), nn.Linear(2, 3)
@@ -446,6 +446,13 @@ class Module:
         updates = []
         for key, target in own.items():
             if key not in state_dict:
+                continue
+            if state_dict[key] is None:
+                problems.append(
+                    f"the value for {key!r} is None: the state dict has no array for it. Give an array "
+                    f"of shape {tuple(target.shape)}, or drop the key and pass strict=False to keep "
+                    "the module's current value"
+                )
                 continue
             try:
                 value = _as_array(state_dict[key])
