@@ -1,6 +1,7 @@
 """Reductions over axes, with ``axis`` and ``keepdims`` as NumPy defines them, and scans.
 
-Ties in max/min reductions share the gradient evenly among the tied entries (PyTorch's ``amax``).
+Ties in max/min reductions share the gradient evenly among the tied entries (PyTorch's ``amax``);
+where a group holds NaNs, the result is NaN and the NaN entries share its gradient.
 ``prod`` and ``cumprod`` differentiate correctly at zeros (products of the other entries, never
 ``ans / x``); ``norm``'s gradient at the zero vector is 0 (PyTorch's convention).
 """
@@ -221,12 +222,20 @@ def _min_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = F
 
 
 def _tie_share(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
-    """1/k at each of the k entries equal to the extreme, 0 elsewhere (a constant)."""
+    """1/k at each of the k entries equal to the extreme, 0 elsewhere (a constant).
+
+    A group holding a NaN has NaN as its extreme; ``NaN == NaN`` is false, so its NaN entries
+    are matched explicitly (PyTorch's ``max()``: the gradient goes to the NaN, not NaN everywhere).
+    """
     xd = _data(x)
     ad = _data(ans)
     if not keepdims:
         ad = ad.reshape(keepdims_shape(xd.shape, axis))
     hit = xd == ad
+    if xd.dtype.kind in "fc":
+        nan_groups = np.isnan(ad)
+        if nan_groups.any():
+            hit |= np.isnan(xd) & nan_groups
     with np.errstate(invalid="ignore", divide="ignore"):
         share = hit / np.sum(hit, axis=axis, keepdims=True)
     return share.astype(xd.dtype, copy=False)
@@ -450,6 +459,8 @@ def _check_nonempty(x: Any, axes: tuple[int, ...] | None, op: str) -> None:
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Largest value over ``axis``; tied maxima share the gradient evenly (PyTorch's ``amax``).
 
+    A NaN makes the result NaN, and the gradient goes to the NaN entries (as PyTorch's ``max()``).
+
     >>> import chainrule as cr
     >>> x = cr.tensor([1., 3., 3.], requires_grad=True)
     >>> cr.max(x).backward()
@@ -462,7 +473,8 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Smallest value over ``axis``; tied minima share the gradient evenly.
+    """Smallest value over ``axis``; tied minima share the gradient evenly; a NaN wins, as in
+    :func:`max`.
 
     >>> import chainrule as cr
     >>> cr.min(cr.tensor([[1., 5.], [0., 2.]]), axis=0)
