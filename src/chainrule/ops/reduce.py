@@ -511,13 +511,28 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, ddof))`` (a composite).
 
-    Its gradient is nan where the standard deviation is 0 (all entries equal), as in PyTorch.
+    Over groups of one entry (with ddof=0) the standard deviation is identically 0, and so are
+    all its derivatives (as in HIPS autograd and PyTorch). Where two or more entries are equal
+    the gradient is nan: std is not differentiable there (PyTorch returns 0, a subgradient).
 
     >>> import chainrule as cr
     >>> cr.std(cr.tensor([1., 3.]))
     tensor(1., dtype=float64)
+    >>> x = cr.tensor([[2.], [5.]], requires_grad=True)
+    >>> cr.std(x, axis=1).sum().backward()
+    >>> x.grad
+    tensor([[0.],
+            [0.]], dtype=float64)
     """
-    return ensure_tensor(sqrt_p(var(x, axis, ddof, keepdims)))
+    ddof = _check_ddof(ddof, "std")
+    axes = _axes(x, axis, "std")
+    v = var_p(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+    if ddof == 0 and _count(np.shape(as_array(x)), axes) == 1:
+        # sqrt's derivative at 0 is infinite, and inf * 0 = nan. Here var is x - mean(x) = 0
+        # for every x, exactly, with derivatives 0 at every order: it equals std and can stand
+        # for it.
+        return ensure_tensor(v)
+    return ensure_tensor(sqrt_p(v))
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
