@@ -106,7 +106,7 @@ def test_graph_formats(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
 
 def test_non_finite_values_are_printed_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "log(x)", "x=0", "--json")
-    assert code == 0 and json.loads(out)["value"] == "-inf"
+    assert code == 0 and json.loads(out)["value"] == "-Infinity"
 
 
 @pytest.mark.parametrize(
@@ -147,3 +147,86 @@ def test_rejected_code_is_never_run(capsys: pytest.CaptureFixture[str], tmp_path
     marker = tmp_path / "hacked"
     code, _, err = run(capsys, f"__import__('os').system('touch {marker}')")
     assert code == 2 and not marker.exists()
+
+
+# ---------------------------------------------------------------- issue 10, point 3
+def _strict_json(text: str):
+    """Parse as strict JSON: bare NaN/Infinity (Python's extension) are rejected."""
+
+    def refuse(name: str):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_strict_nan_is_null_and_infinities_are_strings(capsys: pytest.CaptureFixture[str]) -> None:
+    # log(-1) is nan; d/dx log(x) = 1/x = -1 at x = -1.
+    code, out, _ = run(capsys, "log(x)", "x=-1", "--json")
+    assert code == 0
+    data = _strict_json(out)
+    assert data["value"] is None and data["gradient"] == {"x": -1.0}
+    # Non-finite values given on the command line and derivatives that overflow: x*y at
+    # x = nan, y = inf has df/dx = y = inf and df/dy = x = nan.
+    code, out, _ = run(capsys, "x*y", "x=nan", "y=-inf", "--json", "--hessian")
+    assert code == 0
+    data = _strict_json(out)
+    assert data["point"] == {"x": None, "y": "-Infinity"}
+    assert data["gradient"] == {"x": "-Infinity", "y": None}
+    assert data["hessian"] == [[0.0, 1.0], [1.0, 0.0]]
+    code, out, _ = run(capsys, "exp(x)", "x=1000", "--order", "2", "--json")
+    assert _strict_json(out)["derivatives"] == ["Infinity", "Infinity"]
+
+
+def test_non_finite_values_in_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "log(x)", "x=0")
+    assert code == 0 and out.splitlines()[1:] == ["f = -inf", "df/dx = inf"]
+
+
+def test_json_format_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["grad", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "null" in out and '"Infinity"' in out and '"-Infinity"' in out
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert '"Infinity"' in readme and "null" in readme
+
+
+def test_hessian_of_a_constant_expression_is_empty_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "2+3", "--hessian")
+    assert code == 0 and err == ""
+    assert out.splitlines() == ["f() = 2+3", "f = 5", "Hessian: empty (the expression has no variables)"]
+    code, out, _ = run(capsys, "2+3", "--hessian", "--json")
+    data = _strict_json(out)
+    assert code == 0 and data["hessian"] == [] and data["gradient"] == {}
+    assert "no variables" in data["note"]
+
+
+@pytest.mark.parametrize("name", ["pi", "e"])
+def test_assigning_a_constant_says_it_is_a_constant(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, out, err = run(capsys, f"{name}*x", f"{name}=3", "x=1")
+    assert code == 2 and out == ""
+    assert f"{name} is a constant" in err and "cannot be assigned" in err
+    assert err.count("\n") == 1
+
+
+def test_assigning_a_function_name_says_it_is_a_function(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "x", "x=1", "sin=2")
+    assert code == 2 and "sin is a function" in err
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_empty_graph_file_name_is_an_error(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, out, err = run(capsys, "x", "x=1", "--graph", name)
+    assert code == 2 and out == ""
+    assert "--graph" in err and "empty" in err and err.count("\n") == 1
+
+
+def test_trace_of_a_large_graph_suggests_graph(capsys: pytest.CaptureFixture[str]) -> None:
+    big = "x" + "+sin(x)*x" * 82  # about 250 recorded nodes, above the trace tables' limit
+    code, out, err = run(capsys, big, "x=1", "--explain", "--trace")
+    assert code == 2 and out == ""
+    assert "--trace" in err and "--graph FILE" in err and "viz.draw" not in err
+    assert err.count("\n") == 1
+    # The explanation alone still works, and so does the drawing.
+    code, out, _ = run(capsys, big, "x=1", "--explain")
+    assert code == 0 and "Backward pass" in out

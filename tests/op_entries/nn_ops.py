@@ -142,6 +142,9 @@ ENTRIES = [
     E("softmax", cr.softmax, lambda x: np.exp(_log_softmax(x)), _one((4,), (3, 4)), ("log_softmax", "exp")),
     E("softmax_axis0_method", lambda x: x.softmax(0), lambda x: np.exp(_log_softmax(x, 0)),
       _one((3, 2)), ("log_softmax", "exp")),
+    # An empty axis: an empty result and an empty gradient (PyTorch's behaviour).
+    E("softmax_empty_axis", cr.softmax, lambda x: np.zeros_like(x), _one((0,), (3, 0)), ("log_softmax", "exp")),
+    E("log_softmax_empty_axis", cr.log_softmax, lambda x: np.zeros_like(x), _one((0,), (3, 0)), ("log_softmax",)),
     E("one_hot", lambda i: cr.one_hot(i, 4), lambda i: np.eye(4)[i],
       lambda rng: [Sample((np.array([0, 3, 1, 1]),), name="vec"), Sample((np.array([[2, 0], [1, 3]]),), name="mat")],
       ("one_hot",), differentiable=False),

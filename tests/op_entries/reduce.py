@@ -68,12 +68,19 @@ def _ties(rng: np.random.Generator) -> list[Sample]:
 
 def _var(rng: np.random.Generator) -> list[Sample]:
     out = []
-    # Not over a size-1 axis: the variance is 0 there (std's gradient is nan; n - ddof = 0).
+    # Not over a size-1 axis here: with ddof=1, n - ddof = 0 there (nan); _single covers ddof=0.
     for shape, kw in AXIS_CASES[1:-1]:
         for ddof in (0, 1):
             x = uniform(rng, shape, -2, 2)
             out.append(Sample((x,), dict(kw, ddof=ddof), name=f"{shape}-{kw}-ddof{ddof}"))
     return out
+
+
+def _single(rng: np.random.Generator) -> list[Sample]:
+    # Groups of one entry, ddof=0: var and std are identically 0, every derivative is 0.
+    cases = [((1,), {}), ((), {}), ((3, 1), {"axis": 1}), ((1, 4), {"axis": 0, "keepdims": True}),
+             ((2, 1, 1), {"axis": (1, 2)})]  # fmt: skip
+    return [Sample((uniform(rng, shape, -2, 2),), dict(kw), name=f"{shape}-{kw}") for shape, kw in cases]
 
 
 def _zero_row(rng: np.random.Generator) -> list[Sample]:
@@ -154,6 +161,8 @@ ENTRIES = [
     E("var_method", _method("var"), np.var, _var, ("var",)),
     E("std", cr.std, np.std, _var, ("var", "sqrt")),
     E("std_method", _method("std"), np.std, _var, ("var", "sqrt")),
+    E("var_single", cr.var, np.var, _single, ("var",)),
+    E("std_single", cr.std, np.std, _single, ("var",)),
     E("logsumexp", cr.logsumexp, _np_logsumexp, _reductions(), ("logsumexp",)),
     E("logsumexp_large", cr.logsumexp, _np_logsumexp, _big, ("logsumexp",)),
     E("logsumexp_method", _method("logsumexp"), _np_logsumexp, _reductions(cases=AXIS_CASES[3:6]),

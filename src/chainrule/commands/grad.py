@@ -9,6 +9,9 @@
 The expression is read by :mod:`chainrule.expr`, a whitelist parser (arithmetic, comparisons,
 chainrule's elementwise functions, named variables): it is never evaluated by Python. Any
 error is reported on one line, with the column it concerns, and exit status 2.
+
+``--json`` prints strict JSON (RFC 8259), which has no NaN or infinity: a NaN is written as
+``null`` and the infinities as the strings ``"Infinity"`` and ``"-Infinity"``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ __all__ = ["add_parser", "run", "MAX_ORDER"]
 MAX_ORDER = 8
 #: Largest recorded graph a further derivative is taken of.
 MAX_GRAPH_NODES = 200_000
+#: Largest graph --trace prints tables for (larger ones are for --graph, which collapses them).
+MAX_TRACE_NODES = 200
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -62,7 +67,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="print the primal, tangent and adjoint trace tables")  # fmt: skip
     parser.add_argument("--graph", metavar="FILE",
                         help="draw the graph with values and adjoints to FILE (.svg, .png, .pdf or .dot)")  # fmt: skip
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead")
+    parser.add_argument("--json", action="store_true",
+                        help='print strict JSON instead: a NaN is written as null, the infinities as '
+                             'the strings "Infinity" and "-Infinity"')  # fmt: skip
     parser.set_defaults(run=run)
     return parser
 
@@ -90,6 +97,8 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
     >>> parse_assignments(["x=2", "y=-4.5"])
     {'x': 2.0, 'y': -4.5}
     """
+    from chainrule.expr import CONSTANTS, FUNCTIONS
+
     point: dict[str, float] = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -98,6 +107,13 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
             raise CommandError(f"expected NAME=VALUE, got {item!r}")
         if not _NAME.fullmatch(name):
             raise CommandError(f"{name!r} is not a variable name (letters, digits, '_')")
+        if name in CONSTANTS:
+            raise CommandError(
+                f"{name} is a constant ({CONSTANTS[name]:.10g}) and cannot be assigned; name the "
+                "variable differently"
+            )
+        if name in FUNCTIONS:
+            raise CommandError(f"{name} is a function and cannot be assigned; name the variable differently")
         if name in point:
             raise CommandError(f"{name} is given twice")
         try:
@@ -115,14 +131,22 @@ def _number(value: Any) -> str:
     return f"{v:.10g}"
 
 
-def _json_number(value: Any) -> Any:
+def _scalar(value: Any) -> float | bool:
     arr = np.asarray(value)
     if arr.dtype.kind == "b":
         return bool(arr)
-    v = float(arr)
-    if math.isfinite(v):
-        return v
-    return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return float(arr)
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` with its non-finite floats replaced: strict JSON has no NaN or infinity."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
 
 
 def _graph_size(t: Any) -> int:
@@ -172,7 +196,9 @@ def _run(args: argparse.Namespace) -> None:
             )
         if not 1 <= args.order <= MAX_ORDER:
             raise CommandError(f"--order must be between 1 and {MAX_ORDER}, got {args.order}")
-    if args.graph:
+    if args.graph is not None:
+        if not args.graph.strip():
+            raise CommandError("--graph: the file name is empty; give a file ending in .svg, .png, .pdf or .dot")
         suffix = Path(args.graph).suffix.lower()
         if suffix not in (".svg", ".png", ".pdf", ".dot", ".gv"):
             raise CommandError(f"--graph: the file must end in .svg, .png, .pdf or .dot, not {args.graph!r}")
@@ -183,22 +209,24 @@ def _run(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {
         "expression": args.expression,
         "point": {n: point[n] for n in names},
-        "value": _json_number(f.numpy()),
+        "value": _scalar(f.numpy()),
     }
     need_graph = args.hessian or args.order is not None
     grads = _gradient(f, xs, create_graph=need_graph)
-    result["gradient"] = {n: 0.0 if g is None else _json_number(g.numpy()) for n, g in zip(names, grads)}
+    result["gradient"] = {n: 0.0 if g is None else _scalar(g.numpy()) for n, g in zip(names, grads)}
     if args.hessian:
         rows = []
         for g in grads:
             second = _gradient(g, xs) if g is not None else [None] * len(xs)
-            rows.append([0.0 if h is None else _json_number(h.numpy()) for h in second])
+            rows.append([0.0 if h is None else _scalar(h.numpy()) for h in second])
         result["hessian"] = rows
+        if not names:
+            result["note"] = "the expression has no variables: its gradient and Hessian are empty"
     if args.order is not None:
         derivatives = []
         d = grads[0]
         for k in range(1, args.order + 1):
-            derivatives.append(0.0 if d is None else _json_number(d.numpy()))
+            derivatives.append(0.0 if d is None else _scalar(d.numpy()))
             if k == args.order:
                 break
             if d is not None and _graph_size(d) > MAX_GRAPH_NODES:
@@ -217,11 +245,20 @@ def _run(args: argparse.Namespace) -> None:
         explanation = explain(f, names=labels)
         result["explain"] = explanation.to_text()
     if args.trace:
+        from chainrule.viz.capture import capture
         from chainrule.viz.trace import trace_tables
 
-        trace = trace_tables(f, names=labels)
+        graph = capture(f, names=labels)
+        if len(graph.nodes) > MAX_TRACE_NODES:
+            raise CommandError(
+                f"--trace: the computation has {len(graph.nodes)} nodes; trace tables are printed "
+                f"for at most {MAX_TRACE_NODES}. Draw it instead with --graph FILE (.svg, .png, .pdf "
+                "or .dot), which collapses large graphs"
+                + ("" if args.explain else ", or use --explain")
+            )
+        trace = trace_tables(graph, max_nodes=MAX_TRACE_NODES)
         result["trace"] = trace.to_text()
-    if args.graph:
+    if args.graph is not None:
         from chainrule.viz.render import draw
 
         at = ", ".join(f"{n} = {_number(point[n])}" for n in names)
@@ -233,7 +270,7 @@ def _run(args: argparse.Namespace) -> None:
         result["graph"] = str(args.graph)
 
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(_strict_json(result), indent=2, allow_nan=False))
         return
     _print_text(result, names, explanation, trace, args)
 
@@ -245,7 +282,9 @@ def _print_text(result: dict[str, Any], names: list[str], explanation: Any, trac
     print(f"f = {_fmt(result['value'])}")
     for n in names:
         print(f"df/d{n} = {_fmt(result['gradient'][n])}")
-    if "hessian" in result:
+    if "hessian" in result and not names:
+        print("Hessian: empty (the expression has no variables)")
+    elif "hessian" in result:
         print("Hessian:")
         cells = [[_fmt(v) for v in row] for row in result["hessian"]]
         width = max([len(c) for row in cells for c in row] + [len(n) for n in names] + [1])
@@ -263,7 +302,7 @@ def _print_text(result: dict[str, Any], names: list[str], explanation: Any, trac
     if trace is not None:
         print()
         print(trace.to_text().rstrip())
-    if args.graph:
+    if args.graph is not None:
         print(f"graph written to {args.graph}")
 
 

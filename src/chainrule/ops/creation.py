@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -124,17 +125,78 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
     return Tensor(data, requires_grad=requires_grad)
 
 
-def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
-    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive.
+    """``num`` evenly spaced values from ``start`` to ``stop`` (inclusive when ``endpoint``).
+
+    The values are NumPy's. When ``start`` or ``stop`` is a Tensor, the result is computed from
+    it with differentiable ops (``start + i * (stop - start) / div``, the last entry ``stop``
+    itself), so it is differentiable in both, as ``jax.numpy.linspace`` is. Arrays of starts and
+    stops give one sequence per entry, along a new first axis.
 
     >>> import chainrule as cr
     >>> cr.linspace(0, 1, 3)
     tensor([0. , 0.5, 1. ], dtype=float64)
+    >>> b = cr.tensor(2.0, requires_grad=True)
+    >>> cr.linspace(0.0, b, 5).sum().backward()
+    >>> b.grad
+    tensor(2.5, dtype=float64)
     """
+    try:
+        num = operator.index(num)
+    except TypeError:
+        raise TypeError(f"linspace: num must be an integer, got {num!r}") from None
     if num < 0:
         raise ValueError(f"linspace: num must be >= 0, got {num}")
-    return Tensor(np.linspace(start, stop, int(num), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    if not isinstance(endpoint, (bool, np.bool_)):
+        raise TypeError(
+            f"linspace: endpoint must be True or False, got {endpoint!r} (pass dtype by keyword: "
+            "linspace(start, stop, num, dtype=...))"
+        )
+    dt = _dtype(dtype)
+    tensors = [v for v in (start, stop) if isinstance(v, Tensor)]
+    if not tensors or dt.kind != "f":
+        # Integer results carry no gradient; plain numbers need no graph.
+        values = [v._data if isinstance(v, Tensor) else v for v in (start, stop)]
+        data = np.linspace(values[0], values[1], num, endpoint=bool(endpoint), dtype=dt)
+        return Tensor(data, requires_grad=requires_grad)
+    if requires_grad and any(t.requires_grad for t in tensors):
+        raise ValueError(
+            "linspace: requires_grad=True asks for a new leaf, but start/stop already require "
+            "grad, so the result is computed from them and tracks them; drop requires_grad=True"
+        )
+    out = _linspace_from(start, stop, num, bool(endpoint), dt)
+    return out.requires_grad_() if requires_grad else out
+
+
+def _linspace_from(start: Any, stop: Any, num: int, endpoint: bool, dt: np.dtype) -> Tensor:
+    """linspace composed from primitives, following NumPy's arithmetic step by step (so the
+    values agree with ``np.linspace``) with the start and stop kept differentiable."""
+    from chainrule.ops.binary import where_p
+    from chainrule.ops.shape import astype_p
+
+    raw = [v._data if isinstance(v, Tensor) else np.asarray(v) for v in (start, stop)]
+    work = np.result_type(*raw, 1.0)  # at least a float, as np.linspace computes
+    start = astype_p(start, dtype=work) if raw[0].dtype != work else start
+    stop = astype_p(stop, dtype=work) if raw[1].dtype != work else stop
+    delta = stop - start
+    extra = np.shape(delta._data if isinstance(delta, Tensor) else delta)
+    grid = np.arange(num, dtype=work).reshape((num,) + (1,) * len(extra))
+    div = num - 1 if endpoint else num
+    if div > 0:
+        step = delta / div
+        step_data = step._data if isinstance(step, Tensor) else np.asarray(step)
+        # NumPy's fallback when the step underflows to 0: scale the grid first.
+        y = (grid / div) * delta if np.any(step_data == 0) else grid * step
+    else:
+        # num == 1 with endpoint (or num == 0): no step; y is start.
+        y = grid * delta
+    y = y + start
+    if endpoint and num > 1:
+        y = where_p(np.arange(num).reshape(grid.shape) == num - 1, stop, y)
+    if not isinstance(y, Tensor):
+        y = Tensor(np.asarray(y))
+    return astype_p(y, dtype=dt) if y.dtype != dt else y
 
 
 def _like(x: Any, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:

@@ -100,6 +100,10 @@ def _pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
 # ---------------------------------------------------------------- softmax family
 def _log_softmax_impl(x: Any, *, axis: tuple[int, ...]) -> Any:
     x = np.asarray(x)
+    if x.size == 0:
+        # Over an empty axis there is nothing to normalise (PyTorch returns an empty tensor);
+        # the shift below, a max over that axis, has no identity.
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
     z = x - _stable_shift(x, axis)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 

@@ -1,6 +1,7 @@
 """Reductions over axes, with ``axis`` and ``keepdims`` as NumPy defines them, and scans.
 
-Ties in max/min reductions share the gradient evenly among the tied entries (PyTorch's ``amax``).
+Ties in max/min reductions share the gradient evenly among the tied entries (PyTorch's ``amax``);
+where a group holds NaNs, the result is NaN and the NaN entries share its gradient.
 ``prod`` and ``cumprod`` differentiate correctly at zeros (products of the other entries, never
 ``ans / x``); ``norm``'s gradient at the zero vector is 0 (PyTorch's convention).
 """
@@ -221,12 +222,20 @@ def _min_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = F
 
 
 def _tie_share(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
-    """1/k at each of the k entries equal to the extreme, 0 elsewhere (a constant)."""
+    """1/k at each of the k entries equal to the extreme, 0 elsewhere (a constant).
+
+    A group holding a NaN has NaN as its extreme; ``NaN == NaN`` is false, so its NaN entries
+    are matched explicitly (PyTorch's ``max()``: the gradient goes to the NaN, not NaN everywhere).
+    """
     xd = _data(x)
     ad = _data(ans)
     if not keepdims:
         ad = ad.reshape(keepdims_shape(xd.shape, axis))
     hit = xd == ad
+    if xd.dtype.kind in "fc":
+        nan_groups = np.isnan(ad)
+        if nan_groups.any():
+            hit |= np.isnan(xd) & nan_groups
     with np.errstate(invalid="ignore", divide="ignore"):
         share = hit / np.sum(hit, axis=axis, keepdims=True)
     return share.astype(xd.dtype, copy=False)
@@ -450,6 +459,8 @@ def _check_nonempty(x: Any, axes: tuple[int, ...] | None, op: str) -> None:
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Largest value over ``axis``; tied maxima share the gradient evenly (PyTorch's ``amax``).
 
+    A NaN makes the result NaN, and the gradient goes to the NaN entries (as PyTorch's ``max()``).
+
     >>> import chainrule as cr
     >>> x = cr.tensor([1., 3., 3.], requires_grad=True)
     >>> cr.max(x).backward()
@@ -462,7 +473,8 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Smallest value over ``axis``; tied minima share the gradient evenly.
+    """Smallest value over ``axis``; tied minima share the gradient evenly; a NaN wins, as in
+    :func:`max`.
 
     >>> import chainrule as cr
     >>> cr.min(cr.tensor([[1., 5.], [0., 2.]]), axis=0)
@@ -499,13 +511,28 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, ddof))`` (a composite).
 
-    Its gradient is nan where the standard deviation is 0 (all entries equal), as in PyTorch.
+    Over groups of one entry (with ddof=0) the standard deviation is identically 0, and so are
+    all its derivatives (as in HIPS autograd and PyTorch). Where two or more entries are equal
+    the gradient is nan: std is not differentiable there (PyTorch returns 0, a subgradient).
 
     >>> import chainrule as cr
     >>> cr.std(cr.tensor([1., 3.]))
     tensor(1., dtype=float64)
+    >>> x = cr.tensor([[2.], [5.]], requires_grad=True)
+    >>> cr.std(x, axis=1).sum().backward()
+    >>> x.grad
+    tensor([[0.],
+            [0.]], dtype=float64)
     """
-    return ensure_tensor(sqrt_p(var(x, axis, ddof, keepdims)))
+    ddof = _check_ddof(ddof, "std")
+    axes = _axes(x, axis, "std")
+    v = var_p(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+    if ddof == 0 and _count(np.shape(as_array(x)), axes) == 1:
+        # sqrt's derivative at 0 is infinite, and inf * 0 = nan. Here var is x - mean(x) = 0
+        # for every x, exactly, with derivatives 0 at every order: it equals std and can stand
+        # for it.
+        return ensure_tensor(v)
+    return ensure_tensor(sqrt_p(v))
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:

@@ -272,7 +272,9 @@ def linspace(start: Any, stop: Any, num: int, name: Any = None, axis: int = 0) -
     <tf.Tensor: shape=(3,), dtype=float32, numpy=array([0. , 0.5, 1. ], dtype=float32)>
     """
     dt = start.dtype if isinstance(start, _Native) and start.dtype.kind == "f" else np.dtype(np.float32)
-    return wrap(cr.linspace(float(start), float(stop), int(num), dtype=dt))
+    # Tensors pass through: TF's linspace is differentiable in start and stop.
+    bounds = [v if isinstance(v, _Native) else float(v) for v in (start, stop)]
+    return wrap(cr.linspace(bounds[0], bounds[1], int(num), dtype=dt))
 
 
 def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = None, axis: Any = None,

@@ -207,6 +207,18 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _made(np.asarray(data).astype(target), requires_grad)
 
 
+def _linspace_bounds(start: Any, end: Any) -> tuple[Any, Any]:
+    """start and end as plain numbers. PyTorch takes 0-d tensors for them, and its linspace is
+    not differentiable in them: the result does not require grad even when they do."""
+    ndims = [numpy_of(v).ndim if isinstance(v, cr.Tensor) else 0 for v in (start, end)]
+    if any(ndims):
+        raise RuntimeError(
+            "linspace only supports 0-dimensional start and end tensors, but got start with "
+            f"{ndims[0]} dimension(s) and end with {ndims[1]} dimension(s)."
+        )
+    return tuple(numpy_of(v).item() if isinstance(v, cr.Tensor) else v for v in (start, end))
+
+
 def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default float).
@@ -224,6 +236,7 @@ def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = 
         raise RuntimeError("number of steps must be non-negative")
     target = _float_dtype(dtype)
     work = target.type if target.kind == "f" else np.float64
+    start, end = _linspace_bounds(start, end)
     if steps == 1:
         return _made(np.full(1, start, target), requires_grad)
     lo, hi = work(start), work(end)
