@@ -61,8 +61,14 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         t = _wrap(out)
         if prim.view:
             _link_view(prim, params, a, t)
-        if a._requires_grad and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
-            _record(prim, args, params, t, None)
+        if a._requires_grad:
+            if state.grad_enabled:
+                if prim.differentiable and t._data.dtype.kind == "f":
+                    _record(prim, args, params, t, None)
+                else:
+                    t._cut = prim.name
+        elif a._cut is not None:
+            t._cut = a._cut
         return t
     if len(args) == 2:
         a, b = args
@@ -106,9 +112,22 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     except OP_ERRORS as exc:
         raise _op_error(prim, datas, params, exc) from exc
     t = _wrap(out)
-    if tracked and state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
-        _record(prim, args, params, t, None)
+    if tracked:
+        if state.grad_enabled:
+            if prim.differentiable and t._data.dtype.kind == "f":
+                _record(prim, args, params, t, None)
+            else:
+                t._cut = prim.name
+    else:
+        _carry_cut(args, t)
     return t
+
+
+def _carry_cut(args: tuple[Any, ...], t: Tensor) -> None:
+    for a in args:
+        if isinstance(a, Tensor) and a._cut is not None:
+            t._cut = a._cut
+            return
 
 
 _SEQUENCES = (list, tuple)
@@ -363,6 +382,10 @@ def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -
                 tape._add_node(node)
             if state.anomaly:
                 node.trace = _user_frame()
+    elif state.grad_enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args):
+        t._cut = prim.name
+    if t._node is None and t._cut is None:
+        _carry_cut(args, t)
     if state.forward:
         from chainrule.transforms.forward import push_tangents
 

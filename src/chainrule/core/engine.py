@@ -466,6 +466,8 @@ def run_backward(
 ) -> None:
     """``tensor.backward()``: accumulate gradients into the ``.grad`` of leaves."""
     if not tensor._requires_grad:
+        if tensor._cut is not None:
+            raise RuntimeError(_cut_message("backward", tensor._cut))
         raise RuntimeError(
             "backward: element 0 of tensors does not require grad and does not have a grad_fn. "
             "Create the inputs with requires_grad=True (or call .requires_grad_()) before "
@@ -494,6 +496,15 @@ def run_backward(
             leaf.grad = gt if leaf.grad is None else leaf.grad + gt
         return
     backprop([(tensor, seed)], retain_graph=retain_graph, create_graph=create_graph, accumulate=True)
+
+
+def _cut_message(where: str, op: str) -> str:
+    return (
+        f"{where}: the output does not require grad: it was computed from a tensor that requires "
+        f"grad, but through {op}, which is not differentiable (no derivative, or an integer "
+        "result), so no gradient can flow back to the inputs. Compute it with differentiable ops "
+        "(for a straight-through estimate: x + (op(x) - x).detach())."
+    )
 
 
 def _data_of(g: Any) -> np.ndarray:
@@ -544,6 +555,8 @@ def grad(
         if not isinstance(out, Tensor):
             raise TypeError(f"autograd.grad: outputs[{i}] is a {type(out).__name__}, not a Tensor")
         if not out._requires_grad:
+            if out._cut is not None:
+                raise RuntimeError(_cut_message(f"autograd.grad: outputs[{i}]", out._cut))
             raise RuntimeError(
                 f"autograd.grad: outputs[{i}] does not require grad and does not have a grad_fn: "
                 "it was not computed from any input that requires grad."

@@ -43,7 +43,9 @@ class Tensor:
     # or written (then a one-element list, shared by every alias: views, ``detach()``). ``_view``
     # is None, or ``(base, chain, base_node)`` for a view: the root tensor whose storage it
     # shows, the view ops that lead there, and the base's history when this view's was taken.
-    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_vc", "_view", "_hooks",
+    # ``_cut`` names the non-differentiable op that cut this value off a tracked input (floor,
+    # argmax), so that "why does it not require grad?" gets the true answer.
+    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_vc", "_view", "_cut", "_hooks",
                  "__weakref__")  # fmt: skip
 
     # Let NumPy defer to Tensor in mixed expressions like `ndarray * tensor`.
@@ -68,6 +70,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._vc: list[int] | None = None
         self._view: tuple[Tensor, tuple[Any, ...], Any] | None = None
+        self._cut: str | None = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         if requires_grad:
             self.requires_grad = True
@@ -235,6 +238,7 @@ class Tensor:
         out._data = self._data.copy()
         out._vc = None
         out._view = None
+        out._cut = None
         out._node = None
         return out
 
@@ -330,6 +334,7 @@ def wrap_array(data: Any) -> Tensor:
     t.grad = None
     t._vc = None
     t._view = None
+    t._cut = None
     t._hooks = None
     return t
 

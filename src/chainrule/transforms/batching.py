@@ -315,6 +315,7 @@ def _batched(base: Any, levels: tuple[int, ...]) -> BatchedTensor:
     b.grad = None
     b._vc = None
     b._view = None
+    b._cut = None
     b._hooks = None
     return b
 
