@@ -124,6 +124,25 @@ def test_checker_rejects_a_wrong_rule() -> None:
         del registry["wrong_sin_for_test"]
 
 
+def test_square_matmul_samples_catch_a_missing_transpose() -> None:
+    # matmul's VJPs without their transposes: with non-square operands the products fail on
+    # shapes, but with square ones they run, so only the values (the matmul_square entry) show it.
+    wrong = cr.Primitive("matmul_missing_transpose_for_test", np.matmul, nin=2)
+    try:
+        wrong.def_vjp(lambda g, ans, a, b: cr.matmul(g, b), lambda g, ans, a, b: cr.matmul(a, g))
+        entry = next(e for e in OP_DB if e.name == "matmul_square")
+        (sample,) = entry.samples(rng_for(entry.name))
+        assert gradcheck(cr.matmul, list(sample.args))
+        with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+            gradcheck(lambda a, b: wrong(a, b), list(sample.args))
+        rect = next(e for e in OP_DB if e.name == "matmul_mat_mat")
+        (sample,) = rect.samples(rng_for(rect.name))
+        with pytest.raises(ValueError, match="matmul"):
+            gradcheck(lambda a, b: wrong(a, b), list(sample.args))
+    finally:
+        del registry["matmul_missing_transpose_for_test"]
+
+
 def test_checker_rejects_a_wrong_second_derivative() -> None:
     # Right first derivative computed with raw arrays: its own derivative is then missing.
     wrong = cr.Primitive("wrong_square_for_test", np.square, nin=1)
