@@ -10,8 +10,11 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# PyTorch is not a dependency of chainrule, but the cross-checks in tests/crosscheck compare
+# against it: the CPU wheel, pinned exactly (a plain `torch` would pull a multi-GB CUDA build).
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q torch==2.13.0
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +30,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 
 bench: $(STAMP)
-	$(PY) -m pip install -q torch==2.13.0 autograd jax
+	$(PY) -m pip install -q autograd jax
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run
 
 clean:

@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.core.primitive import registry
-from chainrule.testing import GradcheckError, gradcheck, gradgradcheck
+from chainrule.testing import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from tests.op_db import OP_DB, OpInfo, rng_for
 
 CASES = [(e, s) for e in OP_DB for s in e.samples(rng_for(e.name))]
@@ -61,7 +61,7 @@ def test_gradcheck_first_order(entry: OpInfo, sample) -> None:
                          ids=[i for i, c in zip(DIFF_IDS, DIFF_CASES) if c[0].second_order])
 def test_gradgradcheck_second_order(entry: OpInfo, sample) -> None:
     f, xs = _closure(entry, sample)
-    assert gradgradcheck(f, xs, atol=entry.atol * 10, rtol=entry.rtol * 10)
+    assert gradgradcheck(f, xs, atol=entry.atol, rtol=entry.rtol)
 
 
 @pytest.mark.parametrize("entry,sample", DIFF_CASES, ids=DIFF_IDS)
@@ -122,6 +122,51 @@ def test_checker_rejects_a_wrong_rule() -> None:
             gradcheck(lambda x: wrong(x), [np.array([0.3, 1.1])])
     finally:
         del registry["wrong_sin_for_test"]
+
+
+def test_checker_rejects_a_rule_wrong_by_one_part_in_ten_thousand() -> None:
+    # Wrong the same way in both modes, so forward and reverse agree with each other: only finite
+    # differences can tell, and only with tolerances well below 1e-4.
+    wrong = cr.Primitive("slightly_wrong_sin_for_test", np.sin, nin=1)
+    try:
+        wrong.def_vjp(lambda g, ans, x: g * np.cos(x) * (1 + 1e-4))
+        wrong.def_jvp(lambda t, ans, x: t * np.cos(x) * (1 + 1e-4))
+        f, x = (lambda x: wrong(x)), np.array([0.3, 1.1, -2.0])
+        ones = cr.tensor(np.ones(3))
+        _, tangent = cr.jvp(f, (cr.tensor(x),), (ones,))
+        _, pullback = cr.vjp(f, cr.tensor(x))
+        np.testing.assert_allclose(tangent.numpy(), pullback(ones)[0].numpy(), rtol=1e-15)
+        # The reverse rule: rejected by gradcheck's defaults, accepted by the old ones.
+        assert gradcheck(f, [x], atol=1e-5, rtol=1e-4)
+        with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+            gradcheck(f, [x])
+        # The forward rule, as test_op_db_jvp checks it: jacfwd against finite differences.
+        fwd = cr.jacfwd(f)(cr.tensor(x)).numpy()
+        num = numerical_jacobian(f, [x])[0][0]
+        np.testing.assert_allclose(fwd, num, atol=1e-5, rtol=1e-4)
+        with pytest.raises(AssertionError, match="Not equal to tolerance"):
+            np.testing.assert_allclose(fwd, num, atol=OpInfo.atol, rtol=OpInfo.rtol)
+    finally:
+        del registry["slightly_wrong_sin_for_test"]
+
+
+def test_square_matmul_samples_catch_a_missing_transpose() -> None:
+    # matmul's VJPs without their transposes: with non-square operands the products fail on
+    # shapes, but with square ones they run, so only the values (the matmul_square entry) show it.
+    wrong = cr.Primitive("matmul_missing_transpose_for_test", np.matmul, nin=2)
+    try:
+        wrong.def_vjp(lambda g, ans, a, b: cr.matmul(g, b), lambda g, ans, a, b: cr.matmul(a, g))
+        entry = next(e for e in OP_DB if e.name == "matmul_square")
+        (sample,) = entry.samples(rng_for(entry.name))
+        assert gradcheck(cr.matmul, list(sample.args))
+        with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+            gradcheck(lambda a, b: wrong(a, b), list(sample.args))
+        rect = next(e for e in OP_DB if e.name == "matmul_mat_mat")
+        (sample,) = rect.samples(rng_for(rect.name))
+        with pytest.raises(ValueError, match="matmul"):
+            gradcheck(lambda a, b: wrong(a, b), list(sample.args))
+    finally:
+        del registry["matmul_missing_transpose_for_test"]
 
 
 def test_checker_rejects_a_wrong_second_derivative() -> None:

@@ -171,10 +171,6 @@ def test_seed000_cells_16_17_replayed_with_the_seed_weights() -> None:
 # ====================================================================== seed 001
 @pytest.fixture(scope="module")
 def seed001() -> str:
-    import importlib.util
-
-    if importlib.util.find_spec("chainrule.torch") is None:
-        pytest.xfail("seed 001 needs the PyTorch dialect (chainrule.torch), which is not there yet")
     return run_seed("seed001.py").stdout
 
 

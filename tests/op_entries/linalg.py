@@ -59,6 +59,10 @@ ENTRIES = [
     E("matmul_vec_mat", cr.matmul, np.matmul, _pair((3,), (3, 2)), ("matmul",)),
     E("matmul_mat_vec", cr.matmul, np.matmul, _pair((2, 3), (3,)), ("matmul",)),
     E("matmul_mat_mat", cr.matmul, np.matmul, _pair((2, 3), (3, 2)), ("matmul",)),
+    # Square operands: a VJP missing a transpose still has the right shape here, so only the
+    # values can show it (with non-square operands it fails on shapes instead).
+    E("matmul_square", cr.matmul, np.matmul, _pair((3, 3), (3, 3)), ("matmul",)),
+    E("matmul_batched_square", cr.matmul, np.matmul, _pair((2, 2, 2), (2, 2)), ("matmul",)),
     E("matmul_batched", cr.matmul, np.matmul, _pair((2, 2, 3), (2, 3, 2)), ("matmul",)),
     E("matmul_batch_broadcast", cr.matmul, np.matmul, _pair((2, 1, 2, 2), (3, 2, 1)), ("matmul",)),
     E("matmul_mat_batched", cr.matmul, np.matmul, _pair((2, 3), (2, 3, 2)), ("matmul",)),
