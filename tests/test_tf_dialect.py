@@ -149,11 +149,38 @@ def test_numpy_and_shape() -> None:
 def test_dialect_tensors_are_native_tensors() -> None:
     x = tf.constant([1.0, 2.0])
     assert isinstance(x, cr.Tensor) and isinstance(tf.Variable(1.0), cr.Variable)
-    assert type(x + 1) is tf.Tensor and type(x[0]) is tf.Tensor and type(-x) is tf.Tensor
+    assert isinstance(x + 1, tf.Tensor) and isinstance(x[0], tf.Tensor) and isinstance(-x, tf.Tensor)
     assert not isinstance(tf.Variable(1.0), tf.Tensor)  # as in TensorFlow
+    # TensorFlow's concrete class names, which code such as the autodiff guide prints
+    assert type(x).__name__ == "EagerTensor" and type(x + 1).__name__ == "EagerTensor"
+    assert type(tf.Variable(1.0)).__name__ == "ResourceVariable"
+    assert type(tf.Variable(1.0) + 1.0).__name__ == "EagerTensor"
     assert float(cr.sum(x)) == 3.0  # the native API takes them
     with pytest.raises(TypeError, match="does not support item assignment"):
         x[0] = 1.0
+
+
+def test_numpy_sees_the_values_as_in_tensorflow() -> None:
+    # TensorFlow: a NumPy function or a direct ufunc call on a tensor computes on its values and
+    # returns a NumPy array (no tape follows it); `ndarray op tensor` is the tensor's operator.
+    x = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    with tf.GradientTape() as tape:
+        x2 = x**2
+        y = np.mean(x2, axis=0)
+        assert type(y) is np.ndarray and y.dtype == np.float32
+        np.testing.assert_array_equal(y, [5.0, 10.0])
+        y = tf.reduce_mean(y, axis=0)
+    assert tape.gradient(y, x) is None  # the guide's cell: NumPy left the tape
+    t = tf.constant([1.0, 4.0])
+    assert type(np.sin(t)) is np.ndarray and type(np.add(t, t)) is np.ndarray
+    assert type(np.multiply(2.0, t)) is np.ndarray
+    np.testing.assert_array_equal(np.concatenate([t, t]), [1.0, 4.0, 1.0, 4.0])
+    for result in (np.array([2.0, 3.0]) * t, np.float64(2.0) * t, t * np.array([2.0, 3.0]),
+                   np.array([[1.0, 0.0], [0.0, 1.0]]) @ t, np.array([1.0, 5.0]) - t):  # fmt: skip
+        assert isinstance(result, tf.Tensor) and result.dtype == tf.float32
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) / t).numpy(), [2.0, 0.75])
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) > t).numpy(), [True, False])
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) <= t).numpy(), [False, True])
 
 
 # ---------------------------------------------------------------- GradientTape
@@ -232,7 +259,7 @@ def test_unconnected_gradients() -> None:
         y = tf.reduce_sum(x * x)
     assert tape.gradient(y, z) is None
     zero = tape.gradient(y, z, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    assert type(zero) is tf.Tensor and float(zero) == 0.0 and zero.dtype == tf.float32
+    assert isinstance(zero, tf.Tensor) and float(zero) == 0.0 and zero.dtype == tf.float32
 
 
 def test_nested_tapes_give_second_derivatives() -> None:
@@ -265,10 +292,10 @@ def test_gradient_structures_and_jacobians() -> None:
         y = tf.matmul([[1.0, 2.0]], w) + b
         loss = tf.reduce_sum(y**2)
     grads = tape.gradient(loss, {"w": w, "b": b})
-    assert set(grads) == {"w", "b"} and grads["w"].shape == (2, 3) and type(grads["b"]) is tf.Tensor
+    assert set(grads) == {"w", "b"} and grads["w"].shape == (2, 3) and isinstance(grads["b"], tf.Tensor)
     np.testing.assert_allclose(grads["b"].numpy(), 2 * y.numpy().ravel())
     jac = tape.jacobian(y, w)
-    assert jac.shape == (1, 3, 2, 3) and type(jac) is tf.Tensor
+    assert jac.shape == (1, 3, 2, 3) and isinstance(jac, tf.Tensor)
     xs = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
     with tf.GradientTape() as tape:
         ys = xs * xs
@@ -412,7 +439,7 @@ def test_linalg() -> None:
     assert e.dtype == np.complex64 and v.shape == (2, 2)
     np.testing.assert_allclose(np.sort(e.real), np.linalg.eigvalsh(h.numpy()), rtol=1e-6)
     values, vectors = tf.linalg.eigh(h)
-    assert values.dtype == tf.float32 and type(values) is tf.Tensor
+    assert values.dtype == tf.float32 and isinstance(values, tf.Tensor)
     np.testing.assert_allclose(values.numpy(), [-0.8488578, 18.848858], rtol=1e-6)
     a = tf.Variable([[2.0, 1.0], [1.0, 3.0]])
     with tf.GradientTape(persistent=True) as tape:
