@@ -17,7 +17,7 @@ from chainrule.ops.nondiff import greater_p
 __all__ = [
     "neg", "square", "sqrt", "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid",
-    "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu", "elu",
+    "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu",
 ]  # fmt: skip
 
 _LN2 = math.log(2.0)
@@ -63,11 +63,6 @@ def _gelu_impl(x: np.ndarray) -> np.ndarray:
 
 def _leaky_relu_impl(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, x, x * negative_slope)
-
-
-def _elu_impl(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
-    # expm1 only sees non-positive numbers, so the unused branch never overflows.
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
 # ---------------------------------------------------------------- primitives
@@ -169,19 +164,6 @@ def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
 leaky_relu_p.def_vjp(lambda g, ans, x, negative_slope=0.01: g * _leaky_slope(x, negative_slope))
 leaky_relu_p.def_jvp(lambda t, ans, x, negative_slope=0.01: t * _leaky_slope(x, negative_slope))
 
-elu_p = Primitive("elu", _elu_impl, nin=1)
-
-
-def _elu_slope(x, alpha):  # type: ignore[no-untyped-def]
-    # 1 where x > 0, alpha·eˣ elsewhere. The exponent is x·(x <= 0), so exp never sees a large
-    # positive number and the masked branch is an exact 0 (no 0·inf): a where-free select.
-    below = 1 - greater_p(x, 0)
-    return (1 - below) + below * (alpha * exp_p(x * below))
-
-
-elu_p.def_vjp(lambda g, ans, x, alpha=1.0: g * _elu_slope(x, alpha))
-elu_p.def_jvp(lambda t, ans, x, alpha=1.0: t * _elu_slope(x, alpha))
-
 erf_p = Primitive("erf", _erf_impl, nin=1)
 erf_p.def_vjp(lambda g, ans, x: g * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
 erf_p.def_jvp(lambda t, ans, x: t * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
@@ -246,18 +228,3 @@ def leaky_relu(x, negative_slope: float = 0.01):  # type: ignore[no-untyped-def]
     from chainrule.ops._api import ensure_tensor
 
     return ensure_tensor(leaky_relu_p(x, negative_slope=negative_slope))
-
-
-def elu(x, alpha: float = 1.0):  # type: ignore[no-untyped-def]
-    """Elementwise x for x > 0, ``alpha * (eˣ - 1)`` otherwise (the exponential linear unit).
-
-    Its derivative is 1 for x > 0 and ``alpha * eˣ`` otherwise (so ``alpha`` at 0, as in
-    PyTorch and TensorFlow).
-
-    >>> import chainrule as cr
-    >>> cr.elu(cr.tensor([-1., 0., 2.]))
-    tensor([-0.63212056,  0.        ,  2.        ], dtype=float64)
-    """
-    from chainrule.ops._api import ensure_tensor
-
-    return ensure_tensor(elu_p(x, alpha=float(alpha)))
