@@ -471,7 +471,10 @@ def test_dense_builds_on_first_call_with_glorot_kernel_and_zero_bias() -> None:
     out = layer(np.ones((2, 784)))  # float64 NumPy input is cast to float32, as Keras does
     assert layer.built and out.shape == (2, 256) and out.dtype == tf.float32
     kernel, bias = layer.trainable_variables
-    assert kernel.shape == (784, 256) and kernel.name == "dense_check/kernel:0"
+    # Keras 3's names: the variable is `kernel`, located at `dense_check/kernel`
+    assert kernel.shape == (784, 256) and kernel.name == "kernel" and kernel.path == "dense_check/kernel"
+    assert bias.name == "bias" and type(kernel).__name__ == "Variable" and isinstance(kernel, tf.keras.Variable)
+    assert repr(bias).startswith("<Variable path=dense_check/bias, shape=(256,), dtype=float32, value=[0. 0.")
     limit = np.sqrt(6 / (784 + 256))
     assert np.abs(kernel.numpy()).max() <= limit and np.abs(kernel.numpy()).max() > 0.9 * limit
     assert abs(kernel.numpy().std() - limit / np.sqrt(3)) < 0.05 * limit  # uniform's spread
