@@ -426,6 +426,18 @@ def test_convention_relu_at_zero_is_zero_and_leaky_relu_takes_the_slope() -> Non
     np.testing.assert_allclose(d, g)
 
 
+def test_convention_elu_at_zero_takes_alpha_and_stays_finite_far_out() -> None:
+    # elu'(x) = 1 for x > 0 and alpha * e^x for x <= 0 (alpha at 0, PyTorch's convention).
+    g, d = _both_modes(cr.elu, [0.0, -1.0, 2.0], alpha=0.5)
+    np.testing.assert_allclose(g, [0.5, 0.5 * np.exp(-1.0), 1.0])
+    np.testing.assert_allclose(d, g)
+    # float32 far out on both sides: the unused exponential branch must not turn into 0 * inf.
+    x = cr.tensor(np.array([1000.0, -1000.0, 88.0], dtype=np.float32), requires_grad=True)
+    cr.sum(cr.elu(x)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(cr.elu(x).detach().numpy(), [1000.0, -1.0, 88.0])
+
+
 def test_convention_max_and_min_reductions_share_ties_evenly() -> None:
     g, _ = _both_modes(cr.max, [1.0, 3.0, 3.0, 3.0])
     np.testing.assert_allclose(g, [0.0, 1 / 3, 1 / 3, 1 / 3])

@@ -274,6 +274,52 @@ def test_targets_lists_output_gradients_and_unconnected() -> None:
         tape.gradient(y1, x, output_gradients=cr.tensor([1.0]))
 
 
+def test_a_target_that_is_its_own_source_has_gradient_one_even_unwatched() -> None:
+    # d(x)/d(x) is the identity whether the tape saw x or not (TensorFlow's answer; the
+    # autodiff guide's `if x > 0.0: result = v0` cell relies on it).
+    v0, v1 = Variable(2.0), Variable(2.0)
+    c = constant([1.0, 2.0])
+    frozen = Variable(3.0, trainable=False)
+    with GradientTape(persistent=True) as tape:
+        result = v0  # no op reads v0: the tape never sees it
+    dv0, dv1 = tape.gradient(result, [v0, v1])
+    assert float(dv0) == 1.0 and dv1 is None
+    np.testing.assert_array_equal(tape.gradient(c, c).numpy(), [1.0, 1.0])
+    assert float(tape.gradient(frozen, frozen)) == 1.0
+    # as many seeds as times the source appears among the targets, each its own output gradient
+    np.testing.assert_array_equal(tape.gradient([c, c], c).numpy(), [2.0, 2.0])
+    og = cr.tensor([5.0, 7.0])
+    g = tape.gradient(c, c, output_gradients=og)
+    np.testing.assert_array_equal(g.numpy(), [5.0, 7.0])
+    assert g is not og
+    # an integer target still has no gradient
+    n = constant([1, 2])
+    assert tape.gradient(n, n) is None
+    # the identity Jacobians
+    np.testing.assert_array_equal(tape.jacobian(c, c).numpy(), np.eye(2))
+    m = constant([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(tape.batch_jacobian(m, m).numpy(), np.stack([np.eye(2)] * 2))
+
+
+def test_an_unwatched_target_among_others_adds_only_its_seed() -> None:
+    x = Variable(2.0)
+    with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
+        y = x * 3  # not recorded: x is not watched
+    assert float(tape.gradient([y, x], x)) == 1.0
+    assert tape.gradient(y, x) is None
+    # a tensor with a history outside this tape
+    a = cr.tensor(2.0, requires_grad=True)
+    b = a * 3
+    with GradientTape() as tape:
+        pass
+    assert float(tape.gradient(b, b)) == 1.0
+    # watched and recorded: the engine's own answer, seed plus the recorded path
+    with GradientTape() as tape:
+        tape.watch(x)
+        y = x * 3
+    assert float(tape.gradient([y, x], x)) == 4.0
+
+
 def test_sources_keep_their_structure() -> None:
     a, b, c = Variable(1.0), Variable(2.0), Variable(3.0)
     with GradientTape() as tape:

@@ -149,11 +149,38 @@ def test_numpy_and_shape() -> None:
 def test_dialect_tensors_are_native_tensors() -> None:
     x = tf.constant([1.0, 2.0])
     assert isinstance(x, cr.Tensor) and isinstance(tf.Variable(1.0), cr.Variable)
-    assert type(x + 1) is tf.Tensor and type(x[0]) is tf.Tensor and type(-x) is tf.Tensor
+    assert isinstance(x + 1, tf.Tensor) and isinstance(x[0], tf.Tensor) and isinstance(-x, tf.Tensor)
     assert not isinstance(tf.Variable(1.0), tf.Tensor)  # as in TensorFlow
+    # TensorFlow's concrete class names, which code such as the autodiff guide prints
+    assert type(x).__name__ == "EagerTensor" and type(x + 1).__name__ == "EagerTensor"
+    assert type(tf.Variable(1.0)).__name__ == "ResourceVariable"
+    assert type(tf.Variable(1.0) + 1.0).__name__ == "EagerTensor"
     assert float(cr.sum(x)) == 3.0  # the native API takes them
     with pytest.raises(TypeError, match="does not support item assignment"):
         x[0] = 1.0
+
+
+def test_numpy_sees_the_values_as_in_tensorflow() -> None:
+    # TensorFlow: a NumPy function or a direct ufunc call on a tensor computes on its values and
+    # returns a NumPy array (no tape follows it); `ndarray op tensor` is the tensor's operator.
+    x = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    with tf.GradientTape() as tape:
+        x2 = x**2
+        y = np.mean(x2, axis=0)
+        assert type(y) is np.ndarray and y.dtype == np.float32
+        np.testing.assert_array_equal(y, [5.0, 10.0])
+        y = tf.reduce_mean(y, axis=0)
+    assert tape.gradient(y, x) is None  # the guide's cell: NumPy left the tape
+    t = tf.constant([1.0, 4.0])
+    assert type(np.sin(t)) is np.ndarray and type(np.add(t, t)) is np.ndarray
+    assert type(np.multiply(2.0, t)) is np.ndarray
+    np.testing.assert_array_equal(np.concatenate([t, t]), [1.0, 4.0, 1.0, 4.0])
+    for result in (np.array([2.0, 3.0]) * t, np.float64(2.0) * t, t * np.array([2.0, 3.0]),
+                   np.array([[1.0, 0.0], [0.0, 1.0]]) @ t, np.array([1.0, 5.0]) - t):  # fmt: skip
+        assert isinstance(result, tf.Tensor) and result.dtype == tf.float32
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) / t).numpy(), [2.0, 0.75])
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) > t).numpy(), [True, False])
+    np.testing.assert_array_equal((np.array([2.0, 3.0]) <= t).numpy(), [False, True])
 
 
 # ---------------------------------------------------------------- GradientTape
@@ -232,7 +259,7 @@ def test_unconnected_gradients() -> None:
         y = tf.reduce_sum(x * x)
     assert tape.gradient(y, z) is None
     zero = tape.gradient(y, z, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    assert type(zero) is tf.Tensor and float(zero) == 0.0 and zero.dtype == tf.float32
+    assert isinstance(zero, tf.Tensor) and float(zero) == 0.0 and zero.dtype == tf.float32
 
 
 def test_nested_tapes_give_second_derivatives() -> None:
@@ -265,10 +292,10 @@ def test_gradient_structures_and_jacobians() -> None:
         y = tf.matmul([[1.0, 2.0]], w) + b
         loss = tf.reduce_sum(y**2)
     grads = tape.gradient(loss, {"w": w, "b": b})
-    assert set(grads) == {"w", "b"} and grads["w"].shape == (2, 3) and type(grads["b"]) is tf.Tensor
+    assert set(grads) == {"w", "b"} and grads["w"].shape == (2, 3) and isinstance(grads["b"], tf.Tensor)
     np.testing.assert_allclose(grads["b"].numpy(), 2 * y.numpy().ravel())
     jac = tape.jacobian(y, w)
-    assert jac.shape == (1, 3, 2, 3) and type(jac) is tf.Tensor
+    assert jac.shape == (1, 3, 2, 3) and isinstance(jac, tf.Tensor)
     xs = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
     with tf.GradientTape() as tape:
         ys = xs * xs
@@ -412,7 +439,7 @@ def test_linalg() -> None:
     assert e.dtype == np.complex64 and v.shape == (2, 2)
     np.testing.assert_allclose(np.sort(e.real), np.linalg.eigvalsh(h.numpy()), rtol=1e-6)
     values, vectors = tf.linalg.eigh(h)
-    assert values.dtype == tf.float32 and type(values) is tf.Tensor
+    assert values.dtype == tf.float32 and isinstance(values, tf.Tensor)
     np.testing.assert_allclose(values.numpy(), [-0.8488578, 18.848858], rtol=1e-6)
     a = tf.Variable([[2.0, 1.0], [1.0, 3.0]])
     with tf.GradientTape(persistent=True) as tape:
@@ -436,6 +463,172 @@ def test_random_set_seed_repeats_the_draws() -> None:
     assert ints.dtype == tf.int32 and set(ints.numpy().tolist()) <= {0, 1, 2}
 
 
+def test_integer_sums_and_products_keep_their_dtype() -> None:
+    # TensorFlow keeps int32 (NumPy would widen to int64)
+    assert tf.reduce_sum(tf.constant([1, 2, 3])).dtype == tf.int32
+    assert tf.reduce_prod(tf.ones((2, 3)).shape).dtype == tf.int32
+    assert int(tf.reduce_prod([3, 4])) == 12
+
+
+def test_norm_vector_and_matrix_forms() -> None:
+    m = np.array([[3.0, -4.0], [1.0, 1.0]], dtype=np.float32)
+    t = tf.constant(m)
+    np.testing.assert_allclose(tf.norm(t).numpy(), np.sqrt(27.0), rtol=1e-6)  # all entries
+    np.testing.assert_allclose(tf.norm(t, axis=1).numpy(), [5.0, np.sqrt(2.0)], rtol=1e-6)
+    np.testing.assert_allclose(tf.norm(t, ord=1, axis=0).numpy(), [4.0, 5.0])
+    np.testing.assert_allclose(tf.norm(t, ord=np.inf, axis=1).numpy(), [4.0, 1.0])
+    np.testing.assert_allclose(tf.norm(t, ord=3, axis=1).numpy(), [(27 + 64) ** (1 / 3), 2 ** (1 / 3)], rtol=1e-6)
+    np.testing.assert_allclose(tf.norm(t, ord="fro", axis=[0, 1]).numpy(), np.sqrt(27.0), rtol=1e-6)
+    np.testing.assert_allclose(tf.norm(t, ord=1, axis=[0, 1]).numpy(), 5.0)  # largest column sum
+    np.testing.assert_allclose(tf.norm(t, ord=np.inf, axis=[0, 1]).numpy(), 7.0)  # largest row sum
+    assert tf.norm(t, axis=1, keepdims=True).shape == (2, 1)
+    assert tf.norm(t, ord=1, axis=[0, 1], keepdims=True).shape == (1, 1)
+    with pytest.raises(NotImplementedError, match="spectral"):
+        tf.norm(t, ord=2, axis=[0, 1])
+    with pytest.raises(ValueError, match="'ord' must be a supported vector norm"):
+        tf.norm(t, ord=-1)
+    with pytest.raises(ValueError, match="matrix norm"):
+        tf.norm(t, ord="fro", axis=0)
+    x = tf.Variable([3.0, 4.0])
+    with tf.GradientTape() as tape:
+        n = tf.norm(x)
+    np.testing.assert_allclose(tape.gradient(n, x).numpy(), [0.6, 0.8], rtol=1e-6)  # x / |x|
+
+
+def test_clip_by_norm_scales_down_only_and_is_finite_at_zero() -> None:
+    np.testing.assert_allclose(tf.clip_by_norm(tf.constant([3.0, 4.0]), 10.0).numpy(), [3.0, 4.0])
+    rows = tf.clip_by_norm(tf.constant([[3.0, 4.0], [0.3, 0.4]]), 1.0, axes=[1]).numpy()
+    np.testing.assert_allclose(rows, [[0.6, 0.8], [0.3, 0.4]], rtol=1e-6)
+    x = tf.Variable([3.0, 4.0])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.clip_by_norm(x, 1.0) * [1.0, 0.0])
+    # y = x1 / |x|: dy/dx = (|x|^2 e1 - x1 x) / |x|^3 = [16, -12] / 125
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [16 / 125, -12 / 125], rtol=1e-6)
+    zero = tf.Variable([0.0, 0.0])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.clip_by_norm(zero, 1.0))
+    np.testing.assert_array_equal(tape.gradient(y, zero).numpy(), [1.0, 1.0])  # t * 1 / max(0, 1)
+    with pytest.raises(TypeError, match="floating"):
+        tf.clip_by_norm(tf.constant([1, 2]), 1.0)
+
+
+def test_pad_constant_and_its_errors() -> None:
+    x = tf.Variable([[1.0, 2.0]])
+    with tf.GradientTape() as tape:
+        y = tf.pad(x, [[1, 0], [0, 2]], constant_values=tf.constant(7.0))
+    np.testing.assert_array_equal(y.numpy(), [[7, 7, 7, 7], [1, 2, 7, 7]])
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [[1.0, 1.0]])
+    assert tf.pad(tf.constant([1, 2]), [[1, 1]]).numpy().tolist() == [0, 1, 2, 0]
+    with pytest.raises(NotImplementedError, match="mode='REFLECT'"):
+        tf.pad(x, [[0, 0], [1, 1]], mode="REFLECT")
+    with pytest.raises(ValueError, match=r"paddings must have shape \[2, 2\]"):
+        tf.pad(x, [[1, 1]])
+
+
+def test_tensordot_forms() -> None:
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    b = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.testing.assert_allclose(tf.tensordot(tf.constant(a), tf.constant(b), axes=1).numpy(), np.tensordot(a, b, 1))
+    np.testing.assert_allclose(
+        tf.tensordot(tf.constant(a), tf.constant(b), axes=[[1, 2], [1, 0]]).numpy(), np.tensordot(a, b, ([1, 2], [1, 0]))
+    )
+    assert tf.tensordot(tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]), axes=0).shape == (2, 2)
+    with pytest.raises(ValueError, match="cannot contract"):
+        tf.tensordot(tf.constant(a), tf.constant(b), axes=[[0], [0]])
+
+
+def test_elu_and_its_jacobian_through_the_dialect() -> None:
+    x = tf.constant([[-1.0, 2.0], [0.5, -3.0]])
+    np.testing.assert_allclose(tf.nn.elu(x).numpy(), np.where(x.numpy() > 0, x.numpy(), np.expm1(x.numpy())), rtol=1e-6)
+    assert tf.keras.activations.get("elu") is tf.nn.elu
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.elu(x)
+    j = tape.jacobian(y, x)  # a batched sweep: the rule runs on the dialect's tensors
+    slope = np.where(x.numpy() > 0, 1.0, np.exp(x.numpy()))
+    np.testing.assert_allclose(j.numpy(), np.einsum("ij,ik,jl->ijkl", slope, np.eye(2), np.eye(2)), rtol=1e-6)
+
+
+def test_module_finds_variables_and_submodules_as_tensorflow_does() -> None:
+    class Leaf(tf.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.w = tf.Variable(1.0, name="w")
+            self.b = tf.Variable(0.0, name="b", trainable=False)
+
+    class Tree(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.z_first = tf.Variable(5.0, name="a")
+            self.children = [Leaf(), {"k": Leaf(name="keyed")}]
+            self.again = self.children[0]  # the same leaf twice is counted once
+
+    tree = Tree()
+    # own attributes sorted by name first, then each submodule's, recursively
+    assert tree.name == "tree" and [m.name for m in tree.submodules] == ["leaf", "keyed"]
+    assert [v.name for v in tree.variables] == ["a:0", "b:0", "w:0", "b:0", "w:0"]
+    assert [v.name for v in tree.trainable_variables] == ["a:0", "w:0", "w:0"]
+    assert [v.name for v in tree.non_trainable_variables] == ["b:0", "b:0"]
+    assert isinstance(tree.variables, tuple)
+    with pytest.raises(ValueError, match="not a valid module name"):
+        tf.Module(name="a b")
+    assert tf.Module().name == "module"
+
+
+def test_tensor_spec_and_function_signatures() -> None:
+    assert repr(tf.TensorSpec(None)) == "TensorSpec(shape=<unknown>, dtype=tf.float32, name=None)"
+    assert repr(tf.TensorSpec([2, None], tf.int32, name="x")) == "TensorSpec(shape=(2, None), dtype=tf.int32, name='x')"
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2])])
+    def total(x):
+        return tf.reduce_sum(x)
+
+    assert total([[1, 2], [3, 4]]).numpy() == np.float32(10.0)  # ints converted to the spec's float32
+    with pytest.raises(TypeError, match=r"has shape \(3,\)"):
+        total(tf.constant([1.0, 2.0, 3.0]))
+    with pytest.raises(TypeError, match="input_signature describes 1"):
+        total(tf.ones((1, 2)), tf.ones((1, 2)))
+    with pytest.raises(NotImplementedError, match="get_concrete_function"):
+        total.get_concrete_function()
+    assert tf.function(lambda v: v + 1)(1.0) == 2.0  # no signature: the function as it is
+
+
+def test_batch_normalization_inference_and_frozen() -> None:
+    bn = tf.keras.layers.BatchNormalization(momentum=0.5, epsilon=0.0)
+    batch = tf.constant([[1.0, 10.0], [3.0, 30.0]])
+    out = bn(batch, training=True).numpy()
+    np.testing.assert_allclose(out, [[-1.0, -1.0], [1.0, 1.0]], rtol=1e-6)  # (x - mean) / std
+    assert [v.name for v in bn.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert [v.name for v in bn.trainable_variables] == ["gamma", "beta"]
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [1.0, 10.0])  # 0 * 0.5 + 2 * 0.5, ...
+    np.testing.assert_allclose(bn.moving_variance.numpy(), [1.0, 50.5])  # 1 * 0.5 + var * 0.5
+    # inference (no training flag): (x - moving_mean) / sqrt(moving_variance)
+    np.testing.assert_allclose(bn(batch).numpy(), [[0.0, 0.0], [2.0, 20 / np.sqrt(50.5)]], rtol=1e-5)
+    bn.trainable = False  # a frozen layer normalizes with its moving statistics even when training
+    np.testing.assert_allclose(bn(batch, training=True).numpy(), bn(batch).numpy())
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [1.0, 10.0])
+
+
+def test_layers_take_training_only_when_their_call_does_and_add_weight_both_orders() -> None:
+    dense = tf.keras.layers.Dense(1, kernel_initializer="ones")
+    assert dense(tf.ones((1, 2)), training=True).numpy().tolist() == [[2.0]]
+
+    class Scale(tf.keras.layers.Layer):
+        def build(self, input_shape):
+            self.k3 = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="k3")
+            self.k2 = self.add_weight("k2", (input_shape[-1],), "zeros")
+
+        def call(self, inputs, training=None):
+            return inputs * self.k3 + (1.0 if training else 0.0)
+
+    layer = Scale(name="scale")
+    assert layer(tf.constant([[2.0]]), training=True).numpy().tolist() == [[3.0]]
+    assert [(v.name, v.path) for v in layer.weights] == [("k3", "scale/k3"), ("k2", "scale/k2")]
+    np.testing.assert_array_equal(layer.k2.numpy(), [0.0])
+    v = tf.keras.Variable(np.array([1.0, 2.0], dtype=np.float32), name="v")
+    assert (v.name, v.path, v.trainable) == ("v", "v", True)
+
+
 # ---------------------------------------------------------------- keras
 def test_dense_builds_on_first_call_with_glorot_kernel_and_zero_bias() -> None:
     tf.random.set_seed(0)
@@ -444,7 +637,10 @@ def test_dense_builds_on_first_call_with_glorot_kernel_and_zero_bias() -> None:
     out = layer(np.ones((2, 784)))  # float64 NumPy input is cast to float32, as Keras does
     assert layer.built and out.shape == (2, 256) and out.dtype == tf.float32
     kernel, bias = layer.trainable_variables
-    assert kernel.shape == (784, 256) and kernel.name == "dense_check/kernel:0"
+    # Keras 3's names: the variable is `kernel`, located at `dense_check/kernel`
+    assert kernel.shape == (784, 256) and kernel.name == "kernel" and kernel.path == "dense_check/kernel"
+    assert bias.name == "bias" and type(kernel).__name__ == "Variable" and isinstance(kernel, tf.keras.Variable)
+    assert repr(bias).startswith("<Variable path=dense_check/bias, shape=(256,), dtype=float32, value=[0. 0.")
     limit = np.sqrt(6 / (784 + 256))
     assert np.abs(kernel.numpy()).max() <= limit and np.abs(kernel.numpy()).max() > 0.9 * limit
     assert abs(kernel.numpy().std() - limit / np.sqrt(3)) < 0.05 * limit  # uniform's spread

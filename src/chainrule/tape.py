@@ -369,8 +369,9 @@ class GradientTape:
 
         A non-scalar target is summed (``output_gradients`` weighs it instead), and so is a list
         of targets. An unwatched or unconnected source gives ``None`` (zeros with
-        ``unconnected_gradients=UnconnectedGradients.ZERO``). Sources may be intermediate
-        tensors computed inside the tape.
+        ``unconnected_gradients=UnconnectedGradients.ZERO``), except a source that is itself
+        one of the targets: its own seed, watched or not, as in TensorFlow. Sources may be
+        intermediate tensors computed inside the tape.
 
         >>> import chainrule as cr
         >>> a, b = cr.Variable(6.0), cr.Variable(2.0, trainable=False)
@@ -412,7 +413,9 @@ class GradientTape:
         keys = self._source_keys(s_leaves, "gradient")
         grads = self._sweep(roots, keys)
         results = []
-        for s, g in zip(s_leaves, grads):
+        for s, k, g in zip(s_leaves, keys, grads):
+            if k is None and g is None:
+                g = _seed_of_untracked_target(s, roots)
             if g is None:
                 results.append(_zero_like(s) if mode is UnconnectedGradients.ZERO else None)
             else:
@@ -452,8 +455,12 @@ class GradientTape:
         else:
             rows = self._looped_rows(y, y_levels, shape, m, keys)
         results = []
-        for s, r in zip(s_leaves, rows):
+        for s, k, r in zip(s_leaves, keys, rows):
             full = shape + tuple(s.shape)
+            if k is None and m and _base_of(s)[0] is y and y._data.dtype.kind == "f":
+                # The target itself, never seen by the tape: its Jacobian is the identity.
+                results.append(_plain(np.eye(m, dtype=y._data.dtype).reshape(full)))
+                continue
             if r is None:
                 if mode is UnconnectedGradients.ZERO or m == 0:
                     results.append(_plain(np.zeros(full, dtype=s.dtype)))
@@ -535,6 +542,11 @@ class GradientTape:
         keys = self._source_keys([source], "batch_jacobian")
         y, y_levels = _base_of(target)
         g = None
+        if keys[0] is None and m and n and _base_of(source)[0] is y and y._data.dtype.kind == "f":
+            # The target itself, never seen by the tape: each example's Jacobian is the identity.
+            self._finish()
+            eye = np.eye(m, dtype=y._data.dtype).reshape(t_shape[1:] + s_shape[1:])
+            return _plain(np.broadcast_to(eye, full).copy())
         if m and n and keys[0] is not None:
             from chainrule.transforms.batching import add_level
 
@@ -557,6 +569,24 @@ class GradientTape:
     def __repr__(self) -> str:
         kind = "persistent " if self._persistent else ""
         return f"<{kind}GradientTape: {len(self._nodes)} recorded ops, {len(self._watched)} watched>"
+
+
+def _seed_of_untracked_target(source: Any, roots: list[tuple[Tensor, Any]]) -> Any:
+    """d(target)/d(target) for a source the tape never tracked but that is one of the targets.
+
+    TensorFlow answers the identity here (the seed, or the sum of seeds when the source appears
+    among the targets several times), whether or not the tape watched it: no recorded op can
+    lead from another target back to an untracked tensor, so the seeds are the whole gradient.
+    """
+    base, _ = _base_of(source)
+    if base._data.dtype.kind != "f":
+        return None
+    total = None
+    for root, seed in roots:
+        if root is base:
+            total = seed if total is None else bind(registry["add"], total, seed)
+    # A fresh tensor, never the caller's output_gradients object itself.
+    return None if total is None else bind(registry["mul"], total, 1)
 
 
 def _zero_like(s: Any) -> Tensor:

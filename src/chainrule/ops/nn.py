@@ -18,16 +18,48 @@ import numpy as np
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_operand, ensure_tensor
-from chainrule.ops.binary import add_p, mul_p, sub_p, where_p
+from chainrule.ops.binary import add_p, minimum_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
+from chainrule.ops.nondiff import greater_p
 from chainrule.ops.reduce import normalize_axis, sum_p
 from chainrule.ops.shape import reshape_p, transpose_p
 from chainrule.ops.unary import exp_p, softplus_p, square_p
 
 __all__ = [
     "softmax", "log_softmax", "one_hot", "cross_entropy", "mse", "binary_cross_entropy_with_logits",
-    "conv2d", "max_pool2d", "avg_pool2d", "dropout",
+    "conv2d", "max_pool2d", "avg_pool2d", "dropout", "elu",
 ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- elu
+def _elu_impl(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
+    # expm1 only sees non-positive numbers, so the unused branch never overflows.
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _elu_slope(x: Any, alpha: float) -> Any:
+    # 1 where x > 0, alpha·eˣ elsewhere; exp sees min(x, 0), so it never overflows. Written with
+    # same-dtype operands only: a rule also runs on the dialects' tensors, which refuse to mix
+    # dtypes.
+    return where_p(greater_p(x, 0), 1.0, alpha * exp_p(minimum_p(x, 0)))
+
+
+elu_p = Primitive("elu", _elu_impl, nin=1)
+elu_p.def_vjp(lambda g, ans, x, alpha=1.0: g * _elu_slope(x, alpha))
+elu_p.def_jvp(lambda t, ans, x, alpha=1.0: t * _elu_slope(x, alpha))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """Elementwise x for x > 0, ``alpha * (eˣ - 1)`` otherwise (the exponential linear unit).
+
+    Its derivative is 1 for x > 0 and ``alpha * eˣ`` otherwise (so ``alpha`` at 0, as in
+    PyTorch and TensorFlow).
+
+    >>> import chainrule as cr
+    >>> cr.elu(cr.tensor([-1., 0., 2.]))
+    tensor([-0.63212056,  0.        ,  2.        ], dtype=float64)
+    """
+    return ensure_tensor(elu_p(x, alpha=float(alpha)))
 
 _REDUCTIONS = ("mean", "sum", "none")
 

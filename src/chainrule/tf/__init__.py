@@ -17,7 +17,9 @@ tf.Tensor(6.0, shape=(), dtype=float32)
 """
 
 import chainrule as _cr
-from chainrule.tf import autodiff, dtypes, errors, linalg, math, nn, random
+from chainrule.tf import autodiff, dtypes, errors, image, linalg, math, nn, random, saved_model
+from chainrule.tf._function import TensorSpec, function
+from chainrule.tf._module import Module
 from chainrule.tf._ops import (
     abs,
     add,
@@ -25,6 +27,7 @@ from chainrule.tf._ops import (
     argmax,
     argmin,
     cast,
+    clip_by_norm,
     clip_by_value,
     concat,
     cos,
@@ -35,7 +38,6 @@ from chainrule.tf._ops import (
     expand_dims,
     eye,
     fill,
-    function,
     gather,
     greater,
     greater_equal,
@@ -48,10 +50,12 @@ from chainrule.tf._ops import (
     minimum,
     multiply,
     negative,
+    norm,
     not_equal,
     one_hot,
     ones,
     ones_like,
+    pad,
     pow,
     rank,
     reduce_all,
@@ -75,6 +79,7 @@ from chainrule.tf._ops import (
     subtract,
     tan,
     tanh,
+    tensordot,
     transpose,
     where,
     zeros,
@@ -118,7 +123,12 @@ def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
         import importlib
 
         return importlib.import_module("chainrule.tf.keras")
-    raise AttributeError(f"module 'chainrule.tf' has no attribute '{name}'")
+    if name.startswith("__"):  # Python's own probes (__wrapped__, __path__...)
+        raise AttributeError(name)
+    raise AttributeError(
+        f"tf.{name} is not supported by the chainrule TensorFlow dialect (docs/dialects/tf.md "
+        "lists what is)"
+    )
 
 
 __all__ = [
@@ -132,6 +142,7 @@ __all__ = [
     "maximum", "minimum", "add", "add_n", "subtract", "multiply", "divide", "pow", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "where", "identity",
     "expand_dims", "squeeze", "gather", "shape", "size", "rank", "argmax", "argmin",
-    "clip_by_value", "einsum", "function", "math", "linalg", "random", "nn", "autodiff", "dtypes",
-    "errors", "keras",
+    "clip_by_value", "clip_by_norm", "norm", "pad", "tensordot", "einsum", "function", "TensorSpec",
+    "Module", "math", "linalg", "random", "nn", "image", "autodiff", "dtypes", "errors", "keras",
+    "saved_model",
 ]  # fmt: skip

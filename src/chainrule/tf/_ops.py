@@ -459,7 +459,9 @@ def _reduction(native: Callable[..., Any], tf_name: str, keeps_int: bool, exampl
         x = to_tensor(input_tensor)
         out = native(x, axis=_axis(axis), keepdims=bool(keepdims))
         if keeps_int and x.dtype.kind in "iu" and out.dtype != x.dtype:
-            out = cr.astype(out, x.dtype)  # TensorFlow's integer mean truncates
+            # TensorFlow keeps an integer tensor's dtype (NumPy widens sums and products to
+            # int64), and its integer mean truncates.
+            out = cr.astype(out, x.dtype)
         return wrap(out)
 
     op.__name__ = op.__qualname__ = tf_name
@@ -471,11 +473,11 @@ def _reduction(native: Callable[..., Any], tf_name: str, keeps_int: bool, exampl
     return op
 
 
-reduce_sum = _reduction(cr.sum, "reduce_sum", False, _register("tf.reduce_sum(tf.constant([[1.0, 2.0], [3.0, 4.0]]), axis=0).numpy()", "array([4., 6.], dtype=float32)"))
+reduce_sum = _reduction(cr.sum, "reduce_sum", True, _register("tf.reduce_sum(tf.constant([[1.0, 2.0], [3.0, 4.0]]), axis=0).numpy()", "array([4., 6.], dtype=float32)"))
 reduce_mean = _reduction(cr.mean, "reduce_mean", True, _register("tf.reduce_mean(tf.constant([1.0, 2.0])).numpy()", "np.float32(1.5)"))
 reduce_max = _reduction(cr.max, "reduce_max", False, _register("tf.reduce_max(tf.constant([[1.0, 5.0]]), axis=1, keepdims=True).numpy()", "array([[5.]], dtype=float32)"))
 reduce_min = _reduction(cr.min, "reduce_min", False, _register("tf.reduce_min(tf.constant([3.0, 1.0])).numpy()", "np.float32(1.0)"))
-reduce_prod = _reduction(cr.prod, "reduce_prod", False, _register("tf.reduce_prod(tf.constant([2.0, 3.0])).numpy()", "np.float32(6.0)"))
+reduce_prod = _reduction(cr.prod, "reduce_prod", True, _register("tf.reduce_prod(tf.constant([2.0, 3.0])).numpy()", "np.float32(6.0)"))
 reduce_logsumexp = _reduction(cr.logsumexp, "reduce_logsumexp", False, _register("tf.reduce_logsumexp(tf.constant([0.0, 0.0])).numpy().round(4)", "np.float32(0.6931)"))
 
 
@@ -530,21 +532,6 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
     return wrap(cr.einsum(equation, *[to_tensor(x) for x in inputs]))
 
 
-def function(func: Any = None, **kwargs: Any) -> Any:
-    """``tf.function`` runs the function eagerly here (chainrule has no graph compiler).
-
-    >>> from chainrule import tf
-    >>> @tf.function
-    ... def f(x):
-    ...     return x * 2
-    >>> f(tf.constant(2.0)).numpy()
-    np.float32(4.0)
-    """
-    if func is None:
-        return lambda f: f
-    return func
-
-
 def reduce_all(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:
     """Logical and over ``axis`` (no gradient).
 
@@ -580,3 +567,165 @@ def eye(num_rows: int, num_columns: Any = None, batch_shape: Any = None, dtype: 
     if batch_shape is not None:
         raise NotImplementedError("tf.eye: batch_shape is not supported by the chainrule dialect")
     return wrap(cr.eye(int(num_rows), None if num_columns is None else int(num_columns), dtype=_np(dtype)))
+
+
+# ---------------------------------------------------------------- norms, padding, contraction
+def _vector_norm(x: Any, p: Any, axis: Any, keepdims: bool) -> Any:
+    if p in ("euclidean", "fro", 2, 2.0):
+        return cr.norm(x, None, axis, keepdims)
+    if p in (1, 1.0):
+        return cr.sum(cr.abs(x), axis=axis, keepdims=keepdims)
+    if p == np.inf:
+        return cr.max(cr.abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and p > 0:
+        total = cr.sum(cr.power(cr.abs(x), float(p)), axis=axis, keepdims=keepdims)
+        return cr.power(total, 1.0 / float(p))
+    raise ValueError(f"tf.norm: 'ord' must be a supported vector norm ('euclidean', 1, 2, np.inf or a positive real), got {p!r}")
+
+
+def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: Any = None, name: Any = None) -> Tensor:  # noqa: A002
+    """The norm of ``tensor``: over all entries (``axis=None``, a vector or Frobenius norm), along
+    one axis (a vector norm) or over a pair of axes (a matrix norm).
+
+    Vector norms: ``'euclidean'``/``2``, ``1``, ``np.inf`` and any positive real ``p``. Matrix
+    norms (``axis`` a pair): ``'euclidean'``/``'fro'``, ``1`` (largest column sum) and ``np.inf``
+    (largest row sum); the spectral norm (``ord=2``) is not supported by the dialect. The
+    Euclidean norm's gradient at the zero vector is 0 here (chainrule's convention), NaN in
+    TensorFlow.
+
+    >>> from chainrule import tf
+    >>> tf.norm(tf.constant([[3.0, 4.0], [1.0, 1.0]]), axis=1).numpy()
+    array([5.       , 1.4142135], dtype=float32)
+    >>> tf.norm(tf.constant([3.0, -4.0]), ord=1).numpy()
+    np.float32(7.0)
+    """
+    x = to_tensor(tensor)
+    keep = bool(keepdims)
+    ax = _axis(axis)
+    if isinstance(ax, tuple) and len(ax) == 2:
+        rows, cols = (a % x.ndim for a in ax)
+        if rows == cols:
+            raise ValueError(f"tf.norm: the two axes of a matrix norm must differ, got {axis}")
+        if ord in ("euclidean", "fro"):
+            return wrap(cr.norm(x, None, (rows, cols), keep))
+        if ord in (1, np.inf):
+            summed, largest = (rows, cols) if ord == 1 else (cols, rows)
+            out = cr.max(cr.sum(cr.abs(x), axis=summed, keepdims=True), axis=largest, keepdims=True)
+            return wrap(out if keep else cr.squeeze(out, (rows, cols)))
+        if ord in (2, 2.0):
+            raise NotImplementedError(
+                "tf.norm: the spectral matrix norm (ord=2 with two axes) is not supported by the "
+                "chainrule TensorFlow dialect; use 'fro', 1 or np.inf"
+            )
+        raise ValueError(f"tf.norm: 'ord' must be a supported matrix norm ('euclidean', 'fro', 1, 2, np.inf), got {ord!r}")
+    if isinstance(ax, tuple) and len(ax) != 1:
+        raise ValueError(f"tf.norm: axis must be None, an int or a pair of ints, got {axis}")
+    if ord == "fro" and ax is not None:
+        raise ValueError("tf.norm: 'fro' is a matrix norm; give a pair of axes, or use 'euclidean'")
+    return wrap(_vector_norm(x, ord, ax, keep))
+
+
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: Any = None) -> Tensor:
+    """``t`` scaled down so that its L2 norm (over ``axes``, all by default) is at most
+    ``clip_norm``: ``t * clip_norm / max(norm(t), clip_norm)``. Differentiable in ``t``, through
+    the norm too; a zero ``t`` stays zero with a finite gradient, as in TensorFlow.
+
+    >>> from chainrule import tf
+    >>> tf.clip_by_norm(tf.constant([3.0, 4.0]), 1.0).numpy()
+    array([0.6, 0.8], dtype=float32)
+    >>> tf.clip_by_norm(tf.constant(4.0), 0.5).numpy()
+    np.float32(0.5)
+    """
+    x = to_tensor(t)
+    if x.dtype.kind != "f":
+        raise TypeError(f"tf.clip_by_norm: t must be a floating tensor, got {x.dtype.name}")
+    limit = operand(clip_norm, x.dtype)
+    squares = cr.sum(cr.square(x), axis=_axis(axes), keepdims=True)
+    positive = cr.greater(squares, 0)
+    # sqrt only ever sees a positive number, so a zero input gets a finite gradient.
+    length = cr.where(positive, cr.sqrt(cr.where(positive, squares, cr.ones_like(squares))), squares)
+    return wrap(cr.divide(cr.multiply(x, limit), cr.maximum(length, limit)))
+
+
+def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0, name: Any = None) -> Tensor:
+    """Pad each axis with ``paddings[i] = [before, after]`` entries of ``constant_values``.
+
+    Only ``mode='CONSTANT'`` is supported by the dialect. The gradient reaches ``tensor``, not
+    ``constant_values`` (as in TensorFlow).
+
+    >>> from chainrule import tf
+    >>> tf.pad(tf.ones((1, 2)), [[0, 0], [1, 1]], constant_values=-2.0).numpy()
+    array([[-2.,  1.,  1., -2.]], dtype=float32)
+    """
+    x = to_tensor(tensor)
+    if str(mode).upper() != "CONSTANT":
+        raise NotImplementedError(
+            f"tf.pad: mode={mode!r} is not supported by the chainrule TensorFlow dialect; only 'CONSTANT' is"
+        )
+    widths = _Native.numpy(paddings) if isinstance(paddings, _Native) else np.asarray(paddings)
+    if widths.shape != (x.ndim, 2):
+        raise ValueError(
+            f"tf.pad: paddings must have shape [{x.ndim}, 2] (one [before, after] pair per axis of a "
+            f"tensor of shape {tuple(x.shape)}), got {widths.shape}"
+        )
+    if (widths < 0).any():
+        raise ValueError(f"tf.pad: paddings must be non-negative, got {widths.tolist()}")
+    fill = _Native.numpy(constant_values) if isinstance(constant_values, _Native) else np.asarray(constant_values)
+    if fill.size != 1:
+        raise ValueError(f"tf.pad: constant_values must be a scalar, got shape {fill.shape}")
+    value = fill.reshape(()).astype(x.dtype).item()
+    return wrap(cr.pad(x, [tuple(int(w) for w in pair) for pair in widths], constant_values=value))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def tensordot(a: Any, b: Any, axes: Any, name: Any = None) -> Tensor:
+    """Contract ``a`` and ``b`` over ``axes``: an int ``N`` (the last N axes of ``a`` with the
+    first N of ``b``) or a pair of axis lists ``[a_axes, b_axes]``.
+
+    >>> from chainrule import tf
+    >>> tf.tensordot(tf.ones((2, 3)), tf.ones((3, 4)), axes=1).shape
+    TensorShape([2, 4])
+    >>> tf.tensordot(tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]), axes=[[0], [0]]).numpy()
+    np.float32(11.0)
+    """
+    x, y = _pair(a, b)
+    x, y = to_tensor(x), to_tensor(y)
+    if isinstance(axes, _Native):
+        axes = _Native.numpy(axes).tolist()
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > min(x.ndim, y.ndim):
+            raise ValueError(f"tf.tensordot: axes={n} does not fit tensors of ranks {x.ndim} and {y.ndim}")
+        a_axes, b_axes = list(range(x.ndim - n, x.ndim)), list(range(n))
+    else:
+        try:
+            a_axes, b_axes = ([int(i) for i in np.atleast_1d(part)] for part in axes)
+        except (TypeError, ValueError):
+            raise ValueError(f"tf.tensordot: axes must be an int or a pair of axis lists, got {axes!r}") from None
+        a_axes = [i % x.ndim for i in a_axes]
+        b_axes = [i % y.ndim for i in b_axes]
+    if len(a_axes) != len(b_axes) or any(x.shape[i] != y.shape[j] for i, j in zip(a_axes, b_axes)):
+        raise ValueError(
+            f"tf.tensordot: cannot contract axes {a_axes} of shape {tuple(x.shape)} with axes {b_axes} "
+            f"of shape {tuple(y.shape)}"
+        )
+    if x.ndim + y.ndim - len(a_axes) > len(_LETTERS):
+        raise ValueError("tf.tensordot: too many axes for the chainrule TensorFlow dialect")
+    x_sub = list(_LETTERS[: x.ndim])
+    y_sub = list(_LETTERS[x.ndim : x.ndim + y.ndim])
+    for i, j in zip(a_axes, b_axes):
+        y_sub[j] = x_sub[i]
+    kept = [c for i, c in enumerate(x_sub) if i not in a_axes] + [c for j, c in enumerate(y_sub) if j not in b_axes]
+    return wrap(cr.einsum(f"{''.join(x_sub)},{''.join(y_sub)}->{''.join(kept)}", x, y))
+
+
+def elu(features: Any, name: Any = None) -> Tensor:
+    """``x`` for positive ``x``, ``exp(x) - 1`` otherwise (chainrule's ``elu``).
+
+    >>> from chainrule import tf
+    >>> tf.nn.elu(tf.constant([-1.0, 1.0])).numpy()
+    array([-0.63212055,  1.        ], dtype=float32)
+    """
+    return wrap(cr.elu(to_tensor(features)))

@@ -1,10 +1,15 @@
 """The dialect's Tensor and Variable: native chainrule tensors that print and convert as TensorFlow's.
 
 How results become ``tf.Tensor``: every native op returns a native ``chainrule.Tensor``. The
-dialect's :class:`Tensor` subclasses it and adds no slots, so a fresh native result can simply
-be re-classed (``result.__class__ = Tensor``): no copy, no wrapper object, the graph untouched.
-:func:`wrap` does that for exact native tensors only (a Variable, or any other subclass, is left
-as it is). The dialect's operators (``+``, ``@``, ``[]``...) call the native ones and wrap.
+dialect's :class:`Tensor` subclasses it and adds no slots; its concrete class :class:`EagerTensor`
+(TensorFlow's name for an eager value, ``type(x).__name__``) neither, so a fresh native result can
+simply be re-classed (``result.__class__ = EagerTensor``): no copy, no wrapper object, the graph
+untouched. :func:`wrap` does that for exact native tensors only (a Variable, or any other
+subclass, is left as it is). The dialect's operators (``+``, ``@``, ``[]``...) call the native
+ones and wrap. ``tf.Variable(...)`` likewise builds a :class:`ResourceVariable`, as TensorFlow's does.
+
+NumPy sees the values, as in TensorFlow: ``np.mean(t, axis=0)`` or ``np.sin(t)`` compute on them
+and return a NumPy array (which no tape follows), while ``ndarray * t`` is the tensor's operator.
 
 Conversion follows TensorFlow: Python floats become float32, Python ints int32 (int64 when they
 do not fit), NumPy arrays keep their dtype; the other operand of an operator is converted to the
@@ -23,7 +28,7 @@ import numpy as np
 import chainrule as cr
 
 __all__ = [
-    "DType", "TensorShape", "Tensor", "Variable", "InvalidArgumentError", "wrap", "wrap_tree",
+    "DType", "TensorShape", "Tensor", "EagerTensor", "Variable", "ResourceVariable", "InvalidArgumentError", "wrap", "wrap_tree",
     "as_dtype", "convert_to_tensor", "constant", "float16", "float32", "float64", "int8", "int16",
     "int32", "int64", "uint8", "bool", "newaxis",
 ]  # fmt: skip
@@ -244,7 +249,7 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, nam
             raise ValueError(
                 f"Tensor conversion requested dtype {want.name} for Tensor with dtype {value.dtype.name}"
             )
-        if type(value) is Tensor:
+        if type(value) is EagerTensor:
             return value
         # A Variable (or a native tensor) is read through an op, so the result stays connected.
         return wrap(cr.reshape(value, tuple(value.shape)))
@@ -312,14 +317,14 @@ def to_tensor(value: Any) -> Any:
 def wrap(x: Any) -> Any:
     """Re-class a fresh native result as a dialect :class:`Tensor` (in place, no copy)."""
     if type(x) is _NativeTensor:
-        x.__class__ = Tensor
+        x.__class__ = EagerTensor
     return x
 
 
 def wrap_tree(tree: Any) -> Any:
     """:func:`wrap` every tensor in a list/tuple/dict structure."""
     if type(tree) is _NativeTensor:
-        tree.__class__ = Tensor
+        tree.__class__ = EagerTensor
         return tree
     if isinstance(tree, (list, tuple, dict)):
         return cr.transforms.tree_map(wrap, tree)
@@ -372,12 +377,51 @@ class _TensorMethods:
         )
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        like = next(x.dtype for x in inputs if isinstance(x, _NativeTensor))
-        args = [x if isinstance(x, _NativeTensor) else operand(x, like) for x in inputs]
-        return wrap_tree(_NativeTensor.__array_ufunc__(self, ufunc, method, *args, **kwargs))  # type: ignore[attr-defined]
+        # NumPy comes here both for `ndarray * t` (Python's operator, which TensorFlow answers
+        # with the tensor's own __rmul__: a tensor) and for a direct `np.multiply(a, t)` or
+        # `np.sin(t)` (which TensorFlow answers with a NumPy array of the values). The two cannot
+        # be told apart, so a binary operator ufunc with a NumPy array or scalar on one side is
+        # taken as the operator, everything else as a NumPy call on the values.
+        names = _OPERATOR_UFUNCS.get(ufunc)
+        if names is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            first, second = inputs
+            if isinstance(first, _TensorMethods) and isinstance(second, (np.ndarray, np.generic)):
+                return getattr(first, f"__{names[0]}__")(second)
+            if isinstance(second, _TensorMethods) and isinstance(first, (np.ndarray, np.generic)):
+                return getattr(second, f"__{names[1]}__")(first)
+        return getattr(ufunc, method)(*_values(inputs), **_values(kwargs))
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        # TensorFlow's tensors reach NumPy functions through __array__: the result is a NumPy
+        # array computed from the values, outside any tape (the guide's `np.mean(x, axis=0)`).
+        return func(*_values(args), **_values(kwargs))
 
     def __getitem__(self, index: Any) -> Any:
         return wrap(_NativeTensor.__getitem__(self, index))  # type: ignore[index]
+
+
+# ufunc -> (the operator's method when the tensor is on the left, when it is on the right)
+_OPERATOR_UFUNCS: dict[Any, tuple[str, str]] = {
+    np.add: ("add", "radd"), np.subtract: ("sub", "rsub"), np.multiply: ("mul", "rmul"),
+    np.true_divide: ("truediv", "rtruediv"), np.floor_divide: ("floordiv", "rfloordiv"),
+    np.remainder: ("mod", "rmod"), np.power: ("pow", "rpow"), np.matmul: ("matmul", "rmatmul"),
+    np.bitwise_and: ("and", "rand"), np.bitwise_or: ("or", "ror"), np.bitwise_xor: ("xor", "rxor"),
+    np.equal: ("eq", "eq"), np.not_equal: ("ne", "ne"), np.less: ("lt", "gt"),
+    np.less_equal: ("le", "ge"), np.greater: ("gt", "lt"), np.greater_equal: ("ge", "le"),
+}  # fmt: skip
+
+
+def _values(value: Any) -> Any:
+    """``value`` with every tensor (at any depth of lists, tuples and dicts) replaced by its array."""
+    if isinstance(value, _NativeTensor):
+        return _NativeTensor.numpy(value)
+    if isinstance(value, list):
+        return [_values(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_values(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _values(v) for k, v in value.items()}
+    return value
 
 
 def _install_operators() -> None:
@@ -409,7 +453,9 @@ class Tensor(_TensorMethods, _NativeTensor):
     """A chainrule tensor in TensorFlow's clothes: it prints, converts and combines as TF's do.
 
     It is a native ``chainrule.Tensor`` (every native function accepts it); ``print`` shows
-    ``tf.Tensor(...)``, an f-string formats the NumPy value.
+    ``tf.Tensor(...)``, an f-string formats the NumPy value. As in TensorFlow, the values are
+    instances of the subclass :class:`EagerTensor`: ``isinstance(x, tf.Tensor)`` holds and
+    ``type(x).__name__`` is ``'EagerTensor'``.
 
     >>> from chainrule import tf
     >>> x = tf.constant([24.0, 4.0])
@@ -419,6 +465,8 @@ class Tensor(_TensorMethods, _NativeTensor):
     <tf.Tensor: shape=(2,), dtype=float32, numpy=array([24.,  4.], dtype=float32)>
     >>> f"{x}", f"{tf.constant(6.0)}"
     ('[24.  4.]', '6.0')
+    >>> isinstance(x, tf.Tensor), type(x).__name__
+    (True, 'EagerTensor')
     """
 
     __slots__ = ()
@@ -429,6 +477,13 @@ class Tensor(_TensorMethods, _NativeTensor):
 
     def __str__(self) -> str:
         return f"tf.Tensor({_value_text(self, False)}, shape={_shape_text(self)}, dtype={self.dtype.name})"
+
+
+class EagerTensor(Tensor):
+    """The class of every dialect tensor value (TensorFlow's ``EagerTensor``); no added state."""
+
+    __slots__ = ()
+    __hash__ = _NativeTensor.__hash__
 
 
 # ---------------------------------------------------------------- Variable
@@ -454,6 +509,8 @@ class Variable(_TensorMethods, _NativeVariable):
     """A mutable, named tensor that a ``GradientTape`` watches automatically when trainable.
 
     Python floats give float32 and ints int32, as in TensorFlow; the name gets TF's ``:0``.
+    ``tf.Variable(...)`` builds a :class:`ResourceVariable` (its ``type(v).__name__``), as
+    TensorFlow's does.
 
     >>> from chainrule import tf
     >>> x = tf.Variable([2.0, 3.0])
@@ -461,10 +518,15 @@ class Variable(_TensorMethods, _NativeVariable):
     <tf.Variable 'Variable:0' shape=(2,) dtype=float32, numpy=array([2., 3.], dtype=float32)>
     >>> tf.Variable(1.0, name="b").assign_add(0.5).numpy()
     np.float32(1.5)
+    >>> isinstance(x, tf.Variable), type(x).__name__
+    (True, 'ResourceVariable')
     """
 
     __slots__ = ()
     __hash__ = _NativeVariable.__hash__
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Variable:
+        return _NativeVariable.__new__(ResourceVariable if cls is Variable else cls)
 
     def __init__(self, initial_value: Any = None, trainable: Any = None, validate_shape: Any = True,
                  caching_device: Any = None, name: str | None = None, dtype: Any = None,
@@ -514,6 +576,13 @@ class Variable(_TensorMethods, _NativeVariable):
         )
 
     __str__ = __repr__
+
+
+class ResourceVariable(Variable):
+    """The class of the variables ``tf.Variable(...)`` builds (TensorFlow's name); no added state."""
+
+    __slots__ = ()
+    __hash__ = _NativeVariable.__hash__
 
 
 def _plain_values(value: Any, var: Variable) -> Any:

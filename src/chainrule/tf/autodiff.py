@@ -9,5 +9,8 @@ tf.Tensor(6.0, shape=(), dtype=float32)
 """
 
 from chainrule.tf._tape import ForwardAccumulator, GradientTape
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.autodiff")
 
 __all__ = ["ForwardAccumulator", "GradientTape"]

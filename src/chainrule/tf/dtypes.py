@@ -19,6 +19,9 @@ from chainrule.tf._tensor import (
     int64,
     uint8,
 )  # fmt: skip
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.dtypes")
 
 __all__ = [
     "DType", "as_dtype", "cast", "bool", "float16", "float32", "float64", "int8", "int16",

@@ -6,5 +6,8 @@ True
 """
 
 from chainrule.tf._tensor import InvalidArgumentError
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.errors")
 
 __all__ = ["InvalidArgumentError"]

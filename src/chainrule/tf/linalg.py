@@ -18,6 +18,9 @@ import numpy as np
 import chainrule as cr
 from chainrule.tf._ops import matmul
 from chainrule.tf._tensor import Tensor, to_tensor, wrap
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.linalg")
 
 __all__ = [
     "matmul", "inv", "det", "solve", "trace", "matrix_transpose", "eig", "eigh", "eigvals",

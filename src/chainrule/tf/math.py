@@ -26,6 +26,7 @@ from chainrule.tf._ops import (
     minimum,
     multiply,
     negative,
+    norm,
     not_equal,
     pow,
     reciprocal,
@@ -48,11 +49,14 @@ from chainrule.tf._ops import (
     tan,
     tanh,
 )  # fmt: skip
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.math")
 
 __all__ = [
     "abs", "add", "add_n", "argmax", "argmin", "cos", "divide", "equal", "exp", "greater",
     "greater_equal", "less", "less_equal", "log", "log1p", "log_softmax", "maximum", "minimum",
-    "multiply", "negative", "not_equal", "pow", "reciprocal", "reduce_logsumexp", "reduce_max",
+    "multiply", "negative", "norm", "not_equal", "pow", "reciprocal", "reduce_logsumexp", "reduce_max",
     "reduce_mean", "reduce_min", "reduce_prod", "reduce_std", "reduce_sum", "reduce_variance",
     "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "square", "subtract", "tan", "tanh",
 ]  # fmt: skip

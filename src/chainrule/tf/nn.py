@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import chainrule as cr
-from chainrule.tf._ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from chainrule.tf._ops import elu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from chainrule.tf._tensor import Tensor, operand, to_tensor, wrap
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.nn")
 
 __all__ = [
-    "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
+    "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
     "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits",
     "sigmoid_cross_entropy_with_logits", "l2_loss",
 ]  # fmt: skip

@@ -19,6 +19,9 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.tf._tensor import Tensor, as_dtype, float32, wrap
+from chainrule.tf._unsupported import missing
+
+__getattr__ = missing("tf.random")
 
 __all__ = ["set_seed", "uniform", "normal"]
 

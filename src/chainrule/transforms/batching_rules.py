@@ -107,7 +107,7 @@ ELEMENTWISE = (
     # unary
     "neg", "square", "sqrt", "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid",
-    "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu", "clip", "astype",
+    "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu", "elu", "clip", "astype",
     # binary and ternary
     "add", "sub", "mul", "div", "pow", "arctan2", "maximum", "minimum", "mod", "where",
     # without a derivative

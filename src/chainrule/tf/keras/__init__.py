@@ -25,10 +25,12 @@ from chainrule.tf.keras import (
     losses,
     models,
     optimizers,
+    variables,
 )
 from chainrule.tf.keras.models import Model, Sequential
+from chainrule.tf.keras.variables import Variable
 
 __all__ = [
-    "activations", "datasets", "initializers", "layers", "losses", "models", "optimizers",
-    "Sequential", "Model",
+    "activations", "datasets", "initializers", "layers", "losses", "models", "optimizers", "variables",
+    "Sequential", "Model", "Variable",
 ]  # fmt: skip

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.tf._ops import relu, sigmoid, softplus, tanh
+from chainrule.tf._ops import elu, relu, sigmoid, softplus, tanh
 from chainrule.tf._ops import softmax as _softmax
 from chainrule.tf._tensor import Tensor, to_tensor
 
-__all__ = ["relu", "sigmoid", "softmax", "softplus", "tanh", "linear", "get", "serialize"]
+__all__ = ["relu", "elu", "sigmoid", "softmax", "softplus", "tanh", "linear", "get", "serialize"]
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -38,7 +38,7 @@ def linear(x: Any) -> Any:
 
 
 _BY_NAME: dict[str, Callable[..., Any]] = {
-    "relu": relu, "sigmoid": sigmoid, "softmax": softmax, "softplus": softplus, "tanh": tanh,
+    "relu": relu, "elu": elu, "sigmoid": sigmoid, "softmax": softmax, "softplus": softplus, "tanh": tanh,
     "linear": linear,
 }  # fmt: skip
 

@@ -1,7 +1,9 @@
-"""``tf.keras.layers``: Layer, Dense, Flatten, Activation, ReLU, Softmax and Dropout.
+"""``tf.keras.layers``: Layer, Dense, Flatten, Activation, ReLU, Softmax, Dropout and
+BatchNormalization.
 
-Layers create their weights on their first call, from the input's last dimension (Keras's
-``build``). Weights are dialect ``tf.Variable`` objects, so a ``GradientTape`` watches them.
+Layers create their weights on their first call, from the input's shape (Keras's ``build``).
+Weights are Keras 3 variables (``tf.keras.Variable``: named ``kernel``, located at
+``hidden/kernel``), dialect ``tf.Variable`` objects underneath, so a ``GradientTape`` watches them.
 
 >>> from chainrule import tf
 >>> layer = tf.keras.layers.Dense(3, activation="relu", name="hidden")
@@ -9,12 +11,13 @@ Layers create their weights on their first call, from the input's last dimension
 False
 >>> layer(tf.ones((2, 4))).shape, layer.built
 (TensorShape([2, 3]), True)
->>> [v.name for v in layer.trainable_variables]
-['hidden/kernel:0', 'hidden/bias:0']
+>>> [v.name for v in layer.trainable_variables], [v.path for v in layer.trainable_variables]
+(['kernel', 'bias'], ['hidden/kernel', 'hidden/bias'])
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import defaultdict
 from typing import Any
@@ -24,9 +27,13 @@ import numpy as np
 import chainrule as cr
 from chainrule.tf._ops import matmul, reshape
 from chainrule.tf._tensor import Tensor, TensorShape, Variable, float32, to_tensor, wrap
+from chainrule.tf._unsupported import missing
 from chainrule.tf.keras import activations, initializers
+from chainrule.tf.keras.variables import Variable as KerasVariable
 
-__all__ = ["Layer", "Dense", "Flatten", "Activation", "ReLU", "Softmax", "Dropout"]
+__all__ = ["Layer", "Dense", "Flatten", "Activation", "ReLU", "Softmax", "Dropout", "BatchNormalization"]
+
+__getattr__ = missing("tf.keras.layers")
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -67,12 +74,21 @@ class Layer:
         self._input_shape = None if input_shape is None else tuple(input_shape)
 
     # ------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape: Any, initializer: Any = "glorot_uniform",
-                   trainable: bool = True, dtype: Any = None, **kwargs: Any) -> Variable:  # fmt: skip
-        """Create a weight of ``shape`` filled by ``initializer`` and track it."""
-        init = initializers.get(initializer)
-        value = init(tuple(int(s) for s in shape), dtype=self.dtype if dtype is None else dtype)
-        var = Variable(value, trainable=trainable, name=f"{self.name}/{name}")
+    def add_weight(self, shape: Any = None, initializer: Any = None, dtype: Any = None, trainable: bool = True,
+                   name: str | None = None, **kwargs: Any) -> Variable:  # fmt: skip
+        """Create a weight of ``shape`` filled by ``initializer`` (Glorot-uniform by default) and
+        track it: Keras 3's ``add_weight(shape, initializer, dtype, trainable, name=...)``. The
+        Keras 2 order ``add_weight(name, shape, initializer)`` is accepted too."""
+        if isinstance(shape, str):  # Keras 2: add_weight(name, shape, initializer, ...)
+            shape, initializer, name = initializer, kwargs.pop("initializer", dtype), shape
+            dtype = kwargs.pop("dtype", None)
+            if isinstance(dtype, str) and dtype in ("zeros", "ones", "glorot_uniform"):
+                initializer, dtype = dtype, None
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = init(shape, dtype=self.dtype if dtype is None else dtype)
+        label = f"variable_{len(self._weights)}" if name is None else str(name)
+        var = KerasVariable(value, trainable=trainable, name=label, path=f"{self.name}/{label}")
         self._weights.append(var)
         return var
 
@@ -131,7 +147,15 @@ class Layer:
         if not self.built:
             self.build(TensorShape(tuple(x.shape)))
             self.built = True
+        # Keras passes `training` and `mask` only to a call() that takes them.
+        for key in ("training", "mask"):
+            if key in kwargs and not self._call_takes(key):
+                del kwargs[key]
         return self.call(x, *args, **kwargs)
+
+    def _call_takes(self, key: str) -> bool:
+        params = inspect.signature(self.call).parameters
+        return key in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
@@ -169,9 +193,9 @@ class Dense(Layer):
     def build(self, input_shape: TensorShape) -> None:
         if not input_shape:
             raise ValueError(f"Dense layer {self.name}: the input must have at least one dimension")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel")
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
 
     def _cast_inputs(self, inputs: Any) -> Any:
         x = to_tensor(inputs)
@@ -272,3 +296,90 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             return inputs
         return wrap(cr.dropout(inputs, self.rate))
+
+
+class BatchNormalization(Layer):
+    """Normalize each feature (along ``axis``) to zero mean and unit variance, then scale by
+    ``gamma`` and shift by ``beta``.
+
+    Called with ``training=True`` it uses the batch's mean and (population) variance, through
+    which gradients flow, and moves ``moving_mean``/``moving_variance`` toward them
+    (``moving = moving * momentum + batch * (1 - momentum)``); otherwise it uses the moving
+    statistics. Weights, created on the first call: ``gamma`` (ones) and ``beta`` (zeros),
+    trainable; ``moving_mean`` (zeros) and ``moving_variance`` (ones), not trainable.
+
+    >>> from chainrule import tf
+    >>> bn = tf.keras.layers.BatchNormalization()
+    >>> bn(tf.constant([[1.0, 2.0], [3.0, 5.0]]), training=True).numpy().round(4)
+    array([[-0.9995, -0.9998],
+           [ 0.9995,  0.9998]], dtype=float32)
+    >>> bn.moving_mean.numpy(), bn.moving_variance.numpy()
+    (array([0.02 , 0.035], dtype=float32), array([1.    , 1.0125], dtype=float32))
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 0.001, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
+                 **kwargs: Any) -> None:  # fmt: skip
+        for unsupported in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "renorm"):
+            if kwargs.get(unsupported):
+                raise NotImplementedError(
+                    f"BatchNormalization: {unsupported} is not supported by the chainrule TensorFlow dialect"
+                )
+            kwargs.pop(unsupported, None)
+        kwargs.pop("synchronized", None)
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise NotImplementedError("BatchNormalization: the chainrule TensorFlow dialect normalizes along one axis")
+            axis = axis[0]
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self._initializers = (gamma_initializer, beta_initializer, moving_mean_initializer, moving_variance_initializer)
+        self.gamma: Variable | None = None
+        self.beta: Variable | None = None
+        self.moving_mean: Variable | None = None
+        self.moving_variance: Variable | None = None
+
+    def build(self, input_shape: TensorShape) -> None:
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(
+                f"BatchNormalization {self.name}: axis {self.axis} is out of range for inputs of shape {tuple(input_shape)}"
+            )
+        shape = (input_shape[self.axis],)
+        gamma_init, beta_init, mean_init, variance_init = self._initializers
+        if self.scale:
+            self.gamma = self.add_weight(shape, gamma_init, name="gamma")
+        if self.center:
+            self.beta = self.add_weight(shape, beta_init, name="beta")
+        self.moving_mean = self.add_weight(shape, mean_init, trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape, variance_init, trainable=False, name="moving_variance")
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Tensor:
+        if mask is not None:
+            raise NotImplementedError("BatchNormalization: mask is not supported by the chainrule TensorFlow dialect")
+        assert self.moving_mean is not None and self.moving_variance is not None
+        axis = self.axis % inputs.ndim
+        reduce_axes = tuple(i for i in range(inputs.ndim) if i != axis)
+        param_shape = tuple(inputs.shape[i] if i == axis else 1 for i in range(inputs.ndim))
+        if training and self.trainable:
+            mean = cr.mean(inputs, axis=reduce_axes, keepdims=True)
+            variance = cr.var(inputs, axis=reduce_axes, keepdims=True)
+            keep = self.momentum
+            with cr.no_grad():
+                new_mean = self.moving_mean.numpy() * keep + cr.Tensor.numpy(mean).reshape(-1) * (1 - keep)
+                new_variance = self.moving_variance.numpy() * keep + cr.Tensor.numpy(variance).reshape(-1) * (1 - keep)
+            self.moving_mean.assign(new_mean.astype(self.moving_mean.dtype))
+            self.moving_variance.assign(new_variance.astype(self.moving_variance.dtype))
+        else:
+            mean = cr.reshape(self.moving_mean, param_shape)
+            variance = cr.reshape(self.moving_variance, param_shape)
+        out = cr.divide(cr.subtract(inputs, mean), cr.sqrt(cr.add(variance, np.asarray(self.epsilon, inputs.dtype))))
+        if self.gamma is not None:
+            out = cr.multiply(out, cr.reshape(self.gamma, param_shape))
+        if self.beta is not None:
+            out = cr.add(out, cr.reshape(self.beta, param_shape))
+        return wrap(out)
