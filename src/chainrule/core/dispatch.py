@@ -231,7 +231,8 @@ def _record(
         _fill_many(node, args, watched)
     if prim.saves_ans:
         node.ans = out._data
-        node.ans_vc = share_version(out)
+        # (out is new: it has no counter yet, and nothing else can have made one.)
+        node.ans_vc = out._vc = [0]
     node.out_shape = out._data.shape
     node.out_dtype = out._data.dtype
     out._node = node
