@@ -17,7 +17,7 @@ from chainrule.torch import _dtypes
 from chainrule.torch import _functions as F
 from chainrule.torch._creation import full, tensor
 from chainrule.torch._random import Generator, default_generator
-from chainrule.torch._tensor import Tensor, cast_operands, label, numpy_of, wrap
+from chainrule.torch._tensor import BatchedTensor, Tensor, cast_operands, label, numpy_of, wrap
 
 __all__ = ["install"]
 
@@ -449,3 +449,28 @@ def install() -> None:
     T.__and__ = T.__rand__ = _bitwise(np.bitwise_and)
     T.__or__ = T.__ror__ = _bitwise(np.bitwise_or)
     T.__xor__ = T.__rxor__ = _bitwise(np.bitwise_xor)
+    _install_batched()
+
+
+def _install_batched() -> None:
+    """In-place updates of a value inside ``vmap``: the native batched value computes them out
+    of place and takes the new batch (the dialect Tensor's versions write memory)."""
+    B = BatchedTensor
+    NB = cr.transforms.BatchedTensor
+
+    def assign(self: Any, value: Any) -> Any:
+        NB.__setitem__(self, Ellipsis, value)
+        return self
+
+    B.__setitem__ = F._runtime_errors(NB.__setitem__)
+    B.__iadd__, B.__isub__ = NB.__iadd__, NB.__isub__
+    B.__imul__, B.__itruediv__ = NB.__imul__, NB.__itruediv__
+    B.add_ = lambda self, other, *, alpha=1: NB.__iadd__(self, _scaled(other, alpha))
+    B.sub_ = B.subtract_ = lambda self, other, *, alpha=1: NB.__isub__(self, _scaled(other, alpha))
+    B.mul_ = NB.__imul__
+    B.div_ = NB.__itruediv__
+    B.copy_ = lambda self, src, non_blocking=False: assign(self, src)
+    B.fill_ = lambda self, value: assign(self, value)
+    B.zero_ = lambda self: assign(self, 0)
+    B.clamp_ = B.clip_ = lambda self, min=None, max=None: assign(self, F.clamp(self, min, max))  # noqa: A002
+    B.masked_fill_ = lambda self, mask, value: assign(self, F.masked_fill(self, mask, value))

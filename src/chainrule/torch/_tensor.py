@@ -3,9 +3,10 @@
 ``Tensor`` subclasses the native ``chainrule.Tensor`` and adds no storage (``__slots__ = ()``).
 Native operations return native tensors; the dialect re-classes each result in place
 (``result.__class__ = Tensor``), which costs one attribute write: no copy, no wrapper object, and
-the graph, the saved values and ``grad_fn`` stay exactly what the engine recorded. Only results
-whose type is exactly the native ``Tensor`` (or ``nn.Parameter``) are re-classed; other subclasses
-(the batched values inside ``vmap``) are left alone.
+the graph, the saved values and ``grad_fn`` stay exactly what the engine recorded. Results whose
+type is exactly the native ``Tensor``, ``nn.Parameter`` or ``transforms.BatchedTensor`` (a value
+inside ``vmap``) are re-classed to the dialect's ``Tensor``, ``Parameter`` or ``BatchedTensor``;
+other subclasses are left alone.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from chainrule import nn as _native_nn
 from chainrule.torch import _dtypes
 from chainrule.torch._dtypes import Size, from_numpy_dtype
 from chainrule.torch._format import tensor_repr
+from chainrule.transforms import BatchedTensor as _NativeBatched
 
 __all__ = [
     "Tensor", "Parameter", "wrap", "wrap_tree", "as_dialect", "numpy_of", "result_dtype",
-    "cast_operands", "GradFn", "grad_fn_of", "label",
+    "cast_operands", "GradFn", "grad_fn_of", "label", "BatchedTensor",
 ]  # fmt: skip
 
 _Native = cr.Tensor
@@ -47,6 +49,8 @@ def wrap(x: Any) -> Any:
         x.__class__ = Tensor
     elif cls is _NativeParameter:
         x.__class__ = Parameter
+    elif cls is _NativeBatched:
+        x.__class__ = BatchedTensor
     elif cls is tuple or cls is list:
         return cls(wrap(v) for v in x)
     return x
@@ -474,3 +478,37 @@ class Parameter(_NativeParameter, Tensor):
         copy = Parameter(np.array(_Native.numpy(self)), requires_grad=self.requires_grad)
         memo[id(self)] = copy
         return copy
+
+
+class BatchedTensor(Tensor, _NativeBatched):
+    """A value inside ``vmap`` with the dialect's methods: ``x.sum(dim=0)``, ``x.unsqueeze(0)``,
+    ``x.shape`` (a ``torch.Size``) work per example, as in PyTorch.
+
+    It is the native ``transforms.BatchedTensor`` (the transforms see a batched value) with the
+    dialect Tensor's names before it. Reading the values of one example (``numpy``, ``item``,
+    printing the numbers) is refused as natively; in-place updates are computed out of place
+    and the value takes the new batch.
+
+    >>> from chainrule import torch
+    >>> from chainrule.torch.func import vmap
+    >>> vmap(lambda row: row.unsqueeze(0).sum(dim=1))(torch.ones(3, 2))
+    tensor([[2.],
+            [2.],
+            [2.]])
+    """
+
+    __slots__ = ()
+    __hash__ = _Native.__hash__
+
+    numpy = item = tolist = __array__ = __float__ = __int__ = __index__ = __bool__ = _NativeBatched._refuse  # type: ignore[assignment]
+    __repr__ = __str__ = _NativeBatched.__repr__
+    __format__ = _NativeBatched.__format__
+    __reduce_ex__ = _NativeBatched._refuse  # type: ignore[assignment]
+
+    def detach(self) -> Any:
+        """Every example's values without history."""
+        return wrap(_NativeBatched.detach(self))
+
+    def clone(self, memory_format: Any = None) -> Any:
+        """A copy of every example (in the graph when it requires grad)."""
+        return label(wrap(_NativeBatched.clone(self)), "CloneBackward0", self)

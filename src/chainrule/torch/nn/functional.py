@@ -227,8 +227,12 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     if not bool(((ts >= 0) & (ts < xs.shape[0 if xs.ndim == 1 else 1])).all()):
         raise IndexError(f"nll_loss: a target is out of bounds for {xs.shape[0 if xs.ndim == 1 else 1]} classes")
     axis = 0 if xs.ndim == 1 else 1
-    picked = cr.take_along_axis(x, cr.expand_dims(labels, axis), axis)
-    losses = cr.neg(cr.squeeze(picked, axis))
+    # Select by comparing with the class numbers rather than by gathering: the comparison is
+    # elementwise, so it also works per example inside vmap (where targets are batched values).
+    classes = cr.reshape(cr.arange(xs.shape[axis]), (xs.shape[axis],) + (1,) * (xs.ndim - axis - 1))
+    chosen = cr.equal(labels if xs.ndim == 1 else cr.expand_dims(labels, axis), classes)
+    picked = cr.sum(cr.where(chosen, x, cr.zeros_like(x)), axis=axis)
+    losses = cr.neg(picked)
     if reduction == "mean":
         losses = cr.mean(losses)
     elif reduction == "sum":
