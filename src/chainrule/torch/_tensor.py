@@ -23,6 +23,7 @@ from chainrule import nn as _native_nn
 from chainrule.torch import _dtypes
 from chainrule.torch._dtypes import Size, from_numpy_dtype
 from chainrule.torch._format import tensor_repr
+from chainrule.torch._unsupported import unsupported
 from chainrule.transforms import BatchedTensor as _NativeBatched
 
 __all__ = [
@@ -414,6 +415,12 @@ class Tensor(_Native):
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
         return _Native.numpy(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a PyTorch method the dialect does not provide.
+        if name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise unsupported(f"torch.Tensor.{name}")
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
