@@ -353,3 +353,19 @@ def test_random_module_is_seeded() -> None:
     assert sorted(cr.random.permutation(5).tolist()) == sorted(p.tolist()) == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="negative"):
         cr.random.normal(size=(-1,))
+
+
+def test_from_numpy_shares_memory_both_ways() -> None:
+    a = np.ones(3, dtype=np.float32)
+    t = cr.from_numpy(a)
+    assert t.dtype == np.float32 and t.numpy() is a
+    np.add(a, 1, out=a)
+    np.testing.assert_array_equal(t.numpy(), [2.0, 2.0, 2.0])
+    t.add_(1.0)
+    np.testing.assert_array_equal(a, [3.0, 3.0, 3.0])
+    with pytest.raises(TypeError, match="ndarray"):
+        cr.from_numpy([1.0, 2.0])
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        cr.from_numpy(np.array(["a"]))
+    with pytest.raises(TypeError, match="byte order"):
+        cr.from_numpy(np.ones(2, dtype=">f8"))

@@ -142,3 +142,18 @@ def test_no_perturbation_confusion() -> None:
 
     assert float(grad(g)(1.0)) == 1.0
     assert float(jvp(g, (1.0,), (1.0,))[1]) == 1.0
+
+
+def test_a_paused_accumulator_follows_nothing_but_the_graph_stays() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.ForwardAccumulator(x, cr.tensor([1.0, 0.0])) as acc:
+        with acc.paused():
+            y = x * 3.0
+        z = y * x  # tangent only through the second factor: 3 x * dx
+    assert acc.jvp(y) is None
+    np.testing.assert_allclose(acc.jvp(z).numpy(), [3.0, 0.0])
+    z.sum().backward()  # reverse mode still sees y = 3 x: d(3 x^2)/dx = 6 x
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
+    with pytest.raises(RuntimeError, match="not active"):
+        with acc.paused():
+            pass

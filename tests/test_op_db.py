@@ -180,3 +180,20 @@ def test_checker_rejects_a_wrong_second_derivative() -> None:
             gradgradcheck(lambda x: wrong(x), [np.array([0.3, 1.1])])
     finally:
         del registry["wrong_square_for_test"]
+
+
+def test_forward_checker_rejects_a_wrong_jvp_rule() -> None:
+    # Right VJP, JVP 1% off: only the forward-mode check sees it.
+    wrong = cr.Primitive("wrong_jvp_sin_for_test", np.sin, nin=1)
+    try:
+        wrong.def_vjp(lambda g, ans, x: g * cr.cos(x))
+        wrong.def_jvp(lambda t, ans, x: t * cr.cos(x) * 1.01)
+        assert gradcheck(lambda x: wrong(x), [np.array([0.3, 1.1])])
+        with pytest.raises(GradcheckError, match="forward-mode Jacobian mismatch"):
+            gradcheck(lambda x: wrong(x), [np.array([0.3, 1.1])], check_forward=True)
+        assert not gradcheck(lambda x: wrong(x), [np.array([0.3, 1.1])], check_forward=True,
+                             check_backward=False, raise_exception=False)  # fmt: skip
+        with pytest.raises(ValueError, match="nothing to check"):
+            gradcheck(lambda x: wrong(x), [np.array([0.3])], check_backward=False)
+    finally:
+        del registry["wrong_jvp_sin_for_test"]

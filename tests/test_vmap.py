@@ -231,3 +231,58 @@ def test_tape_around_vmap() -> None:
     g = tape.gradient(out, w)
     dots = xs.numpy() @ w.numpy()
     np.testing.assert_allclose(g.numpy(), (2 * dots[:, None] * xs.numpy()).sum(axis=0))
+
+
+def test_detach_and_clone_inside_vmap_keep_every_example() -> None:
+    xs = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(vmap(lambda x: x.detach() * 2)(xs).numpy(), [[2.0, 4.0], [6.0, 8.0]])
+    np.testing.assert_array_equal(vmap(lambda x: x.clone() + 1)(xs).numpy(), [[2.0, 3.0], [4.0, 5.0]])
+    # clone stays in the graph, detach leaves it: d/dx sum(clone(x)^2) = 2x, d/dx sum(detach(x) x) = x
+    np.testing.assert_allclose(grad(lambda a: vmap(lambda r: (r.clone() ** 2).sum())(a).sum())(xs).numpy(),
+                               2 * xs.numpy())  # fmt: skip
+    np.testing.assert_allclose(grad(lambda a: vmap(lambda r: (r.detach() * r).sum())(a).sum())(xs).numpy(),
+                               xs.numpy())  # fmt: skip
+
+
+def test_jvp_along_a_cotangent_pulled_back_inside_vmap() -> None:
+    # The neural-tangent-kernel pattern: inside vmap over x2, a cotangent pulled back through
+    # f(W, x1) (it varies along the vmap level, W does not) is the direction of a jvp of
+    # f(W, x2). Expected: J(x1) J(x2)^T, J(x) = d tanh(W x)/dW.
+    rng = np.random.default_rng(0)
+    w = cr.tensor(rng.standard_normal((3, 3)))
+    x1s = cr.tensor(rng.standard_normal((2, 3)))
+    x2s = cr.tensor(rng.standard_normal((4, 3)))
+
+    def ntk(x1: cr.Tensor, x2: cr.Tensor) -> cr.Tensor:
+        _, pull = cr.vjp(lambda m: cr.tanh(m @ x1), w)
+
+        def column(v: cr.Tensor) -> cr.Tensor:
+            (direction,) = pull(v)
+            return jvp(lambda m: cr.tanh(m @ x2), (w,), (direction,))[1]
+
+        return vmap(column)(cr.eye(3))
+
+    def jac(x: np.ndarray) -> np.ndarray:  # d tanh(W x)_i / dW_ij = (1 - tanh^2)_i x_j
+        d = 1 - np.tanh(w.numpy() @ x) ** 2
+        return np.einsum("i,ik,j->ikj", d, np.eye(3), x).reshape(3, 9)
+
+    expected = np.array([[jac(a) @ jac(b).T for b in x2s.numpy()] for a in x1s.numpy()])
+    np.testing.assert_allclose(vmap(vmap(ntk, (None, 0)), (0, None))(x1s, x2s).numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(vmap(ntk, (None, 0))(x1s[0], x2s).numpy(), expected[0], atol=1e-12)
+
+
+def test_a_subclass_of_batched_tensor_is_a_batched_value() -> None:
+    # A dialect re-classes batched values to add method names; the transforms still see them.
+    class Named(BatchedTensor):
+        __slots__ = ()
+
+        def twice(self):
+            return self * 2
+
+    def f(x):
+        x.__class__ = Named
+        return x.twice().sum()
+
+    xs = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(vmap(f)(xs).numpy(), [6.0, 14.0])
+    np.testing.assert_array_equal(grad(lambda a: vmap(f)(a).sum())(xs).numpy(), np.full((2, 2), 2.0))

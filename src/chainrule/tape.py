@@ -169,7 +169,7 @@ def constant(value: Any, dtype: Any = None, shape: Any = None) -> Tensor:
 
 # ---------------------------------------------------------------- GradientTape
 def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
-    if type(t) is BatchedTensor:
+    if isinstance(t, BatchedTensor):
         return t._base, t._levels
     return t, ()
 
@@ -341,7 +341,7 @@ class GradientTape:
         allowed = set(self._nodes) if self._recording else self._nodes
         if self._boundary:
             allowed = allowed | self._boundary
-        batched_seed = any(type(seed) is BatchedTensor for _, seed in roots)
+        batched_seed = any(isinstance(seed, BatchedTensor) for _, seed in roots)
         if state.batching and not batched_seed:
             with below():
                 grads = backprop(roots, targets=targets, retain_graph=True, create_graph=create, allowed=allowed)
@@ -356,7 +356,7 @@ class GradientTape:
             g = next(it)
             if g is not None and not isinstance(g, Tensor):
                 g = _plain(g)
-            if g is not None and not create and not state.forward and type(g) is not BatchedTensor:
+            if g is not None and not create and not state.forward and not isinstance(g, BatchedTensor):
                 data = g._data
                 if data.base is not None or not data.flags.writeable:
                     g = _plain(data.copy())

@@ -33,11 +33,12 @@ from chainrule.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSE
 from chainrule.nn.module import IncompatibleKeys, Module
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.serialization import StateFileError, load, save
+from chainrule.nn.stateless import functional_call, stack_module_state
 
 __all__ = [
     "Parameter", "Module", "IncompatibleKeys", "functional", "init",
     "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d",
     "Sequential", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "GELU", "MSELoss", "L1Loss", "CrossEntropyLoss", "BCEWithLogitsLoss",
-    "save", "load", "StateFileError",
+    "save", "load", "StateFileError", "functional_call", "stack_module_state",
 ]  # fmt: skip

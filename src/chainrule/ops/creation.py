@@ -11,7 +11,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.ops._api import bind_sequence
 
 __all__ = [
-    "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "linspace",
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "linspace",
     "zeros_like", "ones_like", "full_like", "empty",
 ]  # fmt: skip
 
@@ -53,6 +53,37 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
         if stacked is not None:
             return stacked if dtype is None else stacked.astype(_dtype(dtype))
     return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares memory with ``array``: no copy, so writes to either show in both.
+
+    The array's dtype is kept (float, integer or bool). NumPy-side writes are not seen by the
+    engine's version counter, so do not change an array whose tensor an op has saved for backward.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> a = np.zeros(2)
+    >>> t = cr.from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 0.], dtype=float64)
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"from_numpy: unsupported dtype {array.dtype}; chainrule tensors hold float, integer "
+            "or bool data"
+        )
+    if not array.dtype.isnative:
+        raise TypeError(
+            f"from_numpy: the array has non-native byte order ({array.dtype}); convert it with "
+            "array.astype(array.dtype.newbyteorder('='))"
+        )
+    t = Tensor(np.empty(0, array.dtype))
+    t._data = array
+    return t
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -1,8 +1,9 @@
-"""Compare reverse-mode derivatives with central finite differences, in float64.
+"""Compare derivatives with central finite differences, in float64.
 
-For a function ``f`` of tensors, the analytical Jacobian is built one output element at a time
-from vector-Jacobian products (so this checks the VJP rules), and the numerical one from the
-fourth-order central difference
+For a function ``f`` of tensors, the reverse-mode Jacobian is built one output element at a time
+from vector-Jacobian products (so this checks the VJP rules), the forward-mode one (with
+``check_forward=True``) one input element at a time from Jacobian-vector products (checking the
+JVP rules), and the numerical one from the fourth-order central difference
 
     (8 (f(x + h e_i) - f(x - h e_i)) - (f(x + 2h e_i) - f(x - 2h e_i))) / 12h.
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from chainrule.core.engine import grad as autograd_grad
 from chainrule.core.tensor import Tensor
+from chainrule.transforms.forward import jvp
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError"]
 
@@ -116,6 +118,22 @@ def _analytical_jacobian(f: Callable[..., Any], xs: list[Tensor], create_graph: 
     return jac
 
 
+def _forward_jacobian(f: Callable[..., Any], xs: list[Tensor]) -> list[list[np.ndarray]]:
+    """``J[k][i]`` from one Jacobian-vector product per input element (forward mode)."""
+    base = [np.asarray(x._data) for x in xs]
+    outs = _outputs(f, [Tensor(b) for b in base])
+    jac = [[np.zeros((o._data.size, b.size)) for b in base] for o in outs]
+    for i, b in enumerate(base):
+        for j in range(b.size):
+            tangents = [np.zeros_like(c) for c in base]
+            tangents[i].flat[j] = 1.0
+            _, ts = jvp(lambda *a: tuple(_outputs(f, list(a))), tuple(Tensor(c) for c in base),
+                        tuple(Tensor(t) for t in tangents))  # fmt: skip
+            for k, t in enumerate(ts):
+                jac[k][i][:, j] = np.asarray(t._data, dtype=np.float64).ravel()
+    return jac
+
+
 def gradcheck(
     f: Callable[..., Any],
     inputs: Any,
@@ -124,16 +142,35 @@ def gradcheck(
     atol: float = ATOL,
     rtol: float = RTOL,
     raise_exception: bool = True,
+    check_backward: bool = True,
+    check_forward: bool = False,
 ) -> bool:
-    """Check the gradients of ``f`` at ``inputs`` against central finite differences.
+    """Check the derivatives of ``f`` at ``inputs`` against central finite differences:
+    reverse mode (``check_backward``, the default) and forward mode (``check_forward``).
 
     >>> import chainrule as cr
     >>> cr.testing.gradcheck(lambda x: cr.sin(x) * x, [cr.tensor([0.3, 1.2])])
     True
+    >>> cr.testing.gradcheck(lambda x: cr.sin(x) * x, [cr.tensor([0.3, 1.2])], check_forward=True)
+    True
     """
+    if not check_backward and not check_forward:
+        raise ValueError("gradcheck: nothing to check; set check_backward and/or check_forward")
     xs = _prepare(inputs)
     numerical = numerical_jacobian(f, [x._data for x in xs], eps)
-    analytical = _analytical_jacobian(f, xs)
+    sweeps = []
+    if check_backward:
+        sweeps.append(("reverse-mode (backward)", _analytical_jacobian(f, xs)))
+    if check_forward:
+        sweeps.append(("forward-mode", _forward_jacobian(f, xs)))
+    for mode, analytical in sweeps:
+        if not _agree(numerical, analytical, atol, rtol, mode, raise_exception):
+            return False
+    return True
+
+
+def _agree(numerical: list[list[np.ndarray]], analytical: list[list[np.ndarray]], atol: float, rtol: float,
+           mode: str, raise_exception: bool) -> bool:  # fmt: skip
     for k, (num_row, ana_row) in enumerate(zip(numerical, analytical)):
         for i, (num, ana) in enumerate(zip(num_row, ana_row)):
             if not np.allclose(ana, num, atol=atol, rtol=rtol):
@@ -141,7 +178,7 @@ def gradcheck(
                     return False
                 worst = np.unravel_index(np.argmax(np.abs(ana - num)), ana.shape)
                 raise GradcheckError(
-                    f"gradcheck: Jacobian mismatch for output {k} with respect to input {i}: "
+                    f"gradcheck: {mode} Jacobian mismatch for output {k} with respect to input {i}: "
                     f"at (output element, input element) {tuple(int(w) for w in worst)} the "
                     f"analytical value is {ana[worst]:.8g} and finite differences give "
                     f"{num[worst]:.8g}.\nanalytical:\n{ana}\nnumerical:\n{num}"

@@ -57,6 +57,7 @@ from chainrule.torch._dtypes import (
     float16,
     float32,
     float64,
+    get_default_device,
     get_default_dtype,
     half,
     int,
@@ -65,6 +66,7 @@ from chainrule.torch._dtypes import (
     int32,
     int64,
     long,
+    set_default_device,
     set_default_dtype,
     short,
     uint8,
@@ -86,7 +88,15 @@ is_grad_enabled = _cr.is_grad_enabled
 inference_mode = _cr.no_grad
 
 # Submodules, imported last: they build on the names above.
-from chainrule.torch import autograd, func, nn, optim  # noqa: E402
+from chainrule.torch import accelerator, autograd, backends, cuda, func, nn, optim, utils  # noqa: E402
+from chainrule.torch._compile import compile  # noqa: E402
+from chainrule.torch._unsupported import NotSupportedError, missing_attribute  # noqa: E402
+
+#: ``torch.vmap`` is ``torch.func.vmap``, as in PyTorch.
+vmap = func.vmap
+
+# A PyTorch name the dialect lacks raises NotSupportedError naming it (an AttributeError too).
+__getattr__ = missing_attribute("torch")
 
 __all__ = [
     "Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye",
@@ -97,5 +107,7 @@ __all__ = [
     "short", "int32", "int", "int64", "long", "uint8", "bool", "Size", "device",
     "get_default_dtype", "set_default_dtype", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "inference_mode", "set_printoptions", "save", "load", "autograd", "func", "nn", "optim",
+    "cuda", "backends", "accelerator", "utils", "compile", "vmap", "get_default_device",
+    "set_default_device", "NotSupportedError",
 ] + list(_function_names)  # fmt: skip
 del _functions

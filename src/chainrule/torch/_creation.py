@@ -69,7 +69,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> torch.tensor(2., requires_grad=True)
     tensor(2., requires_grad=True)
     """
-    _check_device(device)
+    _check_device(device, "tensor")
     array = _infer(data)
     if dtype is not None:
         array = array.astype(_np_dtype(dtype))
@@ -77,40 +77,48 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """``data`` as a tensor: a tensor of the right dtype is returned as it is; anything else is
-    converted (NumPy arrays are copied here, see ``from_numpy``).
+    """``data`` as a tensor without copying where possible: a tensor of the right dtype is
+    returned as it is, a NumPy array of the right dtype is shared (as ``from_numpy``); anything
+    else is converted.
 
     >>> from chainrule import torch
     >>> x = torch.tensor([1., 2.])
     >>> torch.as_tensor(x) is x
     True
     """
-    _check_device(device)
+    _check_device(device, "as_tensor")
     target = _np_dtype(dtype)
     if isinstance(data, cr.Tensor) and (target is None or numpy_of(data).dtype == target):
         return wrap(data)
+    if isinstance(data, np.ndarray) and (target is None or data.dtype == target) and data.dtype.kind in "fiub":
+        return from_numpy(data)
     return tensor(data, dtype=dtype)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor with the values and dtype of a NumPy array.
-
-    Unlike PyTorch's, the tensor does not share memory with the array: the native API has no
-    zero-copy constructor, so the values are copied.
+    """A tensor with the values and dtype of a NumPy array, sharing its memory: changing one
+    changes the other, as in PyTorch.
 
     >>> import numpy as np
     >>> from chainrule import torch
-    >>> torch.from_numpy(np.arange(3))
-    tensor([0, 1, 2])
+    >>> n = np.ones(3)
+    >>> t = torch.from_numpy(n)
+    >>> _ = np.add(n, 1, out=n)
+    >>> t
+    tensor([2., 2., 2.], dtype=torch.float64)
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return _made(np.array(array), False)
+    if array.dtype.kind not in "fiub" or array.dtype not in _dtypes._BY_NUMPY:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported types are: "
+            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+        )
+    return wrap(cr.from_numpy(array))
 
 
-def _check_device(device: Any) -> None:
-    if device is not None:
-        _dtypes.device(device) if not isinstance(device, _dtypes.device) else None
+def _check_device(device: Any, where: str = "tensor creation") -> None:
+    _dtypes.check_device(device, where)
 
 
 def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -122,36 +130,45 @@ def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
     return shape
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def _size_arg(shape: tuple[Any, ...], size: Any, op: str) -> tuple[int, ...]:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` (not two at once)."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{op}(): give the size either positionally or as size=, not both")
+        return _shape((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
+    return _shape(shape)
+
+
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (default float dtype).
 
     >>> from chainrule import torch
     >>> torch.zeros(2, 3).shape
     torch.Size([2, 3])
     """
-    _check_device(device)
-    return _made(np.zeros(_shape(size), _float_dtype(dtype)), requires_grad)
+    _check_device(device, "zeros")
+    return _made(np.zeros(_size_arg(shape, size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones (default float dtype).
 
     >>> from chainrule import torch
     >>> torch.ones(2)
     tensor([1., 1.])
     """
-    _check_device(device)
-    return _made(np.ones(_shape(size), _float_dtype(dtype)), requires_grad)
+    _check_device(device, "ones")
+    return _made(np.ones(_size_arg(shape, size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of the given size (zeros: chainrule never hands out uninitialised memory).
 
     >>> from chainrule import torch
     >>> torch.empty(2, 2).shape
     torch.Size([2, 2])
     """
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
@@ -162,7 +179,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
     >>> torch.full((2,), 7.)
     tensor([7., 7.])
     """
-    _check_device(device)
+    _check_device(device, "full")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
     target = _np_dtype(dtype) or _infer(fill_value).dtype
     return _made(np.full(shape, numpy_of(fill_value), target), requires_grad)
@@ -177,7 +194,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
     tensor([[1., 0.],
             [0., 1.]])
     """
-    _check_device(device)
+    _check_device(device, "eye")
     return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
@@ -190,7 +207,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     >>> torch.arange(3), torch.arange(0, 1, 0.25)
     (tensor([0, 1, 2]), tensor([0.0000, 0.2500, 0.5000, 0.7500]))
     """
-    _check_device(device)
+    _check_device(device, "arange")
     if end is None:
         start, end = 0, start
     values = [numpy_of(v).item() if isinstance(v, cr.Tensor) else v for v in (start, end, step)]
@@ -230,7 +247,7 @@ def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = 
     >>> torch.linspace(start=-1, end=1, steps=5)
     tensor([-1.0000, -0.5000,  0.0000,  0.5000,  1.0000])
     """
-    _check_device(device)
+    _check_device(device, "linspace")
     steps = int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -251,7 +268,8 @@ def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = 
     return _made(data.astype(target), requires_grad)
 
 
-def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+def _like(x: Any, dtype: Any, device: Any = None, op: str = "*_like") -> tuple[tuple[int, ...], np.dtype]:
+    _check_device(device, op)
     array = numpy_of(x)
     return array.shape, (_np_dtype(dtype) or array.dtype)
 
@@ -263,7 +281,7 @@ def zeros_like(input: Any, dtype: Any = None, device: Any = None, requires_grad:
     >>> torch.zeros_like(torch.ones(2, dtype=torch.float64))
     tensor([0., 0.], dtype=torch.float64)
     """
-    shape, d = _like(input, dtype)
+    shape, d = _like(input, dtype, device, "zeros_like")
     return _made(np.zeros(shape, d), requires_grad)
 
 
@@ -274,7 +292,7 @@ def ones_like(input: Any, dtype: Any = None, device: Any = None, requires_grad: 
     >>> torch.ones_like(torch.zeros(2))
     tensor([1., 1.])
     """
-    shape, d = _like(input, dtype)
+    shape, d = _like(input, dtype, device, "ones_like")
     return _made(np.ones(shape, d), requires_grad)
 
 
@@ -291,7 +309,7 @@ def full_like(input: Any, fill_value: Any, dtype: Any = None, device: Any = None
     >>> torch.full_like(torch.zeros(2), 3)
     tensor([3., 3.])
     """
-    shape, d = _like(input, dtype)
+    shape, d = _like(input, dtype, device, "full_like")
     return _made(np.full(shape, numpy_of(fill_value), d), requires_grad)
 
 
@@ -307,7 +325,7 @@ def _random_float(shape: tuple[int, ...], dtype: Any) -> np.dtype:
     return target
 
 
-def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+def rand(*shape: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1), from PyTorch's CPU stream (same numbers for the same seed).
 
@@ -316,14 +334,14 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, devi
     >>> torch.rand(3)
     tensor([0.8823, 0.9150, 0.3829])
     """
-    _check_device(device)
-    shape = _shape(size)
+    _check_device(device, "rand")
+    shape = _size_arg(shape, size, "rand")
     target = _random_float(shape, dtype)
     values = _gen(generator).uniform(math.prod(shape), target).reshape(shape)
     return _made(values, requires_grad)
 
 
-def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+def randn(*shape: Any, size: Any = None, generator: Generator | None = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples, from PyTorch's CPU stream (see ``chainrule.torch._random``).
 
@@ -332,8 +350,8 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, dev
     >>> torch.randn(3)
     tensor([ 1.5410, -0.2934, -2.1788])
     """
-    _check_device(device)
-    shape = _shape(size)
+    _check_device(device, "randn")
+    shape = _size_arg(shape, size, "randn")
     target = _random_float(shape, dtype)
     values = _gen(generator).normal(math.prod(shape), target).reshape(shape)
     return _made(values, requires_grad)
@@ -348,7 +366,7 @@ def randint(low: int, high: Any = None, size: Any = None, generator: Generator |
     >>> torch.randint(0, 10, (5,))
     tensor([4, 9, 3, 0, 3])
     """
-    _check_device(device)
+    _check_device(device, "randint")
     if size is None:
         if high is None or isinstance(high, (int, np.integer)):
             raise TypeError("randint(): the size argument is required, e.g. randint(0, 10, (3,))")
@@ -367,7 +385,7 @@ def rand_like(input: Any, dtype: Any = None, device: Any = None, requires_grad: 
     >>> torch.rand_like(torch.zeros(2, 3)).shape
     torch.Size([2, 3])
     """
-    shape, d = _like(input, dtype)
+    shape, d = _like(input, dtype, device, "rand_like")
     return rand(shape, dtype=d, requires_grad=requires_grad)
 
 
@@ -378,7 +396,7 @@ def randn_like(input: Any, dtype: Any = None, device: Any = None, requires_grad:
     >>> torch.randn_like(torch.zeros(4)).dtype
     torch.float32
     """
-    shape, d = _like(input, dtype)
+    shape, d = _like(input, dtype, device, "randn_like")
     return randn(shape, dtype=d, requires_grad=requires_grad)
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "dtype", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "uint8", "bool", "Size", "device", "to_numpy_dtype",
     "from_numpy_dtype", "get_default_dtype", "set_default_dtype", "default_numpy_dtype",
+    "check_device", "get_default_device", "set_default_device",
 ]  # fmt: skip
 
 _builtin_int = builtins.int
@@ -194,25 +195,40 @@ class Size(tuple):
         return n
 
 
+# The device types PyTorch's parser knows; naming one is fine, computing on it is not.
+_DEVICE_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+    "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)  # fmt: skip
+
+
 class device:  # noqa: N801 - PyTorch's name
-    """Where a tensor lives; chainrule computes on the CPU only.
+    """Where a tensor lives. Any device PyTorch can name can be named (``torch.device("cuda")``
+    has ``.type`` and ``.index`` as in PyTorch), but chainrule computes on the CPU only: using
+    another device (``x.to("cuda")``, ``zeros(2, device="cuda")``) raises.
 
     >>> from chainrule import torch
-    >>> torch.device("cpu")
-    device(type='cpu')
+    >>> torch.device("cpu"), torch.device("cuda:1").index
+    (device(type='cpu'), 1)
     """
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str = "cpu", index: _builtin_int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: Any = "cpu", index: _builtin_int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        elif isinstance(type, _builtin_int) and not isinstance(type, _builtin_bool):
+            # torch.device(0) names the first accelerator.
+            type, index = "cuda", type
         name = str(type)
         if ":" in name:
             name, _, number = name.partition(":")
+            if not number.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
             index = _builtin_int(number)
-        if name != "cpu":
+        if name not in _DEVICE_TYPES:
             raise RuntimeError(
-                f"chainrule.torch: device {type!r} is not available; chainrule runs on the CPU "
-                "(NumPy) only. Drop the .to(device)/.cuda() call or use 'cpu'."
+                f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device string: {type}"
             )
         self.type = name
         self.index = index
@@ -225,8 +241,53 @@ class device:  # noqa: N801 - PyTorch's name
 
     def __eq__(self, other: object) -> _builtin_bool:
         if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and other.type == self.type
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        return isinstance(other, device) and other.type == self.type and other.index == self.index
 
     def __hash__(self) -> _builtin_int:
-        return hash(("device", self.type))
+        return hash(("device", self.type, self.index))
+
+
+def check_device(value: Any, where: str) -> None:
+    """Refuse a device other than the CPU where something would be computed or stored on it.
+
+    >>> from chainrule.torch._dtypes import check_device
+    >>> check_device("cpu", "zeros")
+    >>> check_device("cuda", "zeros")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: zeros: device 'cuda' is not available: chainrule.torch computes on the CPU (NumPy) only. Use 'cpu' (torch.cuda.is_available() is False here).
+    """
+    if value is None:
+        return
+    d = value if isinstance(value, device) else device(value)
+    if d.type != "cpu":
+        raise RuntimeError(
+            f"{where}: device '{d}' is not available: chainrule.torch computes on the CPU (NumPy) "
+            "only. Use 'cpu' (torch.cuda.is_available() is False here)."
+        )
+
+
+_default_device = [device("cpu")]
+
+
+def get_default_device() -> device:
+    """The device new tensors are made on: always the CPU.
+
+    >>> from chainrule import torch
+    >>> torch.get_default_device()
+    device(type='cpu')
+    """
+    return _default_device[0]
+
+
+def set_default_device(value: Any) -> None:
+    """Make ``value`` the default device: the CPU (or None) is accepted, others raise.
+
+    >>> from chainrule import torch
+    >>> torch.set_default_device("cpu")
+    """
+    check_device(value, "set_default_device")

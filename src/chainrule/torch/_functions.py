@@ -19,7 +19,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.torch import _dtypes
-from chainrule.torch._tensor import Tensor, as_dialect, cast_operands, numpy_of, wrap
+from chainrule.torch._tensor import Tensor, as_dialect, cast_operands, label, numpy_of, wrap
 
 __all__ = [
     # elementwise
@@ -255,7 +255,14 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002
     >>> torch.matmul(torch.ones(2, 3), torch.ones(3))
     tensor([3., 3.])
     """
-    return wrap(cr.matmul(as_dialect(input), as_dialect(other)))
+    a, b = as_dialect(input), as_dialect(other)
+    result = wrap(cr.matmul(a, b))
+    ranks = (numpy_of(a).ndim, numpy_of(b).ndim)
+    if ranks == (1, 1):
+        return label(result, "DotBackward0", a, b)
+    if ranks == (2, 1):
+        return label(result, "MvBackward0", a, b)
+    return result
 
 
 def mm(input: Any, mat2: Any) -> Tensor:  # noqa: A002
@@ -288,7 +295,10 @@ def bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002
     >>> torch.bmm(torch.ones(4, 2, 3), torch.ones(4, 3, 5)).shape
     torch.Size([4, 2, 5])
     """
-    return matmul(input, mat2)
+    a, b = as_dialect(input), as_dialect(mat2)
+    if numpy_of(a).ndim != 3 or numpy_of(b).ndim != 3:
+        raise RuntimeError(f"bmm: both arguments must be 3-D, got {numpy_of(a).ndim}-D and {numpy_of(b).ndim}-D")
+    return label(wrap(cr.matmul(a, b)), "BmmBackward0", a, b)
 
 
 def dot(input: Any, other: Any) -> Tensor:  # noqa: A002
@@ -298,7 +308,8 @@ def dot(input: Any, other: Any) -> Tensor:  # noqa: A002
     >>> torch.dot(torch.tensor([1., 2.]), torch.tensor([3., 4.]))
     tensor(11.)
     """
-    return wrap(cr.dot(as_dialect(input), as_dialect(other)))
+    a, b = as_dialect(input), as_dialect(other)
+    return label(wrap(cr.dot(a, b)), "DotBackward0", a, b)
 
 
 def outer(input: Any, vec2: Any) -> Tensor:  # noqa: A002
@@ -403,7 +414,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
         x = cr.astype(x, _dtypes.to_numpy_dtype(dtype))
     elif numpy_of(x).dtype.kind in "biu":
         x = cr.astype(x, np.int64)
-    return wrap(cr.sum(x, **_reduce_args(dim, keepdim)))
+    result = wrap(cr.sum(x, **_reduce_args(dim, keepdim)))
+    return result if dim is None else label(result, "SumBackward1", x)
 
 
 def _needs_float(x: Any, op: str) -> None:
@@ -426,7 +438,8 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = Non
     if dtype is not None:
         x = cr.astype(x, _dtypes.to_numpy_dtype(dtype))
     _needs_float(x, "mean")
-    return wrap(cr.mean(x, **_reduce_args(dim, keepdim)))
+    result = wrap(cr.mean(x, **_reduce_args(dim, keepdim)))
+    return result if dim is None else label(result, "MeanBackward1", x)
 
 
 def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
@@ -453,7 +466,7 @@ def _extreme(input: Any, dim: Any, keepdim: bool, which: str) -> Any:
                 f"{which}(): Expected reduction dim to be specified for input.numel() == 0. "
                 "Specify the reduction dim with the 'dim' argument."
             )
-        return wrap(native_full(x))
+        return label(wrap(native_full(x)), f"{which.capitalize()}Backward1", x)
     position = (cr.argmax if which == "max" else cr.argmin)(x, int(dim), keepdims=True)
     # Gather at the index: the gradient goes to that one entry, as in PyTorch's max(dim).
     values = cr.take_along_axis(x, position, int(dim))
@@ -461,7 +474,7 @@ def _extreme(input: Any, dim: Any, keepdim: bool, which: str) -> Any:
         values = cr.squeeze(values, int(dim))
         position = cr.squeeze(position, int(dim))
     cls = getattr(return_types, which)
-    return cls(wrap(values), wrap(position))
+    return cls(label(wrap(values), f"{which.capitalize()}Backward0", x), wrap(position))
 
 
 def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
@@ -550,7 +563,7 @@ def var(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False
         dim, unbiased = None, dim
     x = as_dialect(input)
     _needs_float(x, "var")
-    return wrap(cr.var(x, _axis(dim), ddof=_ddof(unbiased, correction), keepdims=bool(keepdim)))
+    return label(wrap(cr.var(x, _axis(dim), ddof=_ddof(unbiased, correction), keepdims=bool(keepdim))), "VarBackward0", x)
 
 
 def std(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,  # noqa: A002
@@ -565,7 +578,7 @@ def std(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False
         dim, unbiased = None, dim
     x = as_dialect(input)
     _needs_float(x, "std")
-    return wrap(cr.std(x, _axis(dim), ddof=_ddof(unbiased, correction), keepdims=bool(keepdim)))
+    return label(wrap(cr.std(x, _axis(dim), ddof=_ddof(unbiased, correction), keepdims=bool(keepdim))), "StdBackward0", x)
 
 
 def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -589,7 +602,8 @@ def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> 
     if dim is None:
         x = cr.reshape(x, (-1,))
     order = None if p in ("fro", 2, 2.0) else p
-    return wrap(cr.norm(x, order, None if dim is None else _axis(dim), keepdims=bool(keepdim)))
+    result = wrap(cr.norm(x, order, None if dim is None else _axis(dim), keepdims=bool(keepdim)))
+    return label(result, "LinalgVectorNormBackward0", input)
 
 
 def cumsum(input: Any, dim: int) -> Tensor:  # noqa: A002
@@ -654,7 +668,7 @@ def softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: 
     tensor([0.5000, 0.5000])
     """
     x = _float_input(input) if dtype is None else cr.astype(as_dialect(input), _dtypes.to_numpy_dtype(dtype))
-    return wrap(cr.softmax(x, _softmax_dim(numpy_of(x).ndim, dim, "softmax")))
+    return label(wrap(cr.softmax(x, _softmax_dim(numpy_of(x).ndim, dim, "softmax"))), "SoftmaxBackward0", x)
 
 
 def log_softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
@@ -703,12 +717,12 @@ def squeeze(input: Any, dim: Any = None) -> Tensor:  # noqa: A002
     x = as_dialect(input)
     shape = numpy_of(x).shape
     if dim is None:
-        return wrap(cr.squeeze(x))
+        return label(wrap(cr.squeeze(x)), "SqueezeBackward0", x)
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     keep = tuple(d % builtins.max(len(shape), 1) for d in dims if shape and shape[d] == 1)
     if not keep:
-        return wrap(cr.reshape(x, shape))
-    return wrap(cr.squeeze(x, keep if len(keep) > 1 else keep[0]))
+        return label(wrap(cr.reshape(x, shape)), "SqueezeBackward1", x)
+    return label(wrap(cr.squeeze(x, keep if len(keep) > 1 else keep[0])), "SqueezeBackward1", x)
 
 
 def unsqueeze(input: Any, dim: int) -> Tensor:  # noqa: A002
@@ -718,7 +732,8 @@ def unsqueeze(input: Any, dim: int) -> Tensor:  # noqa: A002
     >>> torch.unsqueeze(torch.zeros(3), 0).shape
     torch.Size([1, 3])
     """
-    return wrap(cr.expand_dims(as_dialect(input), int(dim)))
+    x = as_dialect(input)
+    return label(wrap(cr.expand_dims(x, int(dim))), "UnsqueezeBackward0", x)
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:  # noqa: A002
@@ -730,8 +745,8 @@ def transpose(input: Any, dim0: int, dim1: int) -> Tensor:  # noqa: A002
     """
     x = as_dialect(input)
     if numpy_of(x).ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return wrap(cr.reshape(x, numpy_of(x).shape))
-    return wrap(cr.swapaxes(x, int(dim0), int(dim1)))
+        return label(wrap(cr.reshape(x, numpy_of(x).shape)), "TransposeBackward0", x)
+    return label(wrap(cr.swapaxes(x, int(dim0), int(dim1))), "TransposeBackward0", x)
 
 
 swapaxes = transpose
@@ -758,7 +773,7 @@ def t(input: Any) -> Tensor:  # noqa: A002
     ndim = numpy_of(x).ndim
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-    return wrap(cr.transpose(x) if ndim == 2 else cr.reshape(x, numpy_of(x).shape))
+    return label(wrap(cr.transpose(x) if ndim == 2 else cr.reshape(x, numpy_of(x).shape)), "TBackward0", x)
 
 
 def _promoted(tensors: Sequence[Any]) -> list[Any]:
@@ -790,7 +805,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise TypeError("stack(): expected a non-empty list or tuple of Tensors")
-    return wrap(cr.stack(_promoted(tensors), int(dim)))
+    return label(wrap(cr.stack(_promoted(tensors), int(dim))), "StackBackward0", *tensors)
 
 
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
@@ -887,7 +902,8 @@ def clone(input: Any) -> Tensor:  # noqa: A002
     >>> torch.clone(torch.ones(2))
     tensor([1., 1.])
     """
-    return wrap(as_dialect(input).clone())
+    x = as_dialect(input)
+    return label(wrap(x.clone()), "CloneBackward0", x)
 
 
 def detach(input: Any) -> Tensor:  # noqa: A002
@@ -966,8 +982,70 @@ def _runtime_errors(fn: Any) -> Any:
     return wrapper
 
 
+# Functions that take PyTorch's ``out=`` argument (one tensor result).
+_WITH_OUT = {
+    "exp", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan",
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "sqrt", "rsqrt", "reciprocal",
+    "erf", "abs", "absolute", "neg", "negative", "square", "sign", "floor", "ceil", "round",
+    "clamp", "clip", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
+    "pow", "maximum", "minimum", "atan2", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "where",
+    "logical_not", "logical_and", "logical_or", "matmul", "mm", "mv", "bmm", "dot", "outer",
+    "einsum", "sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "logsumexp", "cumsum",
+    "cumprod", "cat", "concat", "concatenate", "stack", "softmax", "log_softmax", "gather",
+}  # fmt: skip
+
+
+def write_out(name: str, result: Any, out: Any) -> Any:
+    """PyTorch's ``out=``: copy ``result`` into the tensor ``out`` and return ``out``.
+
+    As in PyTorch, this is refused while grad mode is on and an argument requires grad (``out=``
+    writes are not differentiable). The shapes must agree (PyTorch would resize ``out``).
+    """
+    if not isinstance(out, cr.Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if isinstance(result, cr.Tensor) and result.requires_grad and cr.is_grad_enabled():
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+            "but one of the arguments requires grad."
+        )
+    values = numpy_of(result)
+    target = numpy_of(out)
+    if values.shape != target.shape:
+        raise RuntimeError(
+            f"{name}(): out= has shape {list(target.shape)} but the result has shape "
+            f"{list(values.shape)}; chainrule.torch does not resize out= tensors, give one of the "
+            "result's shape"
+        )
+    if not np.can_cast(values.dtype, target.dtype, "same_kind"):
+        raise RuntimeError(
+            f"result type {_dtypes.from_numpy_dtype(values.dtype)} can't be cast to the desired "
+            f"output type {_dtypes.from_numpy_dtype(target.dtype)}"
+        )
+    with cr.no_grad():
+        cr.Tensor.copy_(out, cr.tensor(values.astype(target.dtype, copy=False)))
+    return out
+
+
+def _dialect_function(name: str, fn: Any) -> Any:
+    """``fn`` raising RuntimeError where the native function raises ValueError (shape
+    mismatches: PyTorch reports those as RuntimeError, message kept), and taking ``out=`` when
+    PyTorch's function does."""
+    takes_out = name in _WITH_OUT
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = kwargs.pop("out", None) if takes_out else None
+        try:
+            result = fn(*args, **kwargs)
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from exc
+        return result if out is None else write_out(name, result, out)
+
+    return wrapper
+
+
 for _name in __all__:
     _value = globals()[_name]
     if callable(_value) and not isinstance(_value, type) and _name != "return_types":
-        globals()[_name] = _runtime_errors(_value)
+        globals()[_name] = _dialect_function(_name, _value)
 del _name, _value

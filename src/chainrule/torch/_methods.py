@@ -17,7 +17,7 @@ from chainrule.torch import _dtypes
 from chainrule.torch import _functions as F
 from chainrule.torch._creation import full, tensor
 from chainrule.torch._random import Generator, default_generator
-from chainrule.torch._tensor import Tensor, cast_operands, numpy_of, wrap
+from chainrule.torch._tensor import BatchedTensor, Tensor, cast_operands, label, numpy_of, wrap
 
 __all__ = ["install"]
 
@@ -114,7 +114,7 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
-    return wrap(cr.tile(self, reps))
+    return label(wrap(cr.tile(self, reps)), "RepeatBackward0", self)
 
 
 def permute(self: Tensor, *dims: Any) -> Tensor:
@@ -169,7 +169,7 @@ def where(self: Tensor, condition: Any, other: Any) -> Tensor:
 
 def clone(self: Tensor, memory_format: Any = None) -> Tensor:
     """A copy that stays in the graph."""
-    return wrap(_Native.clone(self))
+    return label(wrap(_Native.clone(self)), "CloneBackward0", self)
 
 
 # ---------------------------------------------------------------------- dtype / device
@@ -193,8 +193,8 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             continue
         if isinstance(value, cr.Tensor):
             target = numpy_of(value).dtype
-        elif isinstance(value, (str, _dtypes.device)):
-            _dtypes.device(str(value))
+        elif isinstance(value, (str, _dtypes.device)) or type(value) is int:
+            _dtypes.check_device(value, "Tensor.to")
         else:
             target = _dtypes.to_numpy_dtype(value)
     return self if target is None else _cast(self, target)
@@ -223,7 +223,7 @@ def cpu(self: Tensor) -> Tensor:
 
 def cuda(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """Refused: chainrule has no GPU backend."""
-    _dtypes.device("cuda")
+    _dtypes.check_device("cuda", "Tensor.cuda")
     return self  # pragma: no cover - device() raises
 
 
@@ -335,8 +335,30 @@ def _floordiv(a: Any, b: Any) -> Tensor:
     return F.div(a, b, rounding_mode="floor")
 
 
+def _index_node_name(index: Any) -> str | None:
+    """PyTorch's node name for ``x[index]``: the last step it takes (advanced indexing comes
+    last; full slices and ``...`` take no step)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, (list, np.ndarray, cr.Tensor)) and not isinstance(part, bool):
+            return "IndexBackward0"
+    for part in reversed(parts):
+        if part is Ellipsis or (isinstance(part, slice) and part == slice(None)):
+            continue
+        if part is None:
+            return "UnsqueezeBackward0"
+        if isinstance(part, slice):
+            return "SliceBackward0"
+        if isinstance(part, (int, np.integer)) and not isinstance(part, bool):
+            return "SelectBackward0"
+        return None
+    return None
+
+
 def _getitem(self: Tensor, index: Any) -> Any:
-    return wrap(_Native.__getitem__(self, index))
+    result = wrap(_Native.__getitem__(self, index))
+    name = _index_node_name(index)
+    return result if name is None else label(result, name, self)
 
 
 def _eq(self: Tensor, other: Any) -> Any:
@@ -404,7 +426,8 @@ def install() -> None:
                               ("char", np.int8), ("byte", np.uint8), ("bool", np.bool_)):  # fmt: skip
         setattr(T, name, _caster(name, numpy_dtype))
     T.T = property(lambda self: wrap(cr.transpose(self)), doc="All dimensions reversed.")
-    T.mT = property(lambda self: wrap(cr.swapaxes(self, -1, -2)), doc="The last two dimensions swapped.")
+    T.mT = property(lambda self: label(wrap(cr.swapaxes(self, -1, -2)), "TransposeBackward0", self),
+                    doc="The last two dimensions swapped.")
     T.__getitem__ = _getitem
     T.__setitem__ = F._runtime_errors(_Native.__setitem__)
     for name in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
@@ -426,3 +449,28 @@ def install() -> None:
     T.__and__ = T.__rand__ = _bitwise(np.bitwise_and)
     T.__or__ = T.__ror__ = _bitwise(np.bitwise_or)
     T.__xor__ = T.__rxor__ = _bitwise(np.bitwise_xor)
+    _install_batched()
+
+
+def _install_batched() -> None:
+    """In-place updates of a value inside ``vmap``: the native batched value computes them out
+    of place and takes the new batch (the dialect Tensor's versions write memory)."""
+    B = BatchedTensor
+    NB = cr.transforms.BatchedTensor
+
+    def assign(self: Any, value: Any) -> Any:
+        NB.__setitem__(self, Ellipsis, value)
+        return self
+
+    B.__setitem__ = F._runtime_errors(NB.__setitem__)
+    B.__iadd__, B.__isub__ = NB.__iadd__, NB.__isub__
+    B.__imul__, B.__itruediv__ = NB.__imul__, NB.__itruediv__
+    B.add_ = lambda self, other, *, alpha=1: NB.__iadd__(self, _scaled(other, alpha))
+    B.sub_ = B.subtract_ = lambda self, other, *, alpha=1: NB.__isub__(self, _scaled(other, alpha))
+    B.mul_ = NB.__imul__
+    B.div_ = NB.__itruediv__
+    B.copy_ = lambda self, src, non_blocking=False: assign(self, src)
+    B.fill_ = lambda self, value: assign(self, value)
+    B.zero_ = lambda self: assign(self, 0)
+    B.clamp_ = B.clip_ = lambda self, min=None, max=None: assign(self, F.clamp(self, min, max))  # noqa: A002
+    B.masked_fill_ = lambda self, mask, value: assign(self, F.masked_fill(self, mask, value))

@@ -3,14 +3,16 @@
 ``Tensor`` subclasses the native ``chainrule.Tensor`` and adds no storage (``__slots__ = ()``).
 Native operations return native tensors; the dialect re-classes each result in place
 (``result.__class__ = Tensor``), which costs one attribute write: no copy, no wrapper object, and
-the graph, the saved values and ``grad_fn`` stay exactly what the engine recorded. Only results
-whose type is exactly the native ``Tensor`` (or ``nn.Parameter``) are re-classed; other subclasses
-(the batched values inside ``vmap``) are left alone.
+the graph, the saved values and ``grad_fn`` stay exactly what the engine recorded. Results whose
+type is exactly the native ``Tensor``, ``nn.Parameter`` or ``transforms.BatchedTensor`` (a value
+inside ``vmap``) are re-classed to the dialect's ``Tensor``, ``Parameter`` or ``BatchedTensor``;
+other subclasses are left alone.
 """
 
 from __future__ import annotations
 
 import builtins
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +23,13 @@ from chainrule import nn as _native_nn
 from chainrule.torch import _dtypes
 from chainrule.torch._dtypes import Size, from_numpy_dtype
 from chainrule.torch._format import tensor_repr
+from chainrule.torch._unsupported import unsupported
+from chainrule.transforms import BatchedTensor as _NativeBatched
 
-__all__ = ["Tensor", "Parameter", "wrap", "wrap_tree", "as_dialect", "numpy_of", "result_dtype", "cast_operands"]
+__all__ = [
+    "Tensor", "Parameter", "wrap", "wrap_tree", "as_dialect", "numpy_of", "result_dtype",
+    "cast_operands", "GradFn", "grad_fn_of", "label", "BatchedTensor",
+]  # fmt: skip
 
 _Native = cr.Tensor
 _NativeParameter = _native_nn.Parameter
@@ -30,6 +37,7 @@ _native_grad = _Native.grad  # the slot descriptor behind ``.grad``
 _native_shape = _Native.shape
 _native_dtype = _Native.dtype
 _native_size = _Native.size
+_native_grad_fn = _Native.grad_fn
 
 # dtypes shown without a ``dtype=`` suffix besides the default float (as in PyTorch).
 _SILENT = (np.dtype(np.int64), np.dtype(np.bool_))
@@ -42,6 +50,8 @@ def wrap(x: Any) -> Any:
         x.__class__ = Tensor
     elif cls is _NativeParameter:
         x.__class__ = Parameter
+    elif cls is _NativeBatched:
+        x.__class__ = BatchedTensor
     elif cls is tuple or cls is list:
         return cls(wrap(v) for v in x)
     return x
@@ -71,6 +81,84 @@ def as_dialect(data: Any) -> Any:
     from chainrule.torch._creation import tensor
 
     return tensor(data)
+
+
+# ---------------------------------------------------------------------- grad_fn names
+# Display names for nodes made by a dialect function whose PyTorch counterpart names its node
+# differently from the native primitive that ended the computation (``mse_loss`` ends in a
+# native multiply; PyTorch shows ``MseLossBackward0``). Keyed weakly by the engine's node, so a
+# name lives exactly as long as the node; the engine itself is untouched.
+_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+class GradFn:
+    """A node shown under the PyTorch name of the call that made it (``x.grad_fn`` of an
+    ``mse_loss`` result prints ``<MseLossBackward0 ...>``). Everything else (``next_functions``,
+    hooks, ...) is the engine's node, reached through this object.
+
+    >>> from chainrule import torch
+    >>> import chainrule.torch.nn.functional as F
+    >>> x = torch.tensor([1., 2.], requires_grad=True)
+    >>> F.mse_loss(x, torch.zeros(2)).grad_fn.name
+    'MseLossBackward0'
+    """
+
+    __slots__ = ("_node", "_name")
+
+    def __init__(self, node: Any, name: str) -> None:
+        self._node = node
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The PyTorch name of the node."""
+        return self._name
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes this one sends gradients to, each under its dialect name."""
+        return tuple((grad_fn_of(n), i) for n, i in self._node.next_functions)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._node, attr)
+
+    def __eq__(self, other: object) -> bool:
+        return self._node is (other._node if isinstance(other, GradFn) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._node)
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {hex(id(self._node))}>"
+
+
+def grad_fn_of(node: Any) -> Any:
+    """``node`` as the dialect shows it: under its label when a dialect function gave it one."""
+    if node is None:
+        return None
+    try:
+        name = _LABELS.get(node)
+    except TypeError:  # not weak-referenceable (e.g. the AccumulateGrad stand-ins): no label
+        return node
+    return node if name is None else GradFn(node, name)
+
+
+def label(result: Any, name: str, *inputs: Any) -> Any:
+    """Show ``result``'s node as ``name`` (PyTorch's node name for the call that made it).
+
+    Only a node made by this call is named: when ``result`` is one of ``inputs`` or shares its
+    node, nothing changes. Results without a node (no grad needed) pass through.
+    """
+    if not isinstance(result, _Native):
+        return result
+    node = _native_grad_fn.__get__(result)
+    if node is None:
+        return result
+    for x in inputs:
+        if isinstance(x, _Native) and _native_grad_fn.__get__(x) is node:
+            return result
+    _LABELS[node] = name
+    return result
 
 
 # ---------------------------------------------------------------------- dtype promotion
@@ -269,12 +357,36 @@ class Tensor(_Native):
 
     # ------------------------------------------------------------------ autodiff state
     @property
+    def grad_fn(self) -> Any:  # type: ignore[override]
+        """The node that made this tensor (None for a leaf), under PyTorch's name for the call."""
+        return grad_fn_of(_native_grad_fn.__get__(self))
+
+    @property
     def grad(self) -> Any:  # type: ignore[override]
         """The gradient accumulated by ``backward`` (None until then)."""
         return wrap(_native_grad.__get__(self, type(self)))
 
     @grad.setter
     def grad(self, value: Any) -> None:
+        # PyTorch's checks: a gradient is a tensor (or None) of this tensor's size and dtype.
+        if value is not None:
+            if not isinstance(value, _Native):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
+            mine, theirs = _Native.numpy(self), _Native.numpy(value)
+            if mine.shape != theirs.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(theirs.shape)}' to a tensor of "
+                    f"size '{list(mine.shape)}'. Please ensure that the gradient and the tensor are "
+                    "the same size"
+                )
+            if mine.dtype != theirs.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {from_numpy_dtype(theirs.dtype)} to a "
+                    f"tensor of dtype {from_numpy_dtype(mine.dtype)}. The gradient must match the "
+                    "tensor's dtype."
+                )
         _native_grad.__set__(self, value)
 
     @property
@@ -303,6 +415,12 @@ class Tensor(_Native):
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
         return _Native.numpy(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a PyTorch method the dialect does not provide.
+        if name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise unsupported(f"torch.Tensor.{name}")
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
@@ -367,3 +485,37 @@ class Parameter(_NativeParameter, Tensor):
         copy = Parameter(np.array(_Native.numpy(self)), requires_grad=self.requires_grad)
         memo[id(self)] = copy
         return copy
+
+
+class BatchedTensor(Tensor, _NativeBatched):
+    """A value inside ``vmap`` with the dialect's methods: ``x.sum(dim=0)``, ``x.unsqueeze(0)``,
+    ``x.shape`` (a ``torch.Size``) work per example, as in PyTorch.
+
+    It is the native ``transforms.BatchedTensor`` (the transforms see a batched value) with the
+    dialect Tensor's names before it. Reading the values of one example (``numpy``, ``item``,
+    printing the numbers) is refused as natively; in-place updates are computed out of place
+    and the value takes the new batch.
+
+    >>> from chainrule import torch
+    >>> from chainrule.torch.func import vmap
+    >>> vmap(lambda row: row.unsqueeze(0).sum(dim=1))(torch.ones(3, 2))
+    tensor([[2.],
+            [2.],
+            [2.]])
+    """
+
+    __slots__ = ()
+    __hash__ = _Native.__hash__
+
+    numpy = item = tolist = __array__ = __float__ = __int__ = __index__ = __bool__ = _NativeBatched._refuse  # type: ignore[assignment]
+    __repr__ = __str__ = _NativeBatched.__repr__
+    __format__ = _NativeBatched.__format__
+    __reduce_ex__ = _NativeBatched._refuse  # type: ignore[assignment]
+
+    def detach(self) -> Any:
+        """Every example's values without history."""
+        return wrap(_NativeBatched.detach(self))
+
+    def clone(self, memory_format: Any = None) -> Any:
+        """A copy of every example (in the graph when it requires grad)."""
+        return label(wrap(_NativeBatched.clone(self)), "CloneBackward0", self)

@@ -7,9 +7,9 @@ tensor([ 3., 12.])
 >>> vmap(torch.dot)(torch.ones(3, 2), torch.ones(3, 2))
 tensor([2., 2., 2.])
 
-Inside ``vmap`` the function receives chainrule's batched values: call ``torch.*`` functions
-on them (``torch.sum(x, dim=0)``) rather than methods with PyTorch-only arguments
-(``x.sum(dim=0)``), which the batched values do not know.
+``functional_call`` runs a module with parameters given as a dict, so a model is a function of
+its parameters for these transforms (per-sample gradients, neural tangent kernels, ensembles
+with ``stack_module_state``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 import chainrule as cr
+from chainrule import nn as _native_nn
 from chainrule.torch._tensor import wrap_tree
+from chainrule.torch._unsupported import missing_attribute, unsupported
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
+__all__ = [
+    "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
+    "functional_call", "stack_module_state",
+]  # fmt: skip
 
 
 def _dialect_fn(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -134,11 +139,58 @@ def hessian(func: Callable[..., Any], argnums: Any = 0) -> Callable[..., Any]:
 
 def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: Any = None) -> Callable[..., Any]:  # fmt: skip
-    """Vectorise ``func`` over a batch dimension of its arguments.
+    """Vectorise ``func`` over a batch dimension of its arguments (``in_dims``: per argument,
+    the dimension to map over, or None for an argument shared by every example).
+
+    ``randomness``: random functions called inside draw once for the whole batch, which is
+    ``'same'``; ``'error'`` (the default) is accepted but does not detect random calls, and
+    ``'different'`` is not supported. ``chunk_size`` is accepted; the whole batch is computed at
+    once (same values).
 
     >>> from chainrule import torch
     >>> from chainrule.torch.func import vmap
-    >>> vmap(lambda row: torch.sum(row * row))(torch.tensor([[1., 2.], [3., 4.]]))
+    >>> vmap(lambda row: row.pow(2).sum(dim=0))(torch.tensor([[1., 2.], [3., 4.]]))
     tensor([ 5., 25.])
+    >>> vmap(torch.mul, in_dims=(0, None))(torch.tensor([1., 2.]), torch.tensor(10.))
+    tensor([10., 20.])
     """
+    if randomness not in ("error", "same", "different"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}")
+    if randomness == "different":
+        raise unsupported("vmap(randomness='different')", "random values are drawn once for the whole batch; use randomness='same', or draw a batch of random values outside vmap and map over it")
     return _returning_dialect(cr.vmap(_dialect_fn(func), in_dims, out_dims))
+
+
+def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: Any = None, *,
+                    tie_weights: bool = True, strict: bool = False) -> Any:  # fmt: skip
+    """``module(*args, **kwargs)`` with the parameters and buffers named in
+    ``parameter_and_buffer_dicts`` (a dict, or a tuple of dicts) replaced for this call.
+
+    >>> from chainrule import torch
+    >>> from chainrule.torch import nn
+    >>> from chainrule.torch.func import functional_call, grad
+    >>> layer = nn.Linear(2, 1)
+    >>> p = {"weight": torch.tensor([[1., 2.]]), "bias": torch.tensor([0.])}
+    >>> functional_call(layer, p, (torch.tensor([[3., 4.]]),))
+    tensor([[11.]])
+    >>> grad(lambda p: functional_call(layer, p, torch.ones(1, 2)).sum())(p)["weight"]
+    tensor([[1., 1.]])
+    """
+    return wrap_tree(_native_nn.functional_call(module, parameter_and_buffer_dicts, args, kwargs,
+                                                tie_weights=tie_weights, strict=strict))  # fmt: skip
+
+
+def stack_module_state(models: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(params, buffers)``: each parameter and buffer of the same-shaped ``models`` stacked
+    along a new first dimension (for ``vmap`` over an ensemble with ``functional_call``).
+
+    >>> from chainrule.torch import nn
+    >>> from chainrule.torch.func import stack_module_state
+    >>> params, buffers = stack_module_state([nn.Linear(3, 2) for _ in range(4)])
+    >>> params["weight"].shape
+    torch.Size([4, 2, 3])
+    """
+    return wrap_tree(_native_nn.stack_module_state(models))
+
+
+__getattr__ = missing_attribute("torch.func")

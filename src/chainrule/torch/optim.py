@@ -68,3 +68,8 @@ class _LRSchedulers:
 
 
 lr_scheduler = _LRSchedulers()
+
+
+from chainrule.torch._unsupported import missing_attribute  # noqa: E402
+
+__getattr__ = missing_attribute("torch.optim")

@@ -10,7 +10,7 @@ tensor([[2., 0.],
 """
 
 from chainrule.transforms.api import hessian, hvp, jacobian
-from chainrule.transforms.batching import vmap
+from chainrule.transforms.batching import BatchedTensor, vmap
 from chainrule.transforms.forward import ForwardAccumulator, UnconnectedGradients, jacfwd, jvp
 from chainrule.transforms.pytree import flatten as tree_flatten
 from chainrule.transforms.pytree import tree_map
@@ -20,5 +20,5 @@ from chainrule.transforms.reverse import grad, jacrev, value_and_grad, vjp
 __all__ = [
     "grad", "value_and_grad", "vjp", "jacrev", "jacobian", "jvp", "jacfwd", "hessian", "hvp",
     "vmap", "ForwardAccumulator", "UnconnectedGradients", "tree_flatten", "tree_unflatten",
-    "tree_map",
+    "tree_map", "BatchedTensor",
 ]  # fmt: skip

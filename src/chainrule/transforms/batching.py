@@ -195,7 +195,9 @@ class BatchedTensor(Tensor):
     """A value inside ``vmap``: ``shape`` is one example's, ``base`` holds the whole batch.
 
     ``base`` is a plain Tensor whose leading axes are the batch axes of ``levels`` (level ids,
-    oldest first); the rest is the example's shape.
+    oldest first); the rest is the example's shape. A subclass (a dialect's, adding method names
+    and printing but no storage) is a batched value too: the transforms test with
+    ``isinstance``.
     """
 
     __slots__ = ("_base", "_levels", "_placeholder")
@@ -246,6 +248,14 @@ class BatchedTensor(Tensor):
 
     numpy = item = tolist = __array__ = __float__ = __int__ = __index__ = __bool__ = _refuse  # type: ignore[assignment]
 
+    def detach(self) -> BatchedTensor:
+        """The same batched values without history (each example detached)."""
+        return _batched(self._base.detach(), self._levels)
+
+    def clone(self) -> Tensor:
+        """A copy of every example, in the graph when the value requires grad."""
+        return bind(registry["astype"], self, dtype=self.dtype)
+
     # In-place ops inside vmap: computed out of place, then this value takes the new batch.
     def _rebase(self, result: Any, op: str) -> BatchedTensor:
         if not isinstance(result, Tensor):
@@ -257,7 +267,7 @@ class BatchedTensor(Tensor):
             )
         if result.dtype != self.dtype:
             result = bind(registry["astype"], result, dtype=self.dtype)
-        if type(result) is not BatchedTensor:
+        if not isinstance(result, BatchedTensor):
             raise RuntimeError(f"{op}: internal error: a batched in-place op lost its batch")
         self._base = result._base
         self._levels = result._levels
@@ -325,7 +335,7 @@ _plain = wrap_array
 
 def is_batched(x: Any) -> bool:
     """True for a value batched by an active vmap level."""
-    return type(x) is BatchedTensor
+    return isinstance(x, BatchedTensor)
 
 
 # ---------------------------------------------------------------- levels
@@ -398,7 +408,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
     first = None
     for a in args:
         t = type(a)
-        if t is BatchedTensor:
+        if isinstance(a, BatchedTensor):
             if levels is None:
                 levels = a._levels
                 first = a
@@ -412,7 +422,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
     if levels is None:
         return _bind_below(prim, args, params)
     if mixed:
-        levels = tuple(sorted({lv for a in args if type(a) is BatchedTensor for lv in a._levels}))
+        levels = tuple(sorted({lv for a in args if isinstance(a, BatchedTensor) for lv in a._levels}))
     rules = _RULES[0]
     if rules is None:
         from chainrule.transforms.batching_rules import RULES
@@ -428,7 +438,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
         vals = []
         flags = []
         for a in args:
-            if type(a) is BatchedTensor:
+            if isinstance(a, BatchedTensor):
                 base = a._base
                 if mixed and a._levels != levels:
                     base = _insert_level_axes(base, a._levels, levels)
@@ -559,7 +569,7 @@ def _as_tensor(x: Any) -> Tensor:
 def add_level(x: Any, axis: int, level: BatchLevel) -> BatchedTensor:
     """``x`` batched along its (per-example) ``axis`` at the new innermost ``level``."""
     x = _as_tensor(x)
-    if type(x) is BatchedTensor:
+    if isinstance(x, BatchedTensor):
         base, levels = x._base, x._levels
     else:
         base, levels = x, ()
@@ -587,7 +597,7 @@ def add_level(x: Any, axis: int, level: BatchLevel) -> BatchedTensor:
 def remove_level(x: Any, level: BatchLevel, axis: int | None) -> Any:
     """The value seen outside ``level``: its batch axis moved to (per-example) ``axis``."""
     x = _as_tensor(x)
-    if type(x) is BatchedTensor and level.id in x._levels:
+    if isinstance(x, BatchedTensor) and level.id in x._levels:
         if axis is None:
             raise ValueError(
                 "vmap: out_axes is None for an output that varies along the batch; give an "
@@ -612,7 +622,7 @@ def remove_level(x: Any, level: BatchLevel, axis: int | None) -> Any:
     if axis is None:
         return x
     # Not batched along this level: every example is the same, so repeat it.
-    if type(x) is BatchedTensor:
+    if isinstance(x, BatchedTensor):
         base, levels = x._base, x._levels
     else:
         base, levels = x, ()
@@ -642,7 +652,7 @@ def to_base_world(v: Any, levels: tuple[int, ...], sizes: dict[int, int] | None 
     if not levels:
         return v
     v = _as_tensor(v)
-    if type(v) is BatchedTensor:
+    if isinstance(v, BatchedTensor):
         base, have = v._base, v._levels
     else:
         base, have = v, ()
@@ -671,7 +681,7 @@ def from_base_world(w: Any, levels: tuple[int, ...]) -> Any:
     if not levels or w is None:
         return w
     w = _as_tensor(w)
-    if type(w) is BatchedTensor:
+    if isinstance(w, BatchedTensor):
         base, extra = w._base, w._levels
     else:
         base, extra = w, ()
@@ -689,13 +699,13 @@ def from_base_world(w: Any, levels: tuple[int, ...]) -> Any:
 
 def lift_to_levels(x: Tensor, levels: list[BatchLevel]) -> Tensor:
     """``x`` batched along every level of ``levels`` too (repeated where it did not vary)."""
-    have = x._levels if type(x) is BatchedTensor else ()
+    have = x._levels if isinstance(x, BatchedTensor) else ()
     missing = [lv for lv in levels if lv.id not in have]
     if not missing:
         return x
     want = tuple(sorted(set(have) | {lv.id for lv in missing}))
     sizes = {lv.id: lv.size for lv in missing}
-    base = x._base if type(x) is BatchedTensor else x
+    base = x._base if isinstance(x, BatchedTensor) else x
     shp = base._data.shape
     k = len(have)
     for lv, n in zip(have, shp[:k]):

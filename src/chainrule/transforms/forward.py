@@ -15,8 +15,9 @@ itself. Rules are chainrule ops, so a tape or an outer accumulator can different
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
 
@@ -30,11 +31,13 @@ from chainrule.transforms.batching import (
     BatchedTensor,
     add_level,
     from_base_world,
+    lift_to_levels,
     pop_level,
     push_level,
     remove_level,
     suspended_levels,
     to_base_world,
+    user_levels,
 )
 from chainrule.transforms.pytree import flatten, unflatten
 
@@ -69,7 +72,7 @@ _plain = wrap_array
 
 
 def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
-    if type(t) is BatchedTensor:
+    if isinstance(t, BatchedTensor):
         return t._base, t._levels
     return t, ()
 
@@ -166,6 +169,34 @@ class ForwardAccumulator:
             else:
                 out.append(from_base_world(t, levels))
         return unflatten(treedef, out)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop following while the block runs: values computed in it get no tangent from this
+        accumulator (other active accumulators, tapes and ``requires_grad`` are unaffected).
+
+        This is how a value's primal is taken apart from its tangent without leaving the graph:
+        ``x * 1`` computed while paused has ``x``'s reverse-mode history but no tangent.
+
+        >>> import chainrule as cr
+        >>> x = cr.Variable(2.0)
+        >>> with cr.ForwardAccumulator(x, cr.constant(1.0)) as acc:
+        ...     with acc.paused():
+        ...         y = x * 3
+        ...     z = x * 3
+        >>> acc.jvp(y) is None, float(acc.jvp(z))
+        (True, 3.0)
+        """
+        if not self._active:
+            raise RuntimeError("ForwardAccumulator.paused: the accumulator is not active (use it inside its with-block)")
+        before = state.forward
+        state.forward = [a for a in before if a is not self]
+        state.refresh()
+        try:
+            yield
+        finally:
+            state.forward = before
+            state.refresh()
 
     def __repr__(self) -> str:
         return f"<ForwardAccumulator tracking {len(self._tangents)} values>"
@@ -281,6 +312,22 @@ def _fresh(x: Tensor) -> Tensor:
     return bind(registry["reshape"], x, shape=tuple(x.shape))
 
 
+def _lift_to_tangent(x: Tensor, tangent: Tensor) -> Tensor:
+    """``x`` spread over the user vmap levels along which its tangent varies but it does not.
+
+    A tangent can vary along a level its primal does not (a cotangent pulled back inside the
+    vmap, used as the direction of a ``jvp``). The primal's tangent is kept in the primal's base
+    world, which has no axis for such a level; an op mixing the primal with a value batched
+    along that level would then see the level twice. Repeating the primal along it gives the
+    level an axis in both.
+    """
+    if not isinstance(tangent, BatchedTensor):
+        return x
+    have = x._levels if isinstance(x, BatchedTensor) else ()
+    missing = [lv for lv in user_levels() if lv.id in tangent._levels and lv.id not in have]
+    return lift_to_levels(x, missing) if missing else x
+
+
 def jvp(f: Callable[..., Any], primals: Any, tangents: Any, *, has_aux: bool = False) -> Any:
     """``(f(*primals), J·tangents)``: the output and its directional derivative.
 
@@ -307,6 +354,7 @@ def jvp(f: Callable[..., Any], primals: Any, tangents: Any, *, has_aux: bool = F
         for p, t in zip(p_leaves, t_leaves):
             x = _fresh(_float_tensor(p, "jvp"))
             tangent = _tangent_like(t, x, "jvp")
+            x = _lift_to_tangent(x, tangent)
             base, levels = _base_of(x)
             acc._set(base, to_base_world(tangent, levels))
             xs.append(x)

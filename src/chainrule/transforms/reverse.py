@@ -51,7 +51,7 @@ _local = _Local()
 
 
 def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
-    if type(t) is BatchedTensor:
+    if isinstance(t, BatchedTensor):
         return t._base, t._levels
     return t, ()
 
@@ -118,7 +118,7 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
             continue
         base, levels = _base_of(y)
         seed = to_base_world(ct, levels)
-        any_batched = any_batched or type(seed) is BatchedTensor
+        any_batched = any_batched or isinstance(seed, BatchedTensor)
         roots.append((base, seed))
     targets = [_base_of(x)[0] for x in xs]
     if not roots:
@@ -137,7 +137,7 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
             results.append(_plain(np.zeros(tuple(x.shape), dtype=x.dtype)))
             continue
         if isinstance(g, Tensor):
-            g = g if keep or type(g) is BatchedTensor else _owned(g)
+            g = g if keep or isinstance(g, BatchedTensor) else _owned(g)
         else:
             g = _owned(g)
         results.append(from_base_world(g, _base_of(x)[1]))
@@ -169,7 +169,7 @@ def _scalar_output(y: Any, op: str) -> Tensor:
 
 
 def _detached(y: Any) -> Any:
-    if type(y) is BatchedTensor:
+    if isinstance(y, BatchedTensor):
         from chainrule.transforms.batching import _batched
 
         return _batched(y._base.detach(), y._levels)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import chainrule as _cr
 from chainrule import autograd as _native
 from chainrule.autograd import (
     detect_anomaly,
@@ -23,12 +24,17 @@ from chainrule.autograd import (
     set_grad_enabled,
 )  # fmt: skip
 from chainrule.torch._tensor import wrap
-from chainrule.torch.autograd import functional
+from chainrule.torch._unsupported import missing_attribute, unsupported
+from chainrule.torch.autograd import forward_ad, functional
 
 __all__ = [
-    "grad", "backward", "functional", "no_grad", "enable_grad", "set_grad_enabled",
-    "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "Variable",
+    "grad", "backward", "functional", "forward_ad", "no_grad", "enable_grad", "set_grad_enabled",
+    "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "Variable", "Function",
+    "gradcheck", "gradgradcheck", "GradcheckError",
 ]  # fmt: skip
+
+#: What a failed ``gradcheck`` raises (chainrule's, an AssertionError with the worst entry).
+GradcheckError = _cr.testing.GradcheckError
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -72,3 +78,104 @@ def Variable(data: Any, requires_grad: bool = False) -> Any:  # noqa: N802 - PyT
     from chainrule.torch._creation import tensor
 
     return tensor(data, requires_grad=requires_grad)
+
+
+class Function:
+    """``torch.autograd.Function`` (custom forward/backward/jvp rules) is not supported yet.
+
+    Subclasses can be defined, but using one (``MyFn.apply(x)`` or instantiating it) raises
+    ``NotSupportedError`` naming ``torch.autograd.Function``. Write the computation with
+    differentiable ``torch`` functions instead, or add a native primitive
+    (``chainrule.Primitive``) with its VJP and JVP rules.
+
+    >>> from chainrule import torch
+    >>> class Exp(torch.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return torch.exp(x)
+    >>> Exp.apply(torch.tensor(1.))
+    Traceback (most recent call last):
+    ...
+    chainrule.torch._unsupported.NotSupportedError: torch.autograd.Function is not supported by chainrule.torch (the PyTorch dialect): custom autograd functions (Exp.apply) are not implemented yet; write the computation with differentiable torch functions, or define a chainrule.Primitive with VJP/JVP rules
+    """
+
+    @classmethod
+    def _refuse(cls) -> NotImplementedError:
+        return unsupported(
+            "torch.autograd.Function",
+            f"custom autograd functions ({cls.__name__}.apply) are not implemented yet; write the "
+            "computation with differentiable torch functions, or define a chainrule.Primitive with "
+            "VJP/JVP rules",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise type(self)._refuse()
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Refused: see the class docstring."""
+        raise cls._refuse()
+
+
+def _checked_inputs(func: Any, inputs: Any, op: str) -> tuple[Any, list[Any]]:
+    """``func`` as a function of only the inputs that require grad (PyTorch checks those), and
+    those inputs."""
+    args = (inputs,) if isinstance(inputs, _cr.Tensor) else tuple(inputs)
+    wanted = [i for i, a in enumerate(args) if isinstance(a, _cr.Tensor) and a.requires_grad]
+    if not wanted:
+        raise ValueError(f"{op} expects at least one input tensor to require gradient, but none of the them have requires_grad=True.")
+
+    def partial(*chosen: Any) -> Any:
+        full = list(args)
+        for i, value in zip(wanted, chosen):
+            full[i] = wrap(value)
+        return func(*full)
+
+    return partial, [args[i].detach() for i in wanted]
+
+
+def gradcheck(func: Any, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+              check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+              check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+              check_backward_ad: bool = True, fast_mode: bool = False, masked: Any = None) -> bool:  # fmt: skip
+    """Compare the derivatives of ``func`` with respect to the inputs that require grad with
+    central finite differences: reverse mode (``check_backward_ad``) and forward mode
+    (``check_forward_ad``). Inputs must be float64. Returns True, or raises ``GradcheckError``
+    (False with ``raise_exception=False``).
+
+    ``fast_mode`` and ``nondet_tol`` are accepted (the full check always runs); the batched
+    checks are not supported.
+
+    >>> from chainrule import torch
+    >>> x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    >>> torch.autograd.gradcheck(torch.sin, (x,), check_forward_ad=True)
+    True
+    """
+    if check_batched_grad or check_batched_forward_grad:
+        raise unsupported("gradcheck(check_batched_grad=True)", "check a vmap of the gradient with torch.func instead")
+    partial, xs = _checked_inputs(func, inputs, "gradcheck")
+    return _cr.testing.gradcheck(partial, xs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception,
+                                 check_backward=check_backward_ad, check_forward=check_forward_ad)  # fmt: skip
+
+
+def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False) -> bool:  # fmt: skip
+    """Check second derivatives: gradcheck of the differentiable vector-Jacobian product.
+
+    >>> from chainrule import torch
+    >>> x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    >>> torch.autograd.gradgradcheck(lambda t: t ** 3, (x,))
+    True
+    """
+    if check_batched_grad or check_fwd_over_rev:
+        raise unsupported("gradgradcheck(check_batched_grad=/check_fwd_over_rev=True)")
+    partial, xs = _checked_inputs(func, inputs, "gradgradcheck")
+    return _cr.testing.gradgradcheck(partial, xs, grad_outputs=grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                                     raise_exception=raise_exception)  # fmt: skip
+
+
+__getattr__ = missing_attribute("torch.autograd")

@@ -149,3 +149,8 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
     """``(func(inputs), v^T H)``: equal to ``hvp`` (the Hessian is symmetric)."""
     return hvp(func, inputs, v, create_graph, strict)
+
+
+from chainrule.torch._unsupported import missing_attribute  # noqa: E402
+
+__getattr__ = missing_attribute("torch.autograd.functional")

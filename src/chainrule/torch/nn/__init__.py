@@ -27,12 +27,13 @@ import numpy as np
 from chainrule import nn as _native
 from chainrule.torch import _dtypes
 from chainrule.torch._tensor import Parameter, wrap, wrap_tree
+from chainrule.torch._unsupported import missing_attribute, unsupported
 from chainrule.torch.nn import functional, init, parameter
 
 __all__ = [
     "Module", "Parameter", "ModuleList", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout",
     "BatchNorm1d", "Sequential", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax",
-    "LogSoftmax", "GELU", "MSELoss", "L1Loss", "CrossEntropyLoss", "BCEWithLogitsLoss",
+    "LogSoftmax", "GELU", "SiLU", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
     "functional", "init", "parameter",
 ]  # fmt: skip
 
@@ -95,10 +96,10 @@ class Module(_native.Module):
         """Convert floating-point parameters to a dtype; devices other than the CPU are refused."""
         target = None
         for value in list(args) + [kwargs.get("dtype"), kwargs.get("device")]:
-            if value is None:
+            if value is None or isinstance(value, bool):
                 continue
-            if isinstance(value, (str, _dtypes.device)):
-                _dtypes.device(str(value))
+            if isinstance(value, (str, _dtypes.device)) or type(value) is int:
+                _dtypes.check_device(value, "Module.to")
             else:
                 target = _dtypes.to_numpy_dtype(value)
         return self if target is None else super().to(target)
@@ -109,7 +110,7 @@ class Module(_native.Module):
 
     def cuda(self, device: Any = None) -> Module:
         """Refused: chainrule has no GPU backend."""
-        _dtypes.device("cuda")
+        _dtypes.check_device("cuda", "Module.cuda")
         return self  # pragma: no cover - device() raises
 
 
@@ -179,12 +180,14 @@ class Linear(Module, _native.Linear):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:  # fmt: skip
-        if device is not None:
-            _dtypes.device(str(device))
+        _dtypes.check_device(device, "nn.Linear")
         _native.Linear.__init__(self, in_features, out_features, bias, dtype=_float_dtype(dtype))
         _torch_uniform_(self.weight, _kaiming_bound(in_features))
         if self.bias is not None:
             _torch_uniform_(self.bias, 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0)
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return functional.linear(input, self.weight, self.bias)
 
 
 class Conv2d(Module, _native.Conv2d):
@@ -197,13 +200,24 @@ class Conv2d(Module, _native.Conv2d):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, bias: bool = True, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
-        _native.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride, padding, bias,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        # PyTorch's positional order: (in, out, kernel_size, stride, padding, dilation, groups, bias).
+        _dtypes.check_device(device, "nn.Conv2d")
+        if dilation not in (1, (1, 1)) or groups != 1 or padding_mode != "zeros":
+            raise unsupported("nn.Conv2d(dilation=, groups=, padding_mode=)",
+                              "only dilation=1, groups=1 and padding_mode='zeros' are implemented")  # fmt: skip
+        kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self_padding = functional._conv_padding(padding, kernel, stride, "nn.Conv2d")
+        _native.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride, self_padding, bias,
                                 dtype=_float_dtype(dtype))  # fmt: skip
         fan_in = int(np.prod(self.weight.shape[1:]))
         _torch_uniform_(self.weight, _kaiming_bound(fan_in))
         if self.bias is not None:
             _torch_uniform_(self.bias, 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0)
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return functional.conv2d(input, self.weight, self.bias, self.stride, self.padding)
 
 
 class Sequential(Module, _native.Sequential):
@@ -288,11 +302,58 @@ class Dropout(Module, _native.Dropout):
 
 
 class MaxPool2d(Module, _native.MaxPool2d):
-    """2-D max pooling."""
+    """2-D max pooling (``F.max_pool2d`` with the module's settings).
+
+    >>> from chainrule.torch import nn
+    >>> nn.MaxPool2d(2)
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:  # fmt: skip
+        _native.MaxPool2d.__init__(self, kernel_size, stride)
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return functional.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                     self.ceil_mode, self.return_indices)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")  # fmt: skip
 
 
 class AvgPool2d(Module, _native.AvgPool2d):
-    """2-D average pooling."""
+    """2-D average pooling (``F.avg_pool2d`` with the module's settings).
+
+    >>> from chainrule.torch import nn
+    >>> nn.AvgPool2d(2)
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: Any = None) -> None:  # fmt: skip
+        _native.AvgPool2d.__init__(self, kernel_size, stride)
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return functional.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                     self.count_include_pad, self.divisor_override)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)``."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return functional.silu(input)
 
 
 class BatchNorm1d(Module, _native.BatchNorm1d):
@@ -300,6 +361,7 @@ class BatchNorm1d(Module, _native.BatchNorm1d):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        _dtypes.check_device(device, "nn.BatchNorm1d")
         _native.BatchNorm1d.__init__(self, num_features, eps, momentum, affine, track_running_stats,
                                      dtype=_float_dtype(dtype))  # fmt: skip
 
@@ -321,6 +383,9 @@ class MSELoss(Module, _native.MSELoss):
 
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         _native.MSELoss.__init__(self, _loss_reduction(size_average, reduce, reduction))
+
+    def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
+        return functional.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(Module, _native.L1Loss):
@@ -359,3 +424,30 @@ class BCEWithLogitsLoss(Module, _native.BCEWithLogitsLoss):
             raise NotImplementedError("BCEWithLogitsLoss: weight= and pos_weight= are not supported")
         _native.BCEWithLogitsLoss.__init__(self, _loss_reduction(size_average, reduce, reduction))
 
+    def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
+        return functional.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+
+
+class NLLLoss(Module):
+    """Negative log-likelihood of log-probabilities against class indices (``F.nll_loss``).
+
+    >>> from chainrule import torch
+    >>> from chainrule.torch import nn
+    >>> nn.NLLLoss()(torch.tensor([[-1., -2.]]), torch.tensor([1]))
+    tensor(2.)
+    """
+
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+                 reduce: Any = None, reduction: str = "mean") -> None:  # fmt: skip
+        super().__init__()
+        if weight is not None:
+            raise unsupported("NLLLoss(weight=...)", "class weights are not implemented")
+        self.ignore_index = ignore_index
+        self.reduction = _loss_reduction(size_average, reduce, reduction)
+
+    def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
+        return functional.nll_loss(input, target, ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+
+__getattr__ = missing_attribute("torch.nn")

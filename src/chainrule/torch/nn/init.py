@@ -108,3 +108,8 @@ def kaiming_normal_(tensor: Any, a: float = 0.0, mode: str = "fan_in", nonlinear
     """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."""
     fan = _fans(tensor)[0 if mode == "fan_in" else 1]
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+from chainrule.torch._unsupported import missing_attribute  # noqa: E402
+
+__getattr__ = missing_attribute("torch.nn.init")
