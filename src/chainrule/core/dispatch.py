@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.node import Node
-from chainrule.core.primitive import OP_ERRORS, Primitive
+from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
 from chainrule.core.tensor import Tensor, share_version, wrap_array
 
 __all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
@@ -28,6 +28,7 @@ _new = object.__new__
 _NOTHING_SAVED = (None,)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _wrap = wrap_array
+_asarray = np.asarray
 
 #: Called as ``hook(alias, source)`` when ``alias`` takes ``source``'s history in place (a
 #: regenerated view, a tensor written in place). Transforms that key state by array (forward
@@ -58,8 +59,12 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             out = prim.impl(a._data, **params)
         except OP_ERRORS as exc:
             raise _op_error(prim, [a._data], params, exc) from exc
-        t = _wrap(out)
-        if prim.view:
+        # wrap_array, inlined (one Python call less per op: this is the library's hottest path).
+        t = _new(Tensor)
+        t._data = out if type(out) is _ndarray else _asarray(out)
+        t._node = t.grad = t._vc = t._view = t._cut = t._hooks = None
+        t._requires_grad = False
+        if prim in VIEW_PRIMITIVES:  # (a set lookup: cheaper than reading prim.view)
             _link_view(prim, params, a, t)
         if a._requires_grad:
             if state.grad_enabled:
@@ -78,26 +83,33 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if type(a) in _SEQUENCES or type(b) in _SEQUENCES:
                 return _bind_sequences(prim, args, params)
             return _run(prim, args, params)
+        cut = None
         if a_is:
             view = a._view
             if view is not None and view[0]._node is not view[2]:
                 refresh_view(a)
+            cut = a._cut
         if b_is:
             view = b._view
             if view is not None and view[0]._node is not view[2]:
                 refresh_view(b)
+            if cut is None:
+                cut = b._cut
         datas = [a._data if a_is else a, b._data if b_is else b]
         tracked = (a_is and a._requires_grad) or (b_is and b._requires_grad)
     else:
         datas = []
         tracked = False
         any_tensor = False
+        cut = None
         for a in args:
             if isinstance(a, Tensor):
                 any_tensor = True
                 view = a._view
                 if view is not None and view[0]._node is not view[2]:
                     refresh_view(a)
+                if cut is None:
+                    cut = a._cut
                 datas.append(a._data)
                 if a._requires_grad:
                     tracked = True
@@ -111,15 +123,18 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         out = prim.impl(*datas, **params)
     except OP_ERRORS as exc:
         raise _op_error(prim, datas, params, exc) from exc
-    t = _wrap(out)
+    t = _new(Tensor)  # wrap_array, inlined as above
+    t._data = out if type(out) is _ndarray else _asarray(out)
+    t._node = t.grad = t._vc = t._view = t._cut = t._hooks = None
+    t._requires_grad = False
     if tracked:
         if state.grad_enabled:
             if prim.differentiable and t._data.dtype.kind == "f":
                 _record(prim, args, params, t, None)
             else:
                 t._cut = prim.name
-    else:
-        _carry_cut(args, t)
+    elif cut is not None:
+        t._cut = cut
     return t
 
 

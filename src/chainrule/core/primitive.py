@@ -23,7 +23,7 @@ from numpy.linalg import LinAlgError
 from chainrule.core.modes import state as _state
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE", "OP_ERRORS"]
+__all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE", "OP_ERRORS", "VIEW_PRIMITIVES"]
 
 Rule = Callable[..., Any]
 
@@ -31,6 +31,8 @@ Rule = Callable[..., Any]
 RULE_NOT_DIFFERENTIABLE: Any = None
 
 registry: dict[str, Primitive] = {}
+#: The primitives whose result may be a view of their input (declared with view=/def_view).
+VIEW_PRIMITIVES: set[Primitive] = set()
 _ndarray = np.ndarray
 
 #: What a forward may raise on bad input. Every entry point (``bind``, a primitive called on raw
@@ -119,6 +121,8 @@ class Primitive:
         self.uses_shapes = uses_shapes
         self.reads = None if reads is None else tuple(tuple(r) for r in reads)
         self.view = view
+        if view:
+            VIEW_PRIMITIVES.add(self)
         registry[name] = self
 
     def def_vjp(self, *rules: Rule | None) -> Primitive:
@@ -143,6 +147,7 @@ class Primitive:
         the view gives the base that history (PyTorch's CopySlices).
         """
         self.view = write_back
+        VIEW_PRIMITIVES.add(self)
         return self
 
     def def_batch(self, rule: Rule) -> Primitive:
