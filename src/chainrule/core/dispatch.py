@@ -21,7 +21,7 @@ from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
 from chainrule.core.tensor import Tensor, share_version, wrap_array
 
-__all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
+__all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR", "TRANSFORM_HOOKS"]
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -34,6 +34,11 @@ _asarray = np.asarray
 #: regenerated view, a tensor written in place). Transforms that key state by array (forward
 #: accumulators) register here; the core names none of them.
 ALIAS_HOOKS: list[Any] = []
+
+#: How the transforms take part in bind, registered by their own modules so that the core names
+#: none of them: ``"batching"`` runs an op on batched values (vmap), ``"forward"`` gives its
+#: result a tangent in every active forward accumulator.
+TRANSFORM_HOOKS: dict[str, Any] = {}
 
 #: Set by ``chainrule.ops``: turns a (nested) list or tuple holding tensors into one tensor by
 #: stacking, so that ``cr.mean([x, y])`` differentiates through x and y (as HIPS autograd and
@@ -358,9 +363,7 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
 def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """bind with tapes, forward accumulators, vmap levels or anomaly mode active."""
     if state.batching:
-        from chainrule.transforms.batching import bind_batched
-
-        return bind_batched(prim, args, params)
+        return TRANSFORM_HOOKS["batching"](prim, args, params)
     datas = []
     any_tensor = False
     for a in args:
@@ -405,9 +408,7 @@ def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -
     if t._node is None and t._cut is None:
         _carry_cut(args, t)
     if state.forward:
-        from chainrule.transforms.forward import push_tangents
-
-        push_tangents(prim, args, params, t)
+        TRANSFORM_HOOKS["forward"](prim, args, params, t)
     return t
 
 

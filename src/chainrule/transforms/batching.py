@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import bind
+from chainrule.core.dispatch import TRANSFORM_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor, wrap_array
@@ -791,3 +791,6 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
     vmapped.__name__ = f"vmap({getattr(f, '__name__', 'f')})"
     vmapped.__doc__ = f.__doc__
     return vmapped
+
+
+TRANSFORM_HOOKS["batching"] = bind_batched

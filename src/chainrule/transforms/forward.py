@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import ALIAS_HOOKS, bind
+from chainrule.core.dispatch import ALIAS_HOOKS, TRANSFORM_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor, wrap_array
@@ -464,3 +464,6 @@ def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
 
     jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
     return jac
+
+
+TRANSFORM_HOOKS["forward"] = push_tangents
