@@ -22,7 +22,8 @@ from chainrule.core.node import Node
 from chainrule.core.primitive import registry
 from chainrule.core.tensor import Tensor, wrap_array
 
-__all__ = ["backprop", "run_backward", "grad", "sum_to_shape", "FREED_MESSAGE", "InputMeta"]
+__all__ = ["backprop", "run_backward", "grad", "sum_to_shape", "edge_cotangent", "FREED_MESSAGE",
+           "InputMeta"]
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they "
@@ -277,20 +278,37 @@ def _apply_rules(
         rule = rules[i]
         if rule is None:
             continue
-        gi = rule(g, ans, *args, **params)
+        gi = edge_cotangent(rule, g, ans, args, params, in_meta[i], not tensor_mode)
         if gi is None:
             continue
-        shape, dtype = in_meta[i]
-        if not tensor_mode and type(gi) is not _ndarray:
-            gi = np.asarray(gi)
-        if gi.shape != shape:
-            gi = sum_to_shape(gi, shape)
-        if gi.dtype != dtype:
-            gi = _cast(gi, dtype)
         if state.anomaly:
             _check_backward_finite(node, i, gi)
         prev = cotangents.get(parent)
         cotangents[parent] = gi if prev is None else prev + gi
+
+
+def edge_cotangent(
+    rule: Any, g: Any, ans: Any, args: Sequence[Any], params: dict[str, Any],
+    meta: tuple[tuple[int, ...], np.dtype], raw: bool,
+) -> Any:
+    """One edge of the backward pass: the cotangent ``rule`` sends to its input, summed back to
+    the input's shape and cast to its dtype (``meta``); None for a symbolic zero. ``raw``: the
+    rule ran on arrays, and an array comes back (NumPy turns 0-d results into scalars).
+
+    The engine and ``viz.explain`` both take this step, so what a walkthrough shows is what the
+    engine computes.
+    """
+    gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+    if gi is None:
+        return None
+    if raw and type(gi) is not _ndarray:
+        gi = np.asarray(gi)
+    shape, dtype = meta
+    if gi.shape != shape:
+        gi = sum_to_shape(gi, shape)
+    if gi.dtype != dtype:
+        gi = _cast(gi, dtype)
+    return gi
 
 
 def _check_versions(node: Node) -> None:
@@ -353,16 +371,9 @@ def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
         rule = rules[i]
         if rule is None:
             continue
-        gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+        gi = edge_cotangent(rule, g, ans, args, params, in_meta[i], True)
         if gi is None:
             continue
-        if type(gi) is not _ndarray:
-            gi = np.asarray(gi)
-        shape, dtype = in_meta[i]
-        if gi.shape != shape:
-            gi = sum_to_shape(gi, shape)
-        if gi.dtype != dtype:
-            gi = _cast(gi, dtype)
         prev = cotangents.get(parent)
         cotangents[parent] = gi if prev is None else prev + gi
 

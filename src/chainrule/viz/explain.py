@@ -80,11 +80,10 @@ def contributions(graph: Graph, gn: GraphNode) -> list[Contribution]:
             continue
         try:
             with np.errstate(all="ignore"):
-                value = _fit(rule(g, ans, *args, **gn.params), target)
+                value = _fit(rule, g, ans, args, gn.params, target)
                 local = None
-                if np.size(g) == 1 and np.size(value) == 1:
-                    one = np.ones_like(g)
-                    local = _fit(rule(one, ans, *args, **gn.params), target)
+                if value is not None and np.size(g) == 1 and np.size(value) == 1:
+                    local = _fit(rule, np.ones_like(g), ans, args, gn.params, target)
         except Exception as exc:  # noqa: BLE001 - show what failed instead of failing
             value, local = None, f"rule failed: {exc}"
         scalar = all(v is not None and np.size(v) == 1 for v in vals)
@@ -114,15 +113,12 @@ def _rule_args(graph: Graph, gn: GraphNode) -> list[Any]:
     return args
 
 
-def _fit(g: Any, target: GraphNode) -> np.ndarray:
-    """As the engine does: sum back to the input's shape, cast to its dtype."""
-    arr = np.asarray(g)
-    shape = tuple(target.shape)
-    if arr.shape != shape:
-        arr = np.asarray(_engine.sum_to_shape(arr, shape))
-    if target.dtype and arr.dtype != np.dtype(target.dtype):
-        arr = arr.astype(target.dtype)
-    return arr
+def _fit(rule: Any, g: Any, ans: Any, args: list[Any], params: dict[str, Any], target: GraphNode) -> Any:
+    """The engine's own edge step (rule, sum back to the input's shape, cast); a zero for None."""
+    dtype = np.dtype(target.dtype) if target.dtype else np.asarray(g).dtype
+    meta = (tuple(target.shape), dtype)
+    value = _engine.edge_cotangent(rule, g, ans, args, params or {}, meta, True)
+    return np.zeros(meta[0], dtype) if value is None else np.asarray(value)
 
 
 def _distinct(parts: list[str | None]) -> list[str]:
