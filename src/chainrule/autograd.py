@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chainrule.core.engine import grad
+from chainrule.core.entry import grad
 from chainrule.core.modes import enable_grad, no_grad, set_grad_enabled, state
 from chainrule.core.tensor import Tensor
 

@@ -19,11 +19,12 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.node import Node
+from chainrule.core.order import dependencies, post_order, reachable_targets
 from chainrule.core.primitive import registry
 from chainrule.core.tensor import Tensor, wrap_array
+from chainrule.core.versions import check_versions
 
-__all__ = ["backprop", "run_backward", "grad", "sum_to_shape", "edge_cotangent", "FREED_MESSAGE",
-           "InputMeta"]
+__all__ = ["backprop", "sum_to_shape", "edge_cotangent", "FREED_MESSAGE", "InputMeta"]
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they "
@@ -96,13 +97,13 @@ def backprop(
         if isinstance(key, Node) and (allowed is None or key in allowed):
             root_nodes.append(key)
 
-    deps = _dependencies(root_nodes, allowed)
+    deps = dependencies(root_nodes, allowed)
     needed: set[Any] | None = None
     target_keys: list[Any] = []
     if targets is not None:
         target_keys = [t._node if t._node is not None else t for t in targets]
-        order = _post_order(root_nodes, allowed)
-        needed, reached = _needed(order, set(target_keys), allowed)
+        order = post_order(root_nodes, allowed)
+        needed, reached = reachable_targets(order, set(target_keys), allowed)
         if on_unreached is not None:
             # Report targets the sweep cannot reach while the graph is still intact, so an
             # explanation can read the saved values before the sweep releases them.
@@ -176,67 +177,6 @@ class _GradModeFor:
         state.grad_enabled = self._saved
 
 
-def _dependencies(roots: list[Node], allowed: set[Node] | None) -> dict[Node, int]:
-    """Count, for each reachable node, the edges into it from other reachable nodes."""
-    deps: dict[Node, int] = {}
-    seen = set(roots)
-    stack = list(seen)
-    get = deps.get
-    while stack:
-        node = stack.pop()
-        for parent in node.parents:
-            if type(parent) is Node and (allowed is None or parent in allowed):
-                deps[parent] = get(parent, 0) + 1
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-    return deps
-
-
-def _post_order(roots: list[Node], allowed: set[Node] | None) -> list[Node]:
-    """Reachable nodes, each after all of its parents (iterative depth-first search)."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(n, False) for n in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for parent in node.parents:
-            if type(parent) is Node and parent not in seen and (allowed is None or parent in allowed):
-                stack.append((parent, False))
-    return order
-
-
-def _needed(
-    order: list[Node], target_keys: set[Any], allowed: set[Node] | None
-) -> tuple[set[Any], set[Any]]:
-    """Nodes and leaves from which some target is reachable (post-order: parents come first),
-    and the targets the sweep reaches at all."""
-    needed: set[Any] = set()
-    reached: set[Any] = set()
-    for node in order:
-        for parent in node.parents:
-            if parent is None:
-                continue
-            if type(parent) is Node:
-                if parent in needed and (allowed is None or parent in allowed):
-                    needed.add(node)
-            elif parent in target_keys:
-                needed.add(node)
-                reached.add(parent)
-        if node in target_keys:
-            needed.add(node)
-            reached.add(node)
-    needed.update(k for k in target_keys if not isinstance(k, Node))
-    return needed, reached
-
-
 def _apply_rules(
     node: Node,
     g: Any,
@@ -249,7 +189,7 @@ def _apply_rules(
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
     if node.versions is not None or node.ans_vc is not None:
-        _check_versions(node)
+        check_versions(node)
     if tensor_mode:
         args = node.saved
         ans = node.ans
@@ -311,36 +251,6 @@ def edge_cotangent(
     return gi
 
 
-def _check_versions(node: Node) -> None:
-    """Refuse to run a rule whose saved inputs or output were written in place since recording.
-
-    Versions belong to storage: a write through a view, a detached alias or the tensor itself
-    bumps the one counter they share.
-    """
-    name = node.prim.grad_fn_name
-    if node.versions is not None:
-        for i, saved_tensor, version in node.versions:
-            if saved_tensor._version != version:
-                _raise_modified(
-                    f"input {i} of {name}, of shape {saved_tensor.shape}",
-                    saved_tensor._version,
-                    version,
-                )
-    vc = node.ans_vc
-    if vc is not None and vc[0] != 0:
-        _raise_modified(f"output 0 of {name} (its result, of shape {node.out_shape})", vc[0], 0)
-
-
-def _raise_modified(what: str, found: int, expected: int) -> None:
-    raise RuntimeError(
-        f"one of the tensors needed for gradient computation has been modified by an in-place "
-        f"operation: {what}, is at version {found}; expected version {expected}. Do the "
-        "in-place change after backward, or work on a copy (.clone() / x = x + ...); writes "
-        "through a view (x.T, x[0:2], x.reshape(...)) or a detached alias (x.detach()) change x "
-        "too."
-    )
-
-
 def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
     prim = node.prim
@@ -349,10 +259,10 @@ def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
         for _, saved_tensor, version in versions:
             svc = saved_tensor._vc  # (the _version property, inlined: this runs per node)
             if (0 if svc is None else svc[0]) != version:
-                _check_versions(node)  # raises, with the full message
+                check_versions(node)  # raises, with the full message
     vc = node.ans_vc
     if vc is not None and vc[0] != 0:
-        _check_versions(node)
+        check_versions(node)
     args = node.saved_data
     if prim.uses_shapes:
         args = tuple(
@@ -454,171 +364,3 @@ def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mo
             key.grad._data = total if type(total) is _ndarray else np.asarray(total)
         else:
             key.grad = key.grad + _as_tensor(data)
-
-
-def _seed(tensor: Tensor, gradient: Any, op: str) -> Any:
-    if gradient is None:
-        if tensor._data.size != 1:
-            raise RuntimeError(
-                f"{op}: grad can be implicitly created only for scalar outputs; this output has "
-                f"shape {tensor.shape}. Pass gradient= (a tensor of that shape), or reduce the "
-                "output first (.sum() or .mean())."
-            )
-        return np.ones(tensor._data.shape, dtype=tensor._data.dtype)
-    g = gradient
-    data = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=tensor._data.dtype)
-    if data.shape != tensor._data.shape:
-        raise ValueError(
-            f"{op}: the gradient has shape {data.shape} but the output has shape "
-            f"{tensor._data.shape}; they must match."
-        )
-    return g if isinstance(g, Tensor) else data
-
-
-def run_backward(
-    tensor: Tensor,
-    gradient: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    inputs: Any = None,
-) -> None:
-    """``tensor.backward()``: accumulate gradients into the ``.grad`` of leaves."""
-    if not tensor._requires_grad:
-        if tensor._cut is not None:
-            raise RuntimeError(_cut_message("backward", tensor._cut))
-        raise RuntimeError(
-            "backward: element 0 of tensors does not require grad and does not have a grad_fn. "
-            "Create the inputs with requires_grad=True (or call .requires_grad_()) before "
-            "computing the output."
-        )
-    seed = _seed(tensor, gradient, "backward")
-    if retain_graph is None:
-        retain_graph = create_graph
-    if inputs is not None:
-        if isinstance(inputs, Tensor):
-            inputs = [inputs]
-        inputs = list(inputs)
-        for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor) or not t._requires_grad:
-                raise RuntimeError(
-                    f"backward: inputs[{i}] does not require grad, so it can receive no gradient; "
-                    "pass tensors created with requires_grad=True, or computed from them"
-                )
-        grads = backprop(
-            [(tensor, seed)], targets=inputs, retain_graph=retain_graph, create_graph=create_graph
-        )
-        for leaf, g in zip(inputs, grads):
-            if g is None:
-                continue
-            gt = _as_tensor(g) if create_graph else _as_tensor(np.array(_data_of(g)))
-            leaf.grad = gt if leaf.grad is None else leaf.grad + gt
-        return
-    backprop([(tensor, seed)], retain_graph=retain_graph, create_graph=create_graph, accumulate=True)
-
-
-def _cut_message(where: str, op: str) -> str:
-    return (
-        f"{where}: the output does not require grad: it was computed from a tensor that requires "
-        f"grad, but through {op}, which is not differentiable (no derivative, or an integer "
-        "result), so no gradient can flow back to the inputs. Compute it with differentiable ops "
-        "(for a straight-through estimate: x + (op(x) - x).detach())."
-    )
-
-
-def _data_of(g: Any) -> np.ndarray:
-    return g._data if isinstance(g, Tensor) else np.asarray(g)
-
-
-def grad(
-    outputs: Any,
-    inputs: Any,
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool | None = None,
-    materialize_grads: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
-
-    >>> import chainrule as cr
-    >>> x = cr.tensor(3.0, requires_grad=True)
-    >>> (dx,) = cr.autograd.grad(x ** 3, x, create_graph=True)
-    >>> cr.autograd.grad(dx, x)[0]
-    tensor(18., dtype=float64)
-    """
-    single_output = isinstance(outputs, Tensor)
-    outs = [outputs] if single_output else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        gouts: list[Any] = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
-        gouts = [grad_outputs]
-    else:
-        gouts = list(grad_outputs)
-    if len(gouts) != len(outs):
-        raise ValueError(
-            f"autograd.grad: got {len(gouts)} grad_outputs for {len(outs)} outputs; pass one "
-            "per output."
-        )
-    for i, x in enumerate(ins):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"autograd.grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
-        if not x._requires_grad:
-            raise RuntimeError(
-                f"autograd.grad: inputs[{i}] (shape {x.shape}) does not require grad. Create it "
-                "with requires_grad=True before computing the outputs."
-            )
-    roots = []
-    for i, (out, gout) in enumerate(zip(outs, gouts)):
-        if not isinstance(out, Tensor):
-            raise TypeError(f"autograd.grad: outputs[{i}] is a {type(out).__name__}, not a Tensor")
-        if not out._requires_grad:
-            if out._cut is not None:
-                raise RuntimeError(_cut_message(f"autograd.grad: outputs[{i}]", out._cut))
-            raise RuntimeError(
-                f"autograd.grad: outputs[{i}] does not require grad and does not have a grad_fn: "
-                "it was not computed from any input that requires grad."
-            )
-        roots.append((out, _seed(out, gout, "autograd.grad")))
-    if retain_graph is None:
-        retain_graph = create_graph
-
-    def unused(indices: list[int]) -> None:
-        i = indices[0]
-        raise RuntimeError(
-            f"autograd.grad: inputs[{i}] (shape {ins[i].shape}) appears to not have been used in "
-            "the graph of the outputs. Set allow_unused=True if this is the desired behavior "
-            "(its gradient is then None)." + _why_none_hint(outs, ins[i])
-        )
-
-    check = None if (allow_unused or materialize_grads) else unused
-    grads = backprop(roots, targets=ins, retain_graph=retain_graph, create_graph=create_graph,
-                     on_unreached=check)  # fmt: skip
-    result: list[Tensor | None] = []
-    for x, g in zip(ins, grads):
-        if g is None:
-            # Reached but with a zero (None) cotangent, or unused with allow_unused.
-            result.append(_as_tensor(np.zeros_like(x._data)) if materialize_grads or not allow_unused else None)
-            continue
-        result.append(_as_tensor(g) if create_graph else _as_tensor(_owned(g)))
-    return tuple(result)
-
-
-def _owned(g: Any) -> np.ndarray:
-    data = _data_of(g)
-    return data if data.base is None and data.flags.writeable else data.copy()
-
-
-def _why_none_hint(outputs: list[Tensor], source: Tensor) -> str:
-    """An explanation from the recorded history, when the viz package can give one."""
-    explain = _WHY_NONE_HOOK[0]
-    if explain is None:
-        return ""
-    try:
-        return "\n" + explain(outputs, source)
-    except Exception:  # pragma: no cover - the explanation must never hide the real error
-        return ""
-
-
-#: Set by chainrule.viz to a function (outputs, source) -> explanation text.
-_WHY_NONE_HOOK: list[Any] = [None]

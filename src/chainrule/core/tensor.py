@@ -301,7 +301,7 @@ class Tensor:
         product). ``retain_graph`` keeps the saved values for another backward;
         ``create_graph`` records the backward pass so its result can be differentiated again.
         """
-        from chainrule.core.engine import run_backward
+        from chainrule.core.entry import run_backward
 
         run_backward(self, gradient, retain_graph, create_graph, inputs)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.engine import grad as autograd_grad
+from chainrule.core.entry import grad as autograd_grad
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.forward import jvp
 

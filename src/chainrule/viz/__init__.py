@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.core import engine as _engine
+from chainrule.core import entry as _entry
 from chainrule.viz.capture import Graph, GraphNode, capture
 from chainrule.viz.explain import Explanation, explain
 from chainrule.viz.render import Drawing, collapse, draw, to_dot
@@ -41,4 +41,4 @@ def _why_none_hint(outputs: list[Any], source: Any) -> str:
     return f"Why: {why_none(outputs, source).message}"
 
 
-_engine._WHY_NONE_HOOK[0] = _why_none_hint
+_entry._WHY_NONE_HOOK[0] = _why_none_hint

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core import engine as _engine
+from chainrule.core import order as _order
 from chainrule.core.node import Node
 from chainrule.core.tensor import Tensor, wrap_array
 
@@ -220,7 +221,7 @@ def engine_order(roots: Sequence[Node], allowed: set[Node] | None = None) -> lis
 
     The same dependency counting and the same last-in-first-out ready list as the engine.
     """
-    deps = _engine._dependencies(list(roots), allowed)
+    deps = _order.dependencies(list(roots), allowed)
     ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
     order: list[Node] = []
     while ready:
