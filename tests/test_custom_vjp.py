@@ -412,3 +412,29 @@ def test_runtime_primitives_stay_out_of_the_registry() -> None:
     assert p is not q and set(registry) == before
     _sin_times()(cr.tensor(0.5, requires_grad=True), 2.0).backward()
     assert set(registry) == before
+
+
+def test_closed_over_true_collects_the_tensors_fwd_reads() -> None:
+    w = cr.tensor([2.0, 3.0], requires_grad=True)
+    seen = []
+
+    def fwd(x):
+        return cr.sum(x * w), (x, w)
+
+    def bwd(res, g, tensors):
+        x, w_ = res
+        seen.append(tensors)
+        # Ten times the true cotangent of the closed-over w, so the test sees which one arrives.
+        return (g * w_,), [10.0 * g * x]
+
+    f = cr.custom_vjp(lambda x: cr.sum(x * w), closed_over=True)
+    f.defvjp(fwd, bwd)
+    x = cr.tensor([1.0, -1.0], requires_grad=True)
+    f(x).backward()
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0] is w
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [10.0, -10.0])
+    # Under vmap each example's cotangent of the closed-over tensor is summed over the batch.
+    w.grad = None
+    cr.vmap(f)(cr.tensor([[1.0, 0.0], [0.0, 2.0]])).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [10.0, 20.0])

@@ -648,8 +648,13 @@ class custom_vjp:  # noqa: N801 - JAX's name
     (recorded, so residuals keep their history for higher derivatives) and one node is recorded;
     ``bwd`` runs once per backward sweep. It works with ``.backward()``, ``autograd.grad``,
     ``GradientTape``, ``grad``/``vjp``/``jacrev``/``hessian`` and ``vmap`` (``bwd`` sees one
-    example). Forward mode raises ``TypeError``, as in JAX. ``fwd`` may not read tensors being
-    differentiated from its closure (their gradient would be lost): pass them as arguments.
+    example). Forward mode raises ``TypeError``, as in JAX.
+
+    ``closed_over`` (a chainrule extension): by default ``fwd`` may not read a tensor that is
+    being differentiated from its closure (its gradient would be lost; the error says so). With
+    ``closed_over=True`` such tensors (a layer's weights, TensorFlow's variables) are found while
+    ``fwd`` runs and become inputs of the node too: ``bwd`` is then called as ``bwd(residuals,
+    g, tensors)`` and returns ``(cotangents, tensor_cotangents)``, one per tensor of ``tensors``.
 
     >>> import chainrule as cr
     >>> @cr.custom_vjp
@@ -665,12 +670,14 @@ class custom_vjp:  # noqa: N801 - JAX's name
     tensor(2., dtype=float64)
     """
 
-    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = (), *,
+                 closed_over: bool = False) -> None:  # fmt: skip
         if not callable(fun):
             raise TypeError(f"custom_vjp: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = _nondiff(nondiff_argnums, f"custom_vjp({_name(fun)})")
+        self.closed_over = bool(closed_over)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self._sig = _signature(fun)
@@ -689,7 +696,8 @@ class custom_vjp:  # noqa: N801 - JAX's name
         if self.fwd is None or self.bwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
         args = _resolve(self._sig, name, args, kwargs)
-        return vjp_call(name, self._sig, self.nondiff_argnums, self.fun, self.fwd, self.bwd, args, key=self)
+        return vjp_call(name, self._sig, self.nondiff_argnums, self.fun, self.fwd, self.bwd, args, key=self,
+                        closure=self.closed_over)  # fmt: skip
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # Used as a method: the instance is the first (non-differentiated) argument.
