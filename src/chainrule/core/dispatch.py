@@ -312,7 +312,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
         meta_a = (da.shape, da.dtype)
         if 0 in saves:
             saved_a = a
-            versions = ((0, a, a._version),)
+            vc = a._vc
+            versions = ((0, a, 0 if vc is None else vc[0]),)
         else:
             saved_a = da = None
     else:
@@ -323,7 +324,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
         meta_b = (db.shape, db.dtype)
         if 1 in saves:
             saved_b = b
-            entry = ((1, b, b._version),)
+            vc = b._vc
+            entry = ((1, b, 0 if vc is None else vc[0]),)
             versions = entry if versions is None else versions + entry
         else:
             saved_b = db = None

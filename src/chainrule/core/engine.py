@@ -330,7 +330,14 @@ def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     prim = node.prim
     if node.recompute is not None:
         node.recompute(node)
-    if node.versions is not None or node.ans_vc is not None:
+    versions = node.versions
+    if versions is not None:
+        for _, saved_tensor, version in versions:
+            svc = saved_tensor._vc  # (the _version property, inlined: this runs per node)
+            if (0 if svc is None else svc[0]) != version:
+                _check_versions(node)  # raises, with the full message
+    vc = node.ans_vc
+    if vc is not None and vc[0] != 0:
         _check_versions(node)
     args = node.saved_data
     if prim.uses_shapes:

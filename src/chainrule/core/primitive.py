@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from numpy.linalg import LinAlgError
 
 from chainrule.core.modes import state as _state
@@ -30,6 +31,7 @@ Rule = Callable[..., Any]
 RULE_NOT_DIFFERENTIABLE: Any = None
 
 registry: dict[str, Primitive] = {}
+_ndarray = np.ndarray
 
 #: What a forward may raise on bad input. Every entry point (``bind``, a primitive called on raw
 #: arrays) catches exactly these and re-raises them with the op's name, shapes and dtypes.
@@ -160,8 +162,11 @@ class Primitive:
         calls the forward directly.
         """
         for a in args:
+            kind = type(a)
+            if kind is _ndarray:
+                continue  # what rules pass on the raw path: checked first, and once
             # (A list may hold tensors: bind stacks it rather than reading it as a constant.)
-            if isinstance(a, Tensor) or type(a) is list or type(a) is tuple:
+            if isinstance(a, Tensor) or kind is list or kind is tuple:
                 return _bind(self, *args, **params)
         if _state.busy:
             return _bind(self, *args, **params)
