@@ -438,3 +438,35 @@ def test_closed_over_true_collects_the_tensors_fwd_reads() -> None:
     w.grad = None
     cr.vmap(f)(cr.tensor([[1.0, 0.0], [0.0, 2.0]])).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [10.0, 20.0])
+
+
+def test_a_gradient_tensor_reused_and_changed_between_sweeps_is_read_again() -> None:
+    @cr.custom_vjp
+    def triple(x):
+        return x * 3.0
+
+    triple.defvjp(lambda x: (x * 3.0, None), lambda _, g: (g * 3.0,))
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = triple(x)
+    seed = cr.tensor([1.0, 1.0])
+    y.backward(seed, retain_graph=True)
+    with cr.no_grad():
+        seed.mul_(2.0)
+    y.backward(seed)
+    np.testing.assert_array_equal(x.grad.numpy(), [9.0, 9.0])  # 3 * 1 + 3 * 2
+
+
+def test_the_node_does_not_keep_its_inputs_alive() -> None:
+    import gc
+    import weakref
+
+    clip = _clip_gradient()
+    w = cr.tensor(np.ones(1000), requires_grad=True)
+    h = w * 2.0  # mul by a constant keeps nothing: h's array lives only as long as h
+    ref = weakref.ref(h.numpy())
+    out = clip(h)
+    del h
+    gc.collect()
+    assert ref() is None  # the call's node kept the shape of its input, not its values
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(1000, 2.0))  # clip(1) = 1, times dh/dw = 2

@@ -242,6 +242,17 @@ class _Args:
             full[i] = tree
         return full
 
+    def light(self) -> _Args:
+        """A copy that keeps what the backward checks need (shapes, dtypes, names, the
+        non-differentiated arguments), not the differentiated tensors themselves: a node must
+        not keep its inputs alive unless its rule saved them."""
+        light = object.__new__(_Args)
+        light.__dict__.update(self.__dict__)
+        light.args = tuple(v if i in self.nondiff else None for i, v in enumerate(self.args))
+        cand = set(self.cand)
+        light.leaves = [_Meta(tuple(v.shape), v.dtype) if n in cand else None for n, v in enumerate(self.leaves)]
+        return light
+
     def leaf_label(self, n: int) -> str:
         k, j = self.owner[n]
         i = self.diff_pos[k]
@@ -249,6 +260,16 @@ class _Args:
         if self.defs[k].kind != "leaf":
             label += f", leaf {j}"
         return label
+
+
+class _Meta:
+    """An input's shape and dtype (what a cotangent is checked against)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
 
 
 # ---------------------------------------------------------------- the graph walk
@@ -291,11 +312,10 @@ def closed_over(outputs: Sequence[Any], stop_nodes: set[Node], stop_leaves: set[
 class _Call:
     """One recorded ``custom_vjp`` call: its output layout, residuals and cached cotangents."""
 
-    def __init__(self, fname: str, kind: str, a: _Args, xs: list[Tensor], extra: list[Tensor],
+    def __init__(self, fname: str, kind: str, xs: list[Tensor], extra: list[Tensor],
                  out: Any, res: Any, bwd: Callable[..., Any], with_extra: bool) -> None:  # fmt: skip
         self.fname = fname
         self.kind = kind
-        self.a = a
         self.bwd = bwd
         self.with_extra = with_extra
         self.res = res
@@ -323,7 +343,9 @@ class _Call:
                 )
             self.level_objs = [active[i] for i in self.level_ids]
         self._g: Any = None
+        self._last = -1
         self._cts: list[Any] = []
+        self._final = -1
 
     # ------------------------------------------------------------ forward: the node
     def _aligned(self, t: Tensor) -> np.ndarray:
@@ -385,6 +407,10 @@ class _Call:
             else:
                 y = bind(prim, *bases)
         box[0] = None
+        node = _base_of(y)[0]._node
+        if node is not None:
+            self._final = max((i for i, p in enumerate(node.parents) if p is not None), default=-1)
+        self.inputs = []  # the node keeps the inputs' shapes, not the inputs
         leaves = list(self.out_leaves)
         if not self.packed:
             leaves[self.float_out[0]] = y
@@ -404,10 +430,17 @@ class _Call:
     # ------------------------------------------------------------ backward: the rule
     def _rule(self, i: int) -> Callable[..., Any]:
         def rule(g: Any, ans: Any, *args: Any) -> Any:
-            if self._g is not g:
+            # The engine runs a node's rules one after the other, inputs in order, with the
+            # same cotangent: bwd runs on the first, the others read its answer. A cotangent
+            # object seen before, or an input index not after the last one, is a new sweep.
+            if self._g is not g or i <= self._last:
                 self._cts = self._cotangents(g)
                 self._g = g
-            return self._cts[i]
+            self._last = i
+            ct = self._cts[i]
+            if i >= self._final:
+                self._g, self._cts, self._last = None, [], -1
+            return ct
 
         return rule
 
@@ -608,7 +641,7 @@ def vjp_call(fname: str, sig: Any, nondiff: tuple[int, ...], fun: Callable[..., 
 
     def checked_bwd(res: Any, g: Any, tensors: Any = None) -> list[Any]:
         if closure:
-            answer = bwd(*a.nondiff_values(), res, g, tensors)
+            answer = bwd(*light.nondiff_values(), res, g, tensors)
             if not isinstance(answer, (tuple, list)) or len(answer) != 2:
                 raise TypeError(f"{kind} function '{fname}': bwd must return (cotangents, closed-over cotangents)")
             cts, extra_cts = answer
@@ -619,14 +652,16 @@ def vjp_call(fname: str, sig: Any, nondiff: tuple[int, ...], fun: Callable[..., 
                     f"{len(tensors)} closed-over tensor(s) it was given"
                 )
         else:
-            cts = bwd(*a.nondiff_values(), res, g)
+            cts = bwd(*light.nondiff_values(), res, g)
             extra_cts = []
-        main = _check_cotangents(fname, "bwd", a, a.cand, cts)
+        main = _check_cotangents(fname, "bwd", light, light.cand, cts)
         more = [_checked_leaf(fname, "bwd", f"closed-over tensor {k} (shape {tuple(t.shape)})", t, c)
                 for k, (t, c) in enumerate(zip(tensors or [], extra_cts))]  # fmt: skip
         return main + more
 
-    call = _Call(fname, kind, a, xs, extra, out, res, checked_bwd, with_extra=closure)
+    light = a.light()
+    del a, cand, leaves, found
+    call = _Call(fname, kind, xs, extra, out, res, checked_bwd, with_extra=closure)
     return call.record()
 
 
