@@ -191,3 +191,25 @@ def test_remat_static_argnums_and_policy() -> None:
         cr.checkpoint(lambda v: v, policy=lambda *a: True)
     with pytest.raises(TypeError, match="expected a function"):
         cr.checkpoint(3)
+
+
+def test_custom_rules_inside_a_checkpointed_call() -> None:
+    @cr.custom_vjp
+    def clip_gradient(x):
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (cr.clip(g, -1.0, 1.0),))
+
+    @cr.custom_jvp
+    def log1pexp(x):
+        return cr.log(1.0 + cr.exp(x))
+
+    log1pexp.defjvp(lambda p, t: (log1pexp(p[0]), (1.0 - 1.0 / (1.0 + cr.exp(p[0]))) * t[0]))
+
+    def f(x):
+        return cr.sum(5.0 * clip_gradient(cr.sin(x)) + log1pexp(x))
+
+    x0 = np.array([0.3, -0.8])
+    want = np.cos(x0) * 1.0 + 1.0 / (1.0 + np.exp(-x0))  # the clipped 5 is 1, times cos
+    for g in (cr.grad(f)(cr.tensor(x0)), cr.grad(cr.checkpoint(f))(cr.tensor(x0))):
+        np.testing.assert_allclose(g.numpy(), want)

@@ -89,6 +89,11 @@ def dependent_nodes(outputs: Sequence[Any], inputs: set[Node]) -> list[Node]:
     return order
 
 
+def _signature(nodes: list[Node]) -> list[tuple[Any, ...]]:
+    # By name: a custom_vjp call makes a new primitive each time, under the same name.
+    return [(n.prim.name, n.out_shape, n.out_dtype) for n in nodes]
+
+
 class _Checkpointed:
     """One checkpointed call: what it needs to run again and refill its nodes."""
 
@@ -107,7 +112,7 @@ class _Checkpointed:
         # Weak references: the nodes point here through their ``recompute``; strong ones would
         # make a reference cycle and keep the graph alive after its outputs die.
         self.nodes = [weakref.ref(n) for n in nodes]
-        self.signature = [(n.prim, n.out_shape, n.out_dtype) for n in nodes]
+        self.signature = _signature(nodes)
         # Tensors the nodes kept that the call did not make (inputs, closed-over values), with
         # their versions: an in-place change before the backward would change the recomputation.
         self.outside: list[tuple[Any, int, str]] = []
@@ -155,7 +160,7 @@ class _Checkpointed:
             _set_random_state(now)
         inputs = {_base_of(x)[0]._node for x in fresh} - {None}
         again = dependent_nodes(flatten(out)[0], inputs)
-        signature = [(n.prim, n.out_shape, n.out_dtype) for n in again]
+        signature = _signature(again)
         if signature != self.signature:
             first = next((i for i, (a, b) in enumerate(zip(signature, self.signature)) if a != b),
                          min(len(signature), len(self.signature)))  # fmt: skip
