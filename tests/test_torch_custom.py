@@ -306,3 +306,26 @@ def test_checkpoint_sequential_matches_the_plain_model() -> None:
     net.zero_grad()
     net(x).sum().backward()
     np.testing.assert_allclose(ckpt, _np(net[0].weight.grad), rtol=1e-6)
+
+
+def test_set_materialize_grads_false_is_accepted() -> None:
+    seen = []
+
+    class TwoOut(cr_torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            seen.append(gb)
+            return ga * 2 + (0 if gb is None else gb * 3)
+
+    x = cr_torch.tensor([1.0, 2.0], requires_grad=True)
+    a, _ = TwoOut.apply(x)
+    a.sum().backward()
+    np.testing.assert_array_equal(_np(x.grad), [2.0, 2.0])
+    # PyTorch passes None for the unused output; the dialect passes zeros (documented).
+    np.testing.assert_array_equal(_np(seen[0]), [0.0, 0.0])
+    assert cr_torch.autograd.function.FunctionCtx is not None
