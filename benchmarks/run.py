@@ -31,7 +31,8 @@ __all__ = ["WORKLOADS", "main", "format_result"]
 
 # Each name is a module benchmarks/<name>.py exposing NAME, TITLE and run(quick) -> WorkloadResult.
 # Later workloads (jacobian, hessian, higher_order, train_digits, memory_chain) are added here.
-WORKLOADS = ["op_overhead", "mlp_step", "jacobian", "hessian", "higher_order", "train_digits", "memory_chain"]
+WORKLOADS = ["op_overhead", "mlp_step", "jacobian", "hessian", "higher_order", "train_digits", "memory_chain",
+             "memory_checkpoint"]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -369,10 +369,11 @@ def test_custom_gradient_in_forward_mode_and_at_second_order() -> None:
     with tf.GradientTape() as tape:
         y = cube(x)
     np.testing.assert_array_equal(tape.jacobian(y, x).numpy(), [[3.0, 0.0], [0.0, 12.0]])
-    # Forward mode differentiates f's own operations (documented).
-    with tf.autodiff.ForwardAccumulator(x, tf.constant([1.0, 0.0])) as acc:
-        y = cube(x)
-    np.testing.assert_array_equal(acc.jvp(y).numpy(), [3.0, 0.0])
+    # Forward mode through a custom gradient is refused (chainrule.custom_vjp, as in JAX), not
+    # computed from f's own operations, which would ignore grad_fn.
+    with pytest.raises(TypeError, match="can't apply forward-mode autodiff"):
+        with tf.autodiff.ForwardAccumulator(x, tf.constant([1.0, 0.0])):
+            cube(x)
 
 
 # ---------------------------------------------------------------- ops

@@ -669,7 +669,7 @@ def test_same_results_as_pytorch(name: str) -> None:
 
 
 # ---------------------------------------------------------------------- the rest of the surface
-def test_gradcheck_with_forward_ad_and_custom_functions_refused() -> None:
+def test_gradcheck_with_forward_ad_and_custom_functions() -> None:
     x = cr_torch.randn(3, 3, dtype=cr_torch.double, requires_grad=True)
     assert cr_torch.autograd.gradcheck(cr_torch.exp, (x,), check_forward_ad=True, check_backward_ad=False,
                                        check_undefined_grad=False, check_batched_grad=False)  # fmt: skip
@@ -680,12 +680,20 @@ def test_gradcheck_with_forward_ad_and_custom_functions_refused() -> None:
     class Exp(cr_torch.autograd.Function):
         @staticmethod
         def forward(ctx, foo):
-            return cr_torch.exp(foo)
+            result = cr_torch.exp(foo)
+            ctx.save_for_backward(result)
+            return result
 
-    with pytest.raises(NotImplementedError, match=r"torch\.autograd\.Function .*Exp\.apply"):
-        Exp.apply(x)
-    with pytest.raises(NotImplementedError, match=r"torch\.autograd\.Function"):
-        Exp()
+        @staticmethod
+        def backward(ctx, grad_output):
+            (result,) = ctx.saved_tensors
+            return grad_output * result
+
+    # A custom Function is checked in reverse mode; forward mode through it is refused
+    # (chainrule.custom_vjp has no forward rule), the tutorial's jvp staticmethod is not used.
+    assert cr_torch.autograd.gradcheck(Exp.apply, (x,))
+    with pytest.raises(TypeError, match="forward-mode"):
+        cr_torch.autograd.gradcheck(Exp.apply, (x,), check_forward_ad=True, check_backward_ad=False)
 
 
 def test_devices_backends_compile_and_missing_names() -> None:

@@ -29,6 +29,9 @@ from chainrule.tape import GradientTape, Variable, constant
 from chainrule.transforms import (
     ForwardAccumulator,
     UnconnectedGradients,
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
     grad,
     hessian,
     hvp,
@@ -36,6 +39,7 @@ from chainrule.transforms import (
     jacobian,
     jacrev,
     jvp,
+    remat,
     value_and_grad,
     vjp,
     vmap,
@@ -52,6 +56,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Primitive", "autograd", "random", "testing", "viz", "nn", "optim", "data", "transforms", "GradientTape",
     "Variable", "constant", "ForwardAccumulator", "UnconnectedGradients", "grad", "value_and_grad",
-    "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "no_grad", "enable_grad",
+    "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "custom_vjp", "custom_jvp",
+    "checkpoint", "remat", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip

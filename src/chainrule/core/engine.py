@@ -188,6 +188,8 @@ def _apply_rules(
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
+    if node.recompute is not None:
+        node.recompute(node)
     if node.versions is not None or node.ans_vc is not None:
         check_versions(node)
     if tensor_mode:
@@ -254,6 +256,8 @@ def edge_cotangent(
 def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
     prim = node.prim
+    if node.recompute is not None:
+        node.recompute(node)
     versions = node.versions
     if versions is not None:
         for _, saved_tensor, version in versions:

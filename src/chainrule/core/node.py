@@ -43,6 +43,9 @@ class Node:
     ans: Any = None
     #: The version counter of the output's storage when the rules read the output (``ans``).
     ans_vc: Any = None
+    #: Called as ``recompute(node)`` before the rules run, to put back saved values that were
+    #: dropped after the forward (``checkpoint``); it sets this back to None once they are back.
+    recompute: Any = None
 
     @property
     def name(self) -> str:

@@ -74,6 +74,9 @@ class Primitive:
     uses_shapes:
         The rules read ``.shape``/``.dtype``/``.ndim`` of inputs they do not save (reshape,
         sum); those inputs are then passed as a small ``InputMeta`` instead of ``None``.
+    register:
+        ``False`` keeps the primitive out of ``registry`` (a rule made at run time, such as one
+        ``custom_vjp`` call's node: it has no op-table entry and its name need not be unique).
     """
 
     __slots__ = (
@@ -105,8 +108,9 @@ class Primitive:
         uses_shapes: bool = False,
         reads: Sequence[Sequence[int]] | None = None,
         view: bool = False,
+        register: bool = True,
     ) -> None:
-        if name in registry:
+        if register and name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
         self.name = name
         self.impl = impl
@@ -123,7 +127,8 @@ class Primitive:
         self.view = view
         if view:
             VIEW_PRIMITIVES.add(self)
-        registry[name] = self
+        if register:
+            registry[name] = self
 
     def def_vjp(self, *rules: Rule | None) -> Primitive:
         """Declare one VJP rule per input (``None`` where the input has no derivative)."""

@@ -91,6 +91,7 @@ from chainrule.tf._tape import (
     GradientTape,
     UnconnectedGradients,
     custom_gradient,
+    recompute_grad,
     stop_gradient,
 )  # fmt: skip
 from chainrule.tf._tensor import (
@@ -133,8 +134,8 @@ def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
 
 __all__ = [
     "Tensor", "Variable", "TensorShape", "DType", "constant", "convert_to_tensor", "GradientTape",
-    "ForwardAccumulator", "UnconnectedGradients", "stop_gradient", "custom_gradient", "as_dtype",
-    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "newaxis",
+    "ForwardAccumulator", "UnconnectedGradients", "stop_gradient", "custom_gradient", "recompute_grad",
+    "as_dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "newaxis",
     "cast", "reshape", "transpose", "concat", "stack", "ones", "zeros", "ones_like", "zeros_like",
     "fill", "range", "linspace", "one_hot", "eye", "matmul", "reduce_sum", "reduce_mean",
     "reduce_max", "reduce_min", "reduce_prod", "reduce_logsumexp", "reduce_all", "reduce_any",

@@ -12,8 +12,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import chainrule as cr
 from chainrule.tf._tensor import (
     Tensor,
@@ -27,7 +25,7 @@ from chainrule.tf._tensor import (
 
 __all__ = [
     "GradientTape", "ForwardAccumulator", "UnconnectedGradients", "stop_gradient",
-    "custom_gradient", "native_watches_variable_subclasses",
+    "custom_gradient", "recompute_grad", "native_watches_variable_subclasses",
 ]  # fmt: skip
 
 UnconnectedGradients = cr.UnconnectedGradients
@@ -228,13 +226,15 @@ def stop_gradient(input: Any, name: Any = None) -> Tensor:  # noqa: A002 - Tenso
 
 
 def custom_gradient(f: Callable[..., Any] | None = None) -> Any:
-    """Decorate ``f(*x) -> (y, grad_fn)`` so that the gradient of ``y`` is ``grad_fn(dy)``.
+    """Decorate ``f(*x) -> (y, grad_fn)`` so that the gradient of ``y`` is ``grad_fn(*dy)``.
 
-    ``y`` is computed without recording; ``grad_fn(*dys)`` returns one gradient per tensor
-    argument (a single tensor when there is one). Built from native public pieces: each tracked
-    input passes through a recorded identity whose hook swaps the zero cotangent it receives
-    for ``grad_fn``'s answer (see docs/dialects/tf.md). Variables that ``f`` reads but does not
-    take as arguments get no gradient.
+    A name map over ``chainrule.custom_vjp``: ``f`` is its forward (its ``grad_fn`` the
+    residual), ``grad_fn`` its backward. ``grad_fn(*upstream)`` gets one upstream gradient per
+    output and returns one gradient per argument (a single tensor when there is one). When ``f``
+    reads Variables being differentiated that are not its arguments, ``grad_fn`` must take
+    ``variables=`` and return ``(input_gradients, variable_gradients)``, as in TensorFlow.
+    Higher derivatives differentiate ``grad_fn``; forward mode (``ForwardAccumulator``) raises
+    ``TypeError`` (TensorFlow transposes ``grad_fn`` there).
 
     >>> from chainrule import tf
     >>> @tf.custom_gradient
@@ -254,65 +254,97 @@ def custom_gradient(f: Callable[..., Any] | None = None) -> Any:
     @functools.wraps(f)
     def decorated(*args: Any, **kwargs: Any) -> Any:
         inputs = [to_tensor(a) for a in args]
-        with cr.no_grad():
-            result, grad_fn = f(*inputs, **kwargs)
-        many = isinstance(result, (list, tuple))
-        outputs = [to_tensor(r) for r in (result if many else [result])]
-        tracked, links = [], []
-        for i, x in enumerate(inputs):
-            if x.dtype.kind == "f":
-                z = wrap(x * 1)  # recorded only when x is tracked (watched, or requires grad)
-                if z.grad_fn is not None:
-                    tracked.append(i)
-                    links.append(z)
-        if not tracked:
-            return wrap_tree(type(result)(outputs) if many else outputs[0])
-        joined = cr.sum(links[0])
-        for z in links[1:]:
-            joined = cr.add(joined, cr.sum(z))
-        # Exactly 0 whatever the inputs hold (inf included), yet connected to every input.
-        link = cr.where(np.array(False), joined, np.zeros((), dtype=joined.dtype))
-        sweep: dict[str, Any] = {"dys": [None] * len(outputs), "grads": None}
-        finals = []
-        for k, y in enumerate(outputs):
-            out = wrap(y + cr.astype(link, y.dtype))
-            out.register_hook(_capture(sweep, k))
-            finals.append(out)
-        takes_variables = "variables" in inspect.signature(grad_fn).parameters
-        for slot, (i, z) in enumerate(zip(tracked, links)):
-            z.register_hook(_answer(sweep, slot, i, len(inputs), outputs, grad_fn, takes_variables))
-        return type(result)(finals) if many else finals[0]
+        name = getattr(f, "__name__", "custom_gradient")
+
+        def forward(*xs: Any) -> Any:
+            result = f(*xs, **kwargs)
+            if not isinstance(result, (tuple, list)) or len(result) != 2 or not callable(result[1]):
+                raise TypeError(
+                    f"custom_gradient: {name} must return a pair (output, grad_fn), got "
+                    f"{type(result).__name__}"
+                )
+            y, grad_fn = result
+            return _outputs(y), grad_fn
+
+        def backward(grad_fn: Callable[..., Any], upstream: Any, variables: list[Any]) -> Any:
+            dys = [wrap(dy) for dy in upstream] if isinstance(upstream, (tuple, list)) else [wrap(upstream)]
+            takes_variables = "variables" in inspect.signature(grad_fn).parameters
+            if variables and not takes_variables:
+                raise TypeError(
+                    "If using @custom_gradient with a function that uses variables, then grad_fn "
+                    "must accept a keyword argument 'variables'."
+                )
+            if takes_variables:
+                answer = grad_fn(*dys, variables=list(variables))
+                if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+                    raise TypeError(
+                        f"custom_gradient: {name}'s grad_fn takes variables=, so it must return "
+                        "(input_gradients, variable_gradients)"
+                    )
+                grads, var_grads = answer
+                var_grads = list(var_grads or [None] * len(variables))
+            else:
+                grads, var_grads = grad_fn(*dys), []
+            grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+            if len(grads) != len(inputs):
+                raise ValueError(
+                    f"custom_gradient: {name}'s grad_fn returned {len(grads)} gradient(s) for "
+                    f"{len(inputs)} input(s)"
+                )
+            if len(var_grads) != len(variables):
+                raise ValueError(
+                    f"custom_gradient: {name}'s grad_fn returned {len(var_grads)} variable "
+                    f"gradient(s) for {len(variables)} variable(s)"
+                )
+            return (tuple(_like(g, x) for g, x in zip(grads, inputs)),
+                    [_like(g, v) for g, v in zip(var_grads, variables)])  # fmt: skip
+
+        def plain(*xs: Any) -> Any:
+            return forward(*xs)[0]
+
+        plain.__name__ = name
+        op = cr.custom_vjp(plain, closed_over=True)
+        op.defvjp(forward, backward)
+        return wrap_tree(op(*inputs))
 
     return decorated
 
 
-def _capture(sweep: dict[str, Any], k: int) -> Callable[[Any], None]:
-    def hook(dy: Any) -> None:
-        if sweep["grads"] is not None:  # a new backward sweep: forget the last one's answer
-            sweep["grads"] = None
-            sweep["dys"] = [None] * len(sweep["dys"])
-        sweep["dys"][k] = wrap(cr.reshape(dy, tuple(dy.shape)))
-
-    return hook
+def _outputs(y: Any) -> Any:
+    if isinstance(y, (tuple, list)):
+        return type(y)(to_tensor(v) for v in y)
+    return to_tensor(y)
 
 
-def _answer(sweep: dict[str, Any], slot: int, index: int, count: int, outputs: list[Any],
-            grad_fn: Callable[..., Any], takes_variables: bool) -> Callable[[Any], Any]:  # fmt: skip
-    def hook(g: Any) -> Any:
-        if sweep["grads"] is None:
-            dys = [dy if dy is not None else wrap(cr.zeros_like(y)) for dy, y in zip(sweep["dys"], outputs)]
-            answer = grad_fn(*dys, variables=[]) if takes_variables else grad_fn(*dys)
-            if takes_variables and isinstance(answer, tuple) and len(answer) == 2:
-                answer = answer[0]
-            grads = list(answer) if isinstance(answer, (list, tuple)) else [answer]
-            if len(grads) != count:
-                raise ValueError(
-                    f"custom_gradient: grad_fn returned {len(grads)} gradient(s) for {count} input(s)"
-                )
-            sweep["grads"] = grads
-        grad = sweep["grads"][index]
-        if grad is None:
-            return None
-        return grad if isinstance(grad, cr.Tensor) else to_tensor(grad)
+def _like(g: Any, x: Any) -> Any:
+    """A gradient as a tensor of its input's dtype (TensorFlow's float32 meets NumPy's float64)."""
+    if g is None:
+        return None
+    t = to_tensor(g)
+    if t.dtype != x.dtype and t.dtype.kind == "f" and x.dtype.kind == "f":
+        t = wrap(cr.astype(t, x.dtype))
+    return t
 
-    return hook
+
+def recompute_grad(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with its intermediate values recomputed in the backward pass instead of kept: a name
+    for ``chainrule.checkpoint``. Variables ``f`` reads (a Keras layer's weights) get their
+    gradients as usual.
+
+    >>> from chainrule import tf
+    >>> dense = tf.keras.layers.Dense(2, kernel_initializer="ones")
+    >>> x = tf.constant([[1.0, 2.0]])
+    >>> with tf.GradientTape() as tape:
+    ...     y = tf.reduce_sum(tf.recompute_grad(dense)(x) ** 2)
+    >>> print(tape.gradient(y, dense.kernel))
+    tf.Tensor(
+    [[ 6.  6.]
+     [12. 12.]], shape=(2, 2), dtype=float32)
+    """
+    checkpointed = cr.checkpoint(f)
+
+    @functools.wraps(f)
+    def recomputed(*args: Any, **kwargs: Any) -> Any:
+        return wrap_tree(checkpointed(*args, **kwargs))
+
+    return recomputed

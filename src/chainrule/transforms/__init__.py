@@ -1,6 +1,7 @@
 """Function transforms on the one engine: reverse mode (``grad``, ``vjp``, ``jacrev``), forward
 mode (``jvp``, ``jacfwd``, ``ForwardAccumulator``), batching (``vmap``) and their compositions
-(``hessian``, ``hvp``). They compose freely: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
+(``hessian``, ``hvp``), custom derivatives (``custom_vjp``, ``custom_jvp``) and
+rematerialization (``checkpoint``). They compose freely: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
 ``vmap(grad(f))``.
 
 >>> import chainrule as cr
@@ -11,6 +12,8 @@ tensor([[2., 0.],
 
 from chainrule.transforms.api import hessian, hvp, jacobian
 from chainrule.transforms.batching import BatchedTensor, vmap
+from chainrule.transforms.checkpoint import checkpoint, remat
+from chainrule.transforms.custom import custom_jvp, custom_vjp
 from chainrule.transforms.forward import ForwardAccumulator, UnconnectedGradients, jacfwd, jvp
 from chainrule.transforms.pytree import flatten as tree_flatten
 from chainrule.transforms.pytree import tree_map
@@ -20,5 +23,5 @@ from chainrule.transforms.reverse import grad, jacrev, value_and_grad, vjp
 __all__ = [
     "grad", "value_and_grad", "vjp", "jacrev", "jacobian", "jvp", "jacfwd", "hessian", "hvp",
     "vmap", "ForwardAccumulator", "UnconnectedGradients", "tree_flatten", "tree_unflatten",
-    "tree_map", "BatchedTensor",
+    "tree_map", "BatchedTensor", "custom_vjp", "custom_jvp", "checkpoint", "remat",
 ]  # fmt: skip

@@ -25,10 +25,11 @@ from chainrule.autograd import (
 )  # fmt: skip
 from chainrule.torch._tensor import wrap
 from chainrule.torch._unsupported import missing_attribute, unsupported
-from chainrule.torch.autograd import forward_ad, functional
+from chainrule.torch.autograd import forward_ad, function, functional
+from chainrule.torch.autograd.function import Function
 
 __all__ = [
-    "grad", "backward", "functional", "forward_ad", "no_grad", "enable_grad", "set_grad_enabled",
+    "grad", "backward", "functional", "forward_ad", "function", "no_grad", "enable_grad", "set_grad_enabled",
     "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "Variable", "Function",
     "gradcheck", "gradgradcheck", "GradcheckError",
 ]  # fmt: skip
@@ -78,43 +79,6 @@ def Variable(data: Any, requires_grad: bool = False) -> Any:  # noqa: N802 - PyT
     from chainrule.torch._creation import tensor
 
     return tensor(data, requires_grad=requires_grad)
-
-
-class Function:
-    """``torch.autograd.Function`` (custom forward/backward/jvp rules) is not supported yet.
-
-    Subclasses can be defined, but using one (``MyFn.apply(x)`` or instantiating it) raises
-    ``NotSupportedError`` naming ``torch.autograd.Function``. Write the computation with
-    differentiable ``torch`` functions instead, or add a native primitive
-    (``chainrule.Primitive``) with its VJP and JVP rules.
-
-    >>> from chainrule import torch
-    >>> class Exp(torch.autograd.Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         return torch.exp(x)
-    >>> Exp.apply(torch.tensor(1.))
-    Traceback (most recent call last):
-    ...
-    chainrule.torch._unsupported.NotSupportedError: torch.autograd.Function is not supported by chainrule.torch (the PyTorch dialect): custom autograd functions (Exp.apply) are not implemented yet; write the computation with differentiable torch functions, or define a chainrule.Primitive with VJP/JVP rules
-    """
-
-    @classmethod
-    def _refuse(cls) -> NotImplementedError:
-        return unsupported(
-            "torch.autograd.Function",
-            f"custom autograd functions ({cls.__name__}.apply) are not implemented yet; write the "
-            "computation with differentiable torch functions, or define a chainrule.Primitive with "
-            "VJP/JVP rules",
-        )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise type(self)._refuse()
-
-    @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        """Refused: see the class docstring."""
-        raise cls._refuse()
 
 
 def _checked_inputs(func: Any, inputs: Any, op: str) -> tuple[Any, list[Any]]:
