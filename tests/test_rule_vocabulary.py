@@ -151,6 +151,23 @@ def test_a_declared_kind_batches_without_the_loop(fresh: list[str]) -> None:
     assert not {"vocab_total", "vocab_cube"} & FALLBACK_USED
 
 
+def test_a_one_axis_def_batch_rule_still_works(fresh: list[str]) -> None:
+    # JAX's form (one batch axis per argument, anywhere), for users' primitives; the library's
+    # own primitives no longer use it, so this keeps that path of vmap exercised.
+    seen: list[tuple[int | None, ...]] = []
+
+    def rule(args, dims, *, axis):  # type: ignore[no-untyped-def]
+        seen.append(tuple(dims))
+        (x,), (d,) = args, dims
+        return cr.cumsum(x, axis=axis + 1 if d is not None and d <= axis else axis), d
+
+    csum_p = _prim(fresh, "vocab_csum", lambda x, *, axis: np.cumsum(x, axis=axis), 1).def_batch(rule)
+    xs = np.arange(24.0).reshape(2, 3, 4)
+    out = vmap(lambda x: csum_p(x, axis=1), in_axes=1)(cr.tensor(xs))
+    np.testing.assert_array_equal(out.numpy(), np.stack([np.cumsum(xs[:, k], axis=1) for k in range(3)]))
+    assert seen and fallback_primitives() == []
+
+
 def test_batching_declarations_are_checked(fresh: list[str]) -> None:
     with pytest.raises(ValueError, match="vocab_k1: unknown batching kind 'reduction'"):
         _prim(fresh, "vocab_k1", np.sum, 1, batching="reduction")
