@@ -29,21 +29,18 @@ __all__ = [
     "where", "clip", "mod",
 ]  # fmt: skip
 
-add_p = Primitive("add", np.add, nin=2, saves=())
-add_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-add_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 
-sub_p = Primitive("sub", np.subtract, nin=2, saves=())
-sub_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
-sub_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+def _elementwise(name: str, impl: Any, nin: int, **kwargs: Any) -> Primitive:
+    return Primitive(name, impl, nin=nin, batching="elementwise", **kwargs)
 
-mul_p = Primitive("mul", np.multiply, nin=2, reads=((1,), (0,)))
-mul_p.def_vjp(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
-mul_p.def_jvp(lambda t, ans, x, y: t * y, lambda t, ans, x, y: t * x)
 
-div_p = Primitive("div", np.true_divide, nin=2, saves=(1,), saves_ans=True)
-div_p.def_vjp(lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
-div_p.def_jvp(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
+# The partials (or, where the seed reads better inside, one rule for both modes) of each input.
+add_p = _elementwise("add", np.add, 2, saves=()).def_partials(1, 1)
+sub_p = _elementwise("sub", np.subtract, 2, saves=()).def_partials(1, -1)
+mul_p = _elementwise("mul", np.multiply, 2, reads=((1,), (0,)))
+mul_p.def_partials(lambda ans, x, y: y, lambda ans, x, y: x)
+div_p = _elementwise("div", np.true_divide, 2, saves=(1,), saves_ans=True)
+div_p.def_chain(lambda s, ans, x, y: s / y, lambda s, ans, x, y: -s * ans / y)
 
 
 def _pow_dx(g, ans, x, y):  # type: ignore[no-untyped-def]
@@ -76,18 +73,12 @@ def _pow_impl(x: Any, y: Any) -> Any:
         ) from None
 
 
-pow_p = Primitive("pow", _pow_impl, nin=2, saves=(0, 1), saves_ans=True)
-pow_p.def_vjp(_pow_dx, _pow_dy)
-pow_p.def_jvp(_pow_dx, _pow_dy)
+pow_p = _elementwise("pow", _pow_impl, 2, saves=(0, 1), saves_ans=True).def_chain(_pow_dx, _pow_dy)
 
-arctan2_p = Primitive("arctan2", np.arctan2, nin=2, grad_fn_name="Atan2Backward0")
-arctan2_p.def_vjp(
-    lambda g, ans, y, x: g * x / (x * x + y * y),
-    lambda g, ans, y, x: -g * y / (x * x + y * y),
-)
-arctan2_p.def_jvp(
-    lambda t, ans, y, x: t * x / (x * x + y * y),
-    lambda t, ans, y, x: -t * y / (x * x + y * y),
+arctan2_p = _elementwise("arctan2", np.arctan2, 2, grad_fn_name="Atan2Backward0")
+arctan2_p.def_chain(
+    lambda s, ans, y, x: s * x / (x * x + y * y),
+    lambda s, ans, y, x: -s * y / (x * x + y * y),
 )
 
 
@@ -96,21 +87,10 @@ def _share_first(x, y):  # type: ignore[no-untyped-def]
     return greater_p(x, y) * 1.0 + equal_p(x, y) * 0.5
 
 
-maximum_p = Primitive("maximum", np.maximum, nin=2)
-maximum_p.def_vjp(
-    lambda g, ans, x, y: g * _share_first(x, y), lambda g, ans, x, y: g * _share_first(y, x)
-)
-maximum_p.def_jvp(
-    lambda t, ans, x, y: t * _share_first(x, y), lambda t, ans, x, y: t * _share_first(y, x)
-)
-
-minimum_p = Primitive("minimum", np.minimum, nin=2)
-minimum_p.def_vjp(
-    lambda g, ans, x, y: g * _share_first(y, x), lambda g, ans, x, y: g * _share_first(x, y)
-)
-minimum_p.def_jvp(
-    lambda t, ans, x, y: t * _share_first(y, x), lambda t, ans, x, y: t * _share_first(x, y)
-)
+maximum_p = _elementwise("maximum", np.maximum, 2)
+maximum_p.def_partials(lambda ans, x, y: _share_first(x, y), lambda ans, x, y: _share_first(y, x))
+minimum_p = _elementwise("minimum", np.minimum, 2)
+minimum_p.def_partials(lambda ans, x, y: _share_first(y, x), lambda ans, x, y: _share_first(x, y))
 
 
 def _where_impl(cond: Any, x: Any, y: Any) -> Any:
@@ -118,16 +98,12 @@ def _where_impl(cond: Any, x: Any, y: Any) -> Any:
     return out
 
 
-where_p = Primitive("where", _where_impl, nin=3, saves=(0,), grad_fn_name="WhereBackward0")
-where_p.def_vjp(
+where_p = _elementwise("where", _where_impl, 3, saves=(0,), grad_fn_name="WhereBackward0")
+# The seed is selected, not multiplied by the condition: a NaN seed stays out of the other entries.
+where_p.def_chain(
     None,
-    lambda g, ans, c, x, y: where_p(c, g, 0.0),
-    lambda g, ans, c, x, y: where_p(c, 0.0, g),
-)
-where_p.def_jvp(
-    None,
-    lambda t, ans, c, x, y: where_p(c, t, 0.0),
-    lambda t, ans, c, x, y: where_p(c, 0.0, t),
+    lambda s, ans, c, x, y: where_p(c, s, 0.0),
+    lambda s, ans, c, x, y: where_p(c, 0.0, s),
 )
 
 
@@ -144,13 +120,11 @@ def _clip_pass(x, min, max):  # type: ignore[no-untyped-def] # noqa: A002
     return mask
 
 
-clip_p = Primitive("clip", _clip_impl, nin=1, grad_fn_name="ClampBackward1")
-clip_p.def_vjp(lambda g, ans, x, min=None, max=None: g * _clip_pass(x, min, max))  # noqa: A002
-clip_p.def_jvp(lambda t, ans, x, min=None, max=None: t * _clip_pass(x, min, max))  # noqa: A002
+clip_p = _elementwise("clip", _clip_impl, 1, grad_fn_name="ClampBackward1")
+clip_p.def_partials(lambda ans, x, min=None, max=None: _clip_pass(x, min, max))  # noqa: A002
 
-mod_p = Primitive("mod", np.mod, nin=2, grad_fn_name="RemainderBackward0")
-mod_p.def_vjp(lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
-mod_p.def_jvp(lambda t, ans, x, y: t, lambda t, ans, x, y: -t * floor_divide_p(x, y))
+mod_p = _elementwise("mod", np.mod, 2, grad_fn_name="RemainderBackward0")
+mod_p.def_partials(1, lambda ans, x, y: -floor_divide_p(x, y))
 
 add = binary_function(add_p, "Elementwise x + y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.add(cr.tensor([1., 2.]), 1.0)\ntensor([2., 3.], dtype=float64)")
 subtract = binary_function(sub_p, "Elementwise x - y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.subtract(cr.tensor(3.0), 1.0)\ntensor(2., dtype=float64)")

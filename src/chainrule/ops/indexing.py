@@ -19,6 +19,12 @@ from chainrule.core.tensor import Tensor, bump_version
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.methods import check_inplace, inplace_update
 from chainrule.ops.shape import reshape_p
+from chainrule.transforms.batching_rules import (
+    batch_sizes,
+    full_batch,
+    per_example,
+    with_example_ndim,
+)
 
 __all__ = ["getitem", "index_put", "take", "take_along_axis"]
 
@@ -99,6 +105,62 @@ def _may_repeat(index: Index) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- vmap: the index gains leading full slices
+def _simple_index(index: Index) -> bool:
+    """Whether prefixing full slices keeps NumPy's placement of the result's axes.
+
+    Array indices separated by a slice, None or ``...`` send their axes to the front; that case
+    is left to the per-example loop. Once an index holds an array, its integers are advanced
+    indices too (NumPy broadcasts them with the arrays), so they count in that placement.
+    """
+    has_array = any(isinstance(item, np.ndarray) for item in index)
+    positions = [i for i, item in enumerate(index)
+                 if isinstance(item, np.ndarray) or (has_array and isinstance(item, (int, np.integer)))]  # fmt: skip
+    return not positions or positions[-1] - positions[0] + 1 == len(positions)
+
+
+def _prefixed(index: Index, nb: int) -> Index:
+    return (slice(None),) * nb + tuple(index)
+
+
+def _getitem_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    index = params["index"]
+    if not _simple_index(index):
+        return per_example(prim, vals, flags, nb, params)
+    return prim(vals[0], index=_prefixed(index, nb))
+
+
+def _index_add_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                     params: dict[str, Any]) -> Any:  # fmt: skip
+    index = params["index"]
+    if not _simple_index(index):
+        return per_example(prim, vals, flags, nb, params)
+    g = vals[0]
+    return prim(g, index=_prefixed(index, nb), shape=g._data.shape[:nb] + tuple(params["shape"]))
+
+
+def _index_put_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                     params: dict[str, Any]) -> Any:  # fmt: skip
+    index = params["index"]
+    if not _simple_index(index):
+        return per_example(prim, vals, flags, nb, params)
+    batch = batch_sizes(vals, flags, nb)
+    x = full_batch(vals[0], flags[0], nb, batch)
+    values = vals[1]
+    if flags[1]:
+        example = x._data.shape[nb:]
+        region = np.broadcast_to(np.zeros((), bool), example)[index].ndim
+        shp = values._data.shape
+        extra = len(shp) - nb - region
+        if extra > 0:
+            # NumPy lets the values carry extra leading size-1 axes; they would sit between
+            # the batch axes and the region's, so drop them.
+            values = reshape_p(values, shape=shp[:nb] + shp[nb + extra :])
+        else:
+            values = with_example_ndim(values, nb, region)
+    return prim(x, values, index=_prefixed(index, nb))
+
+
 # ---------------------------------------------------------------- primitives
 def _getitem_impl(x: Any, *, index: Index) -> Any:
     return np.asarray(x)[index]
@@ -115,14 +177,12 @@ def _index_add_impl(g: Any, *, index: Index, shape: tuple[int, ...]) -> Any:
 
 
 getitem_p = Primitive("getitem", _getitem_impl, nin=1, saves=(), uses_shapes=True, view=True,
-                      grad_fn_name="IndexBackward0")  # fmt: skip
+                      grad_fn_name="IndexBackward0", batching=_getitem_batch)  # fmt: skip
 # The adjoint of reading entries: put the cotangent back where they came from, summing repeats.
 index_add_p = Primitive("index_add", _index_add_impl, nin=1, saves=(),
-                        grad_fn_name="IndexAddBackward0")  # fmt: skip
-getitem_p.def_vjp(lambda g, ans, x, index: index_add_p(g, index=index, shape=tuple(x.shape)))
-getitem_p.def_jvp(lambda t, ans, x, index: getitem_p(t, index=index))
-index_add_p.def_vjp(lambda g, ans, v, index, shape: getitem_p(g, index=index))
-index_add_p.def_jvp(lambda t, ans, v, index, shape: index_add_p(t, index=index, shape=shape))
+                        grad_fn_name="IndexAddBackward0", batching=_index_add_batch)  # fmt: skip
+getitem_p.def_vjp(lambda g, ans, x, index: index_add_p(g, index=index, shape=tuple(x.shape))).def_linear()
+index_add_p.def_vjp(lambda g, ans, v, index, shape: getitem_p(g, index=index)).def_linear()
 
 
 def _index_put_impl(x: Any, values: Any, *, index: Index) -> Any:
@@ -145,12 +205,13 @@ def _zeros_like(x: Any, t: Any) -> np.ndarray:
 
 
 index_put_p = Primitive("index_put", _index_put_impl, nin=2, saves=(), uses_shapes=True,
-                        grad_fn_name="IndexPutBackward0")  # fmt: skip
+                        grad_fn_name="IndexPutBackward0", batching=_index_put_batch)  # fmt: skip
 index_put_p.def_vjp(
     lambda g, ans, x, values, index: index_put_p(g, 0.0, index=index),
     lambda g, ans, x, values, index: _values_cotangent(g, values, index),
 )
 getitem_p.def_view(lambda base, value, index: index_put_p(base, value, index=index))
+# Linear in (x, values) together, not in each with the other fixed: the other one's place is 0.
 index_put_p.def_jvp(
     lambda t, ans, x, values, index: index_put_p(t, 0.0, index=index),
     lambda t, ans, x, values, index: index_put_p(_zeros_like(x, t), t, index=index),

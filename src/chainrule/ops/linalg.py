@@ -19,6 +19,14 @@ from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import mul_p
 from chainrule.ops.reduce import sum_p
 from chainrule.ops.shape import broadcast_to_p, reshape_p, transpose_p
+from chainrule.transforms.batching_rules import (
+    batch_sizes,
+    example_ndim,
+    per_example,
+    shape_of,
+    shift_axis,
+    with_example_ndim,
+)  # fmt: skip
 
 __all__ = [
     "matmul", "dot", "outer", "einsum", "trace", "diagonal", "inv", "det", "slogdet", "solve",
@@ -97,9 +105,82 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return matmul_p(_mT(a), g)
 
 
-matmul_p = Primitive("matmul", np.matmul, nin=2, grad_fn_name="MmBackward0")
-matmul_p.def_vjp(_matmul_vjp_a, _matmul_vjp_b)
-matmul_p.def_jvp(lambda t, ans, a, b: matmul_p(t, b), lambda t, ans, a, b: matmul_p(a, t))
+def _matmul_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    """vmap: one matrix product for the whole batch whenever one side is shared by every example."""
+    a, b = vals
+    fa, fb = flags
+    sa, sb = shape_of(a), shape_of(b)
+    ea, eb = len(sa) - (nb if fa else 0), len(sb) - (nb if fb else 0)
+    if fa and not fb:
+        if ea == 1 and eb <= 2:
+            # rows (B.., k) @ (k,) or (k, n): the batch is just more rows.
+            return prim(a, b)
+        if eb == 2 and ea == 2:
+            # (B.., m, k) @ (k, n): stack the batch into rows.
+            rows = reshape_p(a, shape=(-1, sa[-1]))
+            return reshape_p(prim(rows, b), shape=sa[:-1] + (sb[-1],))
+        if eb == 1 and ea >= 2:
+            rows = reshape_p(a, shape=(-1, sa[-1]))
+            return reshape_p(prim(rows, b), shape=sa[:-1])
+        if ea >= eb >= 2:
+            return prim(a, b)  # NumPy broadcasts b over a's example axes, right-aligned
+    if fb and not fa:
+        if eb == 1 and ea == 2:
+            # (m, k) @ (B.., k): one product with the batch as rows, b @ a^T.
+            return prim(b, transpose_p(a, axes=(1, 0)))
+        if eb == 1 and ea == 1:
+            return prim(b, a)
+        if ea == 1:
+            # (k,) @ (B.., k, n) -> (B.., n)
+            return prim(a, b)
+        if ea == 2 and eb == 2:
+            # (m, k) @ (B.., k, n): move the batch into the columns, one product.
+            k, n = sb[-2], sb[-1]
+            batch = sb[:nb]
+            cols = transpose_p(b, axes=(nb,) + tuple(range(nb)) + (nb + 1,))
+            cols = reshape_p(cols, shape=(k, -1))
+            out = reshape_p(prim(a, cols), shape=(sa[0],) + batch + (n,))
+            return transpose_p(out, axes=tuple(range(1, nb + 1)) + (0, nb + 1))
+    # General case: both batched (or stacks on both sides): matrix-ify vectors, line the example
+    # axes up after the batch axes and let NumPy broadcast.
+    squeeze_a = fa and ea == 1
+    squeeze_b = fb and eb == 1
+    if fa:
+        if ea == 1:
+            a = reshape_p(a, shape=sa[:nb] + (1, sa[-1]))
+            ea = 2
+    elif ea == 1:
+        a = reshape_p(a, shape=(1, sa[-1]))
+        ea = 2
+        squeeze_a = True
+    if fb:
+        if eb == 1:
+            b = reshape_p(b, shape=sb[:nb] + (sb[-1], 1))
+            eb = 2
+    elif eb == 1:
+        b = reshape_p(b, shape=(sb[-1], 1))
+        eb = 2
+        squeeze_b = True
+    # A batched operand needs at least as many example axes as the other one, or NumPy would
+    # line the other's leading axes up against the batch axes.
+    top = max(ea, eb)
+    if fa:
+        a = with_example_ndim(a, nb, top)
+    if fb:
+        b = with_example_ndim(b, nb, top)
+    out = prim(a, b)
+    shp = out._data.shape
+    if squeeze_a and squeeze_b:
+        return reshape_p(out, shape=shp[:-2])
+    if squeeze_a:
+        return reshape_p(out, shape=shp[:-2] + shp[-1:])
+    if squeeze_b:
+        return reshape_p(out, shape=shp[:-1])
+    return out
+
+
+matmul_p = Primitive("matmul", np.matmul, nin=2, grad_fn_name="MmBackward0", batching=_matmul_batch)
+matmul_p.def_vjp(_matmul_vjp_a, _matmul_vjp_b).def_linear()
 
 
 def _check_matmul(sa: tuple[int, ...], sb: tuple[int, ...], op: str = "matmul") -> None:
@@ -249,14 +330,37 @@ def _einsum_impl(a: Any, b: Any, *, subscripts: str) -> Any:
     return np.einsum(subscripts, a, b)
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    """vmap: the batch axes become fresh subscripts, kept in the output."""
+    subscripts = params["subscripts"]
+    lhs, out = subscripts.split("->")
+    inputs = lhs.split(",")
+    unused = [c for c in _LETTERS if c not in subscripts]
+    if len(unused) < nb or "." in subscripts:
+        return per_example(prim, vals, flags, nb, params)
+    batch_letters = "".join(unused[:nb])
+    sizes = batch_sizes(vals, flags, nb)
+    args = []
+    subs = []
+    for v, f, s in zip(vals, flags, inputs):
+        if f:
+            # einsum does not broadcast a size-1 axis against a longer one: make them full.
+            if v._data.shape[:nb] != sizes:
+                v = broadcast_to_p(v, shape=sizes + v._data.shape[nb:])
+            subs.append(batch_letters + s)
+        else:
+            subs.append(s)
+        args.append(v)
+    return prim(*args, subscripts=f"{','.join(subs)}->{batch_letters}{out}")
+
+
 # Two operands with explicit output; one-operand einsums pass a constant scalar 1 as the second
 # (subscripts "ii,->i"), and longer ones are contracted pairwise, left to right.
-einsum_p = Primitive("einsum", _einsum_impl, nin=2, grad_fn_name="EinsumBackward0")
-einsum_p.def_vjp(_einsum_vjp_a, _einsum_vjp_b)
-einsum_p.def_jvp(
-    lambda t, ans, a, b, *, subscripts: einsum_p(t, b, subscripts=subscripts),
-    lambda t, ans, a, b, *, subscripts: einsum_p(a, t, subscripts=subscripts),
-)
+einsum_p = Primitive("einsum", _einsum_impl, nin=2, grad_fn_name="EinsumBackward0", batching=_einsum_batch)
+einsum_p.def_vjp(_einsum_vjp_a, _einsum_vjp_b).def_linear()
 
 
 def _parse_einsum(subscripts: Any, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]:
@@ -358,16 +462,27 @@ def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1
     return out
 
 
-diagonal_p = Primitive("diagonal", _diagonal_impl, nin=1, saves=(), uses_shapes=True, view=True)
-diagonal_scatter_p = Primitive("diagonal_scatter", _diagonal_scatter_impl, nin=1, saves=())
+def _diagonal_scatter_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                            params: dict[str, Any]) -> Any:  # fmt: skip
+    """vmap: the output is the full matrix of each example, its axes after the batch axes."""
+    x = vals[0]
+    ex = len(params["shape"])
+    new = dict(params)
+    new["shape"] = x._data.shape[:nb] + tuple(params["shape"])
+    new["axis1"] = shift_axis(int(params["axis1"]), ex, nb)
+    new["axis2"] = shift_axis(int(params["axis2"]), ex, nb)
+    return prim(x, **new)
+
+
+diagonal_p = Primitive("diagonal", _diagonal_impl, nin=1, saves=(), uses_shapes=True, view=True,
+                       batching=("axis", "axis1", "axis2"))  # fmt: skip
+diagonal_scatter_p = Primitive("diagonal_scatter", _diagonal_scatter_impl, nin=1, saves=(),
+                               batching=_diagonal_scatter_batch)  # fmt: skip
 diagonal_p.def_vjp(
     lambda g, ans, x, *, offset, axis1, axis2: diagonal_scatter_p(
         g, shape=tuple(x.shape), offset=offset, axis1=axis1, axis2=axis2
     )
-)
-diagonal_p.def_jvp(
-    lambda t, ans, x, *, offset, axis1, axis2: diagonal_p(t, offset=offset, axis1=axis1, axis2=axis2)
-)
+).def_linear()
 diagonal_p.def_view(
     lambda base, value, *, offset, axis1, axis2: base + diagonal_scatter_p(
         value - diagonal_p(base, offset=offset, axis1=axis1, axis2=axis2),
@@ -376,12 +491,7 @@ diagonal_p.def_view(
 )
 diagonal_scatter_p.def_vjp(
     lambda g, ans, x, *, shape, offset, axis1, axis2: diagonal_p(g, offset=offset, axis1=axis1, axis2=axis2)
-)
-diagonal_scatter_p.def_jvp(
-    lambda t, ans, x, *, shape, offset, axis1, axis2: diagonal_scatter_p(
-        t, shape=shape, offset=offset, axis1=axis1, axis2=axis2
-    )
-)
+).def_linear()
 
 
 def _diagonal_axes(x: Any, axis1: int, axis2: int, op: str) -> tuple[int, int]:
@@ -424,7 +534,9 @@ def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
 
 
 # ---------------------------------------------------------------- inv, det, slogdet
-inv_p = Primitive("inv", np.linalg.inv, nin=1, saves=(), saves_ans=True, grad_fn_name="LinalgInvExBackward0")
+# The matrix functions work on the last two axes of stacks already: vmap's batch is more stack.
+inv_p = Primitive("inv", np.linalg.inv, nin=1, saves=(), saves_ans=True, grad_fn_name="LinalgInvExBackward0",
+                  batching="trailing")  # fmt: skip
 inv_p.def_vjp(lambda g, ans, x: -matmul_p(matmul_p(_mT(ans), g), _mT(ans)))
 inv_p.def_jvp(lambda t, ans, x: -matmul_p(matmul_p(ans, t), ans))
 
@@ -443,7 +555,8 @@ def inv(x: Any) -> Tensor:
     return ensure_tensor(inv_p(x))
 
 
-det_p = Primitive("det", np.linalg.det, nin=1, saves=(0,), saves_ans=True, grad_fn_name="LinalgDetBackward0")
+det_p = Primitive("det", np.linalg.det, nin=1, saves=(0,), saves_ans=True, grad_fn_name="LinalgDetBackward0",
+                  batching="trailing")  # fmt: skip
 # d det = det * tr(X^-1 dX): the cotangent is g * det * X^-T (X must be invertible).
 det_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g * ans) * _mT(inv_p(x)))
 det_p.def_jvp(lambda t, ans, x: ans * sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2, x.ndim - 1)))
@@ -466,7 +579,8 @@ def _logabsdet_impl(x: Any) -> Any:
     return np.linalg.slogdet(x)[1]
 
 
-logabsdet_p = Primitive("logabsdet", _logabsdet_impl, nin=1, saves=(0,), grad_fn_name="LinalgSlogdetBackward0")
+logabsdet_p = Primitive("logabsdet", _logabsdet_impl, nin=1, saves=(0,), grad_fn_name="LinalgSlogdetBackward0",
+                        batching="trailing")  # fmt: skip
 logabsdet_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g) * _mT(inv_p(x)))
 logabsdet_p.def_jvp(lambda t, ans, x: sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2, x.ndim - 1)))
 
@@ -477,24 +591,8 @@ def _slogdet_sign_impl(x: Any) -> Any:
 
 # The sign is piecewise constant: a primitive of its own with no derivative (and so no data
 # read outside a primitive, which keeps slogdet working under vmap).
-slogdet_sign_p = Primitive("slogdet_sign", _slogdet_sign_impl, nin=1, saves=(), differentiable=False)
-
-
-def _batch_matrix_stack(prim: Primitive) -> Any:
-    """vmap rule for an op on stacks of matrices: the batch axis goes in front of the stack."""
-
-    def rule(args: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int | None]:
-        (x,), (d,) = args, dims
-        if d is None:
-            return prim(x, **params), None
-        if d != 0:
-            x = transpose_p(x, axes=(d,) + tuple(i for i in range(x.ndim) if i != d))
-        return prim(x, **params), 0
-
-    return rule
-
-
-slogdet_sign_p.def_batch(_batch_matrix_stack(slogdet_sign_p))
+slogdet_sign_p = Primitive("slogdet_sign", _slogdet_sign_impl, nin=1, saves=(), differentiable=False,
+                           batching="trailing")  # fmt: skip
 
 
 def slogdet(x: Any) -> tuple[Tensor, Tensor]:
@@ -543,8 +641,29 @@ def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
     return solve_p(a, t)
 
 
+def _solve_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    """vmap: ``b`` is one vector per example when its example part is 1-D: solve for a column."""
+    a, b = vals
+    fa, fb = flags
+    ea, eb = example_ndim(a, fa, nb), example_ndim(b, fb, nb)
+    vector = fb and eb == 1
+    if vector:
+        b = reshape_p(b, shape=b._data.shape + (1,))
+        eb = 2
+    # As for matmul: a batched operand gets at least the other's number of example axes.
+    top = max(ea, eb)
+    if fa:
+        a = with_example_ndim(a, nb, top)
+    if fb:
+        b = with_example_ndim(b, nb, top)
+    out = prim(a, b)
+    if vector:
+        return reshape_p(out, shape=out._data.shape[:-1])
+    return out
+
+
 solve_p = Primitive("solve", _solve_impl, nin=2, saves=(0,), saves_ans=True, uses_shapes=True,
-                    grad_fn_name="LinalgSolveExBackward0")  # fmt: skip
+                    grad_fn_name="LinalgSolveExBackward0", batching=_solve_batch)  # fmt: skip
 solve_p.def_vjp(_solve_vjp_a, _solve_vjp_b)
 solve_p.def_jvp(_solve_jvp_a, _solve_jvp_b)
 
@@ -603,7 +722,7 @@ def _cholesky_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 
 cholesky_p = Primitive("cholesky", np.linalg.cholesky, nin=1, saves=(), saves_ans=True,
-                       grad_fn_name="LinalgCholeskyExBackward0")  # fmt: skip
+                       grad_fn_name="LinalgCholeskyExBackward0", batching="trailing")  # fmt: skip
 cholesky_p.def_vjp(_cholesky_vjp)
 cholesky_p.def_jvp(_cholesky_jvp)
 

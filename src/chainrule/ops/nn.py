@@ -21,9 +21,10 @@ from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import add_p, minimum_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
 from chainrule.ops.nondiff import greater_p
-from chainrule.ops.reduce import normalize_axis, sum_p
+from chainrule.ops.reduce import mean_p, normalize_axis, sum_p
 from chainrule.ops.shape import reshape_p, transpose_p
 from chainrule.ops.unary import exp_p, softplus_p, square_p
+from chainrule.transforms.batching_rules import batch_sizes, full_batch, shift_axis
 
 __all__ = [
     "softmax", "log_softmax", "one_hot", "cross_entropy", "mse", "binary_cross_entropy_with_logits",
@@ -44,9 +45,8 @@ def _elu_slope(x: Any, alpha: float) -> Any:
     return where_p(greater_p(x, 0), 1.0, alpha * exp_p(minimum_p(x, 0)))
 
 
-elu_p = Primitive("elu", _elu_impl, nin=1)
-elu_p.def_vjp(lambda g, ans, x, alpha=1.0: g * _elu_slope(x, alpha))
-elu_p.def_jvp(lambda t, ans, x, alpha=1.0: t * _elu_slope(x, alpha))
+elu_p = Primitive("elu", _elu_impl, nin=1, batching="elementwise")
+elu_p.def_partials(lambda ans, x, alpha=1.0: _elu_slope(x, alpha))
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -141,7 +141,7 @@ def _log_softmax_impl(x: Any, *, axis: tuple[int, ...]) -> Any:
 
 
 log_softmax_p = Primitive("log_softmax", _log_softmax_impl, nin=1, saves=(), saves_ans=True,
-                          grad_fn_name="LogSoftmaxBackward0")  # fmt: skip
+                          grad_fn_name="LogSoftmaxBackward0", batching="axis")  # fmt: skip
 log_softmax_p.def_vjp(lambda g, ans, x, *, axis: g - exp_p(ans) * sum_p(g, axis=axis, keepdims=True))
 log_softmax_p.def_jvp(lambda t, ans, x, *, axis: t - sum_p(exp_p(ans) * t, axis=axis, keepdims=True))
 
@@ -178,7 +178,8 @@ def _one_hot_impl(indices: Any, *, num_classes: int, dtype: np.dtype) -> Any:
     return (idx[..., None] == np.arange(num_classes)).astype(dtype)
 
 
-one_hot_p = Primitive("one_hot", _one_hot_impl, nin=1, saves=(), differentiable=False)
+# (The classes make a new last axis: vmap's batch axes are just more leading ones.)
+one_hot_p = Primitive("one_hot", _one_hot_impl, nin=1, saves=(), differentiable=False, batching="trailing")
 
 
 def _check_indices(idx: np.ndarray, n: int, op: str, what: str) -> None:
@@ -311,8 +312,26 @@ def _cross_entropy_jvp_target(t: Any, ans: Any, logits: Any, target: Any, *, axi
     return _reduce_loss(-sum_p(logp * t, axis=(axis,), keepdims=False), reduction)
 
 
+def _cross_entropy_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                         params: dict[str, Any]) -> Any:  # fmt: skip
+    """vmap: per-example losses on the whole batch, then each example's own reduction."""
+    batch = batch_sizes(vals, flags, nb)
+    logits = full_batch(vals[0], flags[0], nb, batch)
+    target = full_batch(vals[1], flags[1], nb, batch)
+    ex = logits._data.ndim - nb
+    losses = prim(logits, target, axis=shift_axis(int(params["axis"]), ex, nb), reduction="none",
+                  soft=params["soft"])  # fmt: skip
+    reduction = params["reduction"]
+    if reduction == "none":
+        return losses
+    axes = tuple(range(nb, losses._data.ndim))
+    if reduction == "sum":
+        return sum_p(losses, axis=axes, keepdims=False)
+    return mean_p(losses, axis=axes, keepdims=False)
+
+
 cross_entropy_p = Primitive("cross_entropy", _cross_entropy_impl, nin=2,
-                            grad_fn_name="CrossEntropyLossBackward0")  # fmt: skip
+                            grad_fn_name="CrossEntropyLossBackward0", batching=_cross_entropy_batch)  # fmt: skip
 cross_entropy_p.def_vjp(_cross_entropy_vjp_logits, _cross_entropy_vjp_target)
 cross_entropy_p.def_jvp(_cross_entropy_jvp_logits, _cross_entropy_jvp_target)
 
@@ -427,14 +446,38 @@ def _col2im_impl(g: Any, *, shape: tuple[int, ...], kernel: tuple[int, int], str
     return out
 
 
-im2col_p = Primitive("im2col", _im2col_impl, nin=1, saves=(), uses_shapes=True, grad_fn_name="Im2ColBackward0")
-col2im_p = Primitive("col2im", _col2im_impl, nin=1, saves=(), grad_fn_name="Col2ImBackward0")
+def _merge_first(x: Tensor, nb: int) -> tuple[Tensor, tuple[int, ...]]:
+    shp = x._data.shape
+    return reshape_p(x, shape=(-1,) + shp[nb + 1 :]), shp[: nb + 1]
+
+
+def _im2col_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    """vmap: the batch joins the images' own N axis."""
+    merged, lead = _merge_first(vals[0], nb)
+    out = prim(merged, **params)
+    return reshape_p(out, shape=lead + out._data.shape[1:])
+
+
+def _col2im_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    merged, lead = _merge_first(vals[0], nb)
+    new = dict(params)
+    shape = tuple(params["shape"])
+    new["shape"] = (math.prod(lead),) + shape[1:]
+    out = prim(merged, **new)
+    return reshape_p(out, shape=lead + shape[1:])
+
+
+im2col_p = Primitive("im2col", _im2col_impl, nin=1, saves=(), uses_shapes=True, grad_fn_name="Im2ColBackward0",
+                     batching=_im2col_batch)  # fmt: skip
+col2im_p = Primitive("col2im", _col2im_impl, nin=1, saves=(), grad_fn_name="Col2ImBackward0",
+                     batching=_col2im_batch)  # fmt: skip
 # The padding value is a constant: its derivative is 0, so tangents and cotangents pad with 0.
 im2col_p.def_vjp(
     lambda g, ans, x, *, kernel, stride, padding, pad_value=0.0: col2im_p(
         g, shape=tuple(x.shape), kernel=kernel, stride=stride, padding=padding
     )
 )
+# (Affine in x when pad_value is not 0, hence no def_linear.)
 im2col_p.def_jvp(
     lambda t, ans, x, *, kernel, stride, padding, pad_value=0.0: im2col_p(
         t, kernel=kernel, stride=stride, padding=padding, pad_value=0.0
@@ -444,12 +487,7 @@ col2im_p.def_vjp(
     lambda g, ans, x, *, shape, kernel, stride, padding: im2col_p(
         g, kernel=kernel, stride=stride, padding=padding, pad_value=0.0
     )
-)
-col2im_p.def_jvp(
-    lambda t, ans, x, *, shape, kernel, stride, padding: col2im_p(
-        t, shape=shape, kernel=kernel, stride=stride, padding=padding
-    )
-)
+).def_linear()
 
 
 def _output_size(size: int, k: int, s: int, p: int) -> int:
@@ -542,17 +580,8 @@ def _first_max_mask_impl(x: Any, *, axis: int) -> Any:
     return mask
 
 
-first_max_mask_p = Primitive("first_max_mask", _first_max_mask_impl, nin=1, saves=(), differentiable=False)
-
-
-def _first_max_mask_batch(args: list[Any], dims: list[int | None], *, axis: int) -> tuple[Any, int | None]:
-    (x,), (d,) = args, dims
-    if d is not None and d <= axis:
-        axis += 1
-    return first_max_mask_p(x, axis=axis), d
-
-
-first_max_mask_p.def_batch(_first_max_mask_batch)
+first_max_mask_p = Primitive("first_max_mask", _first_max_mask_impl, nin=1, saves=(), differentiable=False,
+                             batching="axis")  # fmt: skip
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:

@@ -12,6 +12,8 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.ops._api import binary_function, ensure_tensor, unary_function
+from chainrule.ops.shape import reshape_p
+from chainrule.transforms.batching_rules import shift_axis
 
 __all__ = [
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
@@ -20,8 +22,8 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _nondiff(name: str, impl: Any, nin: int) -> Primitive:
-    return Primitive(name, impl, nin=nin, saves=(), differentiable=False)
+def _nondiff(name: str, impl: Any, nin: int, batching: Any = "elementwise") -> Primitive:
+    return Primitive(name, impl, nin=nin, saves=(), differentiable=False, batching=batching)
 
 
 equal_p = _nondiff("equal", np.equal, 2)
@@ -51,8 +53,25 @@ def _argmin_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = Fal
     return np.argmin(x, axis=axis, keepdims=keepdims)
 
 
-argmax_p = _nondiff("argmax", _argmax_impl, 1)
-argmin_p = _nondiff("argmin", _argmin_impl, 1)
+def _arg_reduction_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                         params: dict[str, Any]) -> Any:  # fmt: skip
+    """vmap: the axis shifts past the batch axes; with axis=None each example is flattened."""
+    x = vals[0]
+    shp = x._data.shape
+    ex = len(shp) - nb
+    axis = params.get("axis")
+    keepdims = params.get("keepdims", False)
+    if axis is None:
+        flat = reshape_p(x, shape=shp[:nb] + (-1,) if ex else shp[:nb] + (1,))
+        out = prim(flat, axis=nb, keepdims=False)
+        if keepdims:
+            out = reshape_p(out, shape=shp[:nb] + (1,) * ex)
+        return out
+    return prim(x, axis=shift_axis(int(axis), ex, nb), keepdims=keepdims)
+
+
+argmax_p = _nondiff("argmax", _argmax_impl, 1, batching=_arg_reduction_batch)
+argmin_p = _nondiff("argmin", _argmin_impl, 1, batching=_arg_reduction_batch)
 
 equal = binary_function(equal_p, "Elementwise x == y, as a bool tensor.\n\n>>> import chainrule as cr\n>>> cr.equal(cr.tensor([1., 2.]), 2.0)\ntensor([False,  True], dtype=bool)")
 not_equal = binary_function(not_equal_p, "Elementwise x != y, as a bool tensor.")

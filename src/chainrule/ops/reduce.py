@@ -70,9 +70,9 @@ def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = F
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum_p = Primitive("sum", _sum_impl, nin=1, saves=(), uses_shapes=True)
-sum_p.def_vjp(lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims))
-sum_p.def_jvp(lambda t, ans, x, axis=None, keepdims=False: sum_p(t, axis=axis, keepdims=keepdims))
+# vmap: every reduction and scan here works along its `axis` param (batching="axis").
+sum_p = Primitive("sum", _sum_impl, nin=1, saves=(), uses_shapes=True, batching="axis")
+sum_p.def_vjp(lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims)).def_linear()
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -108,12 +108,11 @@ def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = 
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
-mean_p = Primitive("mean", _mean_impl, nin=1, saves=(), uses_shapes=True)
+mean_p = Primitive("mean", _mean_impl, nin=1, saves=(), uses_shapes=True, batching="axis")
 mean_p.def_vjp(
     lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims)
     / builtins.max(_count(x.shape, axis), 1)
-)
-mean_p.def_jvp(lambda t, ans, x, axis=None, keepdims=False: mean_p(t, axis=axis, keepdims=keepdims))
+).def_linear()
 
 
 # ---------------------------------------------------------------- prod
@@ -176,9 +175,8 @@ def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
 
 
 prod_others_p = Primitive("prod_others", _prod_others_impl, nin=1, saves_ans=True,
-                          grad_fn_name="ProdBackward1")  # fmt: skip
-prod_others_p.def_vjp(_prod_others_rule)
-prod_others_p.def_jvp(_prod_others_rule)
+                          grad_fn_name="ProdBackward1", batching="trailing")  # fmt: skip
+prod_others_p.def_chain(_prod_others_rule)
 
 
 def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
@@ -203,7 +201,7 @@ def _prod_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = 
     return np.prod(x, axis=axis, keepdims=keepdims)
 
 
-prod_p = Primitive("prod", _prod_impl, nin=1)
+prod_p = Primitive("prod", _prod_impl, nin=1, batching="axis")
 prod_p.def_vjp(
     lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims) * _others(x, axis)
 )
@@ -249,10 +247,10 @@ def _extreme_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = Fa
     return _reduce_back(t, _tie_share(ans, x, axis, keepdims), axis, keepdims)
 
 
-max_p = Primitive("max", _max_impl, nin=1, saves_ans=True, grad_fn_name="AmaxBackward0")
+max_p = Primitive("max", _max_impl, nin=1, saves_ans=True, grad_fn_name="AmaxBackward0", batching="axis")
 max_p.def_vjp(_extreme_vjp)
 max_p.def_jvp(_extreme_jvp)
-min_p = Primitive("min", _min_impl, nin=1, saves_ans=True, grad_fn_name="AminBackward0")
+min_p = Primitive("min", _min_impl, nin=1, saves_ans=True, grad_fn_name="AminBackward0", batching="axis")
 min_p.def_vjp(_extreme_vjp)
 min_p.def_jvp(_extreme_jvp)
 
@@ -272,7 +270,7 @@ def _var_weights(x: Any, axis: tuple[int, ...] | None, ddof: int) -> Any:
     return (x - mean_p(x, axis=axis, keepdims=True)) * scale
 
 
-var_p = Primitive("var", _var_impl, nin=1)
+var_p = Primitive("var", _var_impl, nin=1, batching="axis")
 var_p.def_vjp(
     lambda g, ans, x, axis=None, keepdims=False, ddof=0: expand_to(g, x.shape, axis, keepdims)
     * _var_weights(x, axis, ddof)
@@ -309,7 +307,7 @@ def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: b
     return e / sum_p(e, axis=axis, keepdims=True)
 
 
-logsumexp_p = Primitive("logsumexp", _logsumexp_impl, nin=1, saves_ans=True)
+logsumexp_p = Primitive("logsumexp", _logsumexp_impl, nin=1, saves_ans=True, batching="axis")
 logsumexp_p.def_vjp(
     lambda g, ans, x, axis=None, keepdims=False: expand_to(g, x.shape, axis, keepdims)
     * _softmax_weights(ans, x, axis, keepdims)
@@ -332,7 +330,7 @@ def _safe_norm(ans: Any) -> Any:
     return where_p(_data(ans) == 0, 1.0, ans)
 
 
-norm_p = Primitive("norm", _norm_impl, nin=1, saves_ans=True, grad_fn_name="NormBackward1")
+norm_p = Primitive("norm", _norm_impl, nin=1, saves_ans=True, grad_fn_name="NormBackward1", batching="axis")
 norm_p.def_vjp(
     lambda g, ans, x, axis=None, keepdims=False: expand_to(g / _safe_norm(ans), x.shape, axis, keepdims) * x
 )
@@ -352,9 +350,8 @@ def _reverse_cumsum(g: Any, axis: int) -> Any:
     return flip_p(cumsum_p(flip_p(g, axis=(axis,)), axis=axis), axis=(axis,))
 
 
-cumsum_p = Primitive("cumsum", _cumsum_impl, nin=1, saves=())
-cumsum_p.def_vjp(lambda g, ans, x, axis: _reverse_cumsum(g, axis))
-cumsum_p.def_jvp(lambda t, ans, x, axis: cumsum_p(t, axis=axis))
+cumsum_p = Primitive("cumsum", _cumsum_impl, nin=1, saves=(), batching="axis")
+cumsum_p.def_vjp(lambda g, ans, x, axis: _reverse_cumsum(g, axis)).def_linear()
 
 
 def _cumprod_impl(x: Any, *, axis: int) -> Any:
@@ -415,7 +412,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
     return _unmove(sum_p(terms, axis=(len(lead),)), order)
 
 
-cumprod_p = Primitive("cumprod", _cumprod_impl, nin=1, saves_ans=True)
+cumprod_p = Primitive("cumprod", _cumprod_impl, nin=1, saves_ans=True, batching="axis")
 cumprod_p.def_vjp(_cumprod_vjp)
 cumprod_p.def_jvp(_cumprod_jvp)
 

@@ -1,6 +1,9 @@
 """Shape primitives: they move or copy values without arithmetic.
 
-Their rules read only the input's shape (``uses_shapes``), so no input array is kept.
+Their rules read only the input's shape (``uses_shapes``), so no input array is kept. Most are
+linear in their input (``def_linear``: the JVP is the op on the tangent); ``pad`` (its fill value)
+and ``concat2`` (linear in both inputs together) write their JVPs out. Their vmap rules mostly
+prefix the batch axes to a ``shape``/``axes``/``widths`` setting.
 """
 
 from __future__ import annotations
@@ -12,9 +15,16 @@ import numpy as np
 
 from chainrule.core.dispatch import SEQUENCE_TO_TENSOR
 from chainrule.core.modes import state
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_array, ensure_tensor
+from chainrule.transforms.batching_rules import (
+    batch_sizes,
+    full_batch,
+    shift_axes,
+    shift_axis,
+    with_example_ndim,
+)  # fmt: skip
 
 __all__ = [
     "reshape", "broadcast_to", "sum_to", "transpose", "astype", "expand_dims", "flatten",
@@ -37,10 +47,14 @@ def _reshape_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
+def _reshape_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    x = vals[0]
+    return prim(x, shape=x._data.shape[:nb] + tuple(params["shape"]))
+
+
 reshape_p = Primitive("reshape", _reshape_impl, nin=1, saves=(), uses_shapes=True, view=True,
-                      grad_fn_name="ViewBackward0")  # fmt: skip
-reshape_p.def_vjp(lambda g, ans, x, shape: reshape_p(g, shape=x.shape))
-reshape_p.def_jvp(lambda t, ans, x, shape: reshape_p(t, shape=shape))
+                      grad_fn_name="ViewBackward0", batching=_reshape_batch)  # fmt: skip
+reshape_p.def_vjp(lambda g, ans, x, shape: reshape_p(g, shape=x.shape)).def_linear()
 reshape_p.def_view(lambda base, value, shape: reshape_p(value, shape=base.shape))
 
 
@@ -61,14 +75,30 @@ def _sum_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     return np.reshape(out, shape)
 
 
+def _broadcast_to_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                        params: dict[str, Any]) -> Any:  # fmt: skip
+    shape = tuple(params["shape"])
+    x = with_example_ndim(vals[0], nb, len(shape))
+    return prim(x, shape=x._data.shape[:nb] + shape)
+
+
+def _sum_to_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    x = vals[0]
+    shape = tuple(params["shape"])
+    shp = x._data.shape
+    lead = len(shp) - nb - len(shape)
+    if lead > 0:
+        x = registry["sum"](x, axis=tuple(range(nb, nb + lead)), keepdims=False)
+        shp = x._data.shape
+    return prim(x, shape=shp[:nb] + shape)
+
+
 broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl, nin=1, saves=(), uses_shapes=True, view=True,
-                           grad_fn_name="ExpandBackward0")  # fmt: skip
+                           grad_fn_name="ExpandBackward0", batching=_broadcast_to_batch)  # fmt: skip
 sum_to_p = Primitive("sum_to", _sum_to_impl, nin=1, saves=(), uses_shapes=True,
-                     grad_fn_name="SumToBackward0")  # fmt: skip
-broadcast_to_p.def_vjp(lambda g, ans, x, shape: sum_to_p(g, shape=x.shape))
-broadcast_to_p.def_jvp(lambda t, ans, x, shape: broadcast_to_p(t, shape=shape))
-sum_to_p.def_vjp(lambda g, ans, x, shape: broadcast_to_p(g, shape=x.shape))
-sum_to_p.def_jvp(lambda t, ans, x, shape: sum_to_p(t, shape=shape))
+                     grad_fn_name="SumToBackward0", batching=_sum_to_batch)  # fmt: skip
+broadcast_to_p.def_vjp(lambda g, ans, x, shape: sum_to_p(g, shape=x.shape)).def_linear()
+sum_to_p.def_vjp(lambda g, ans, x, shape: broadcast_to_p(g, shape=x.shape)).def_linear()
 
 
 # ---------------------------------------------------------------- transpose
@@ -82,12 +112,23 @@ def _inverse_axes(axes: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | 
     return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
 
 
+def _transpose_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                     params: dict[str, Any]) -> Any:  # fmt: skip
+    x = vals[0]
+    ex = x._data.ndim - nb
+    axes = params.get("axes")
+    if axes is None:
+        per = tuple(range(ex - 1, -1, -1))
+    else:
+        per = tuple(int(a) % ex for a in axes)
+    return prim(x, axes=tuple(range(nb)) + tuple(a + nb for a in per))
+
+
 transpose_p = Primitive("transpose", _transpose_impl, nin=1, saves=(), uses_shapes=True,
-                        view=True, grad_fn_name="PermuteBackward0")  # fmt: skip
+                        view=True, grad_fn_name="PermuteBackward0", batching=_transpose_batch)  # fmt: skip
 transpose_p.def_vjp(
     lambda g, ans, x, axes=None: transpose_p(g, axes=_inverse_axes(axes, len(x.shape)))
-)
-transpose_p.def_jvp(lambda t, ans, x, axes=None: transpose_p(t, axes=axes))
+).def_linear()
 transpose_p.def_view(
     lambda base, value, axes=None: transpose_p(value, axes=_inverse_axes(axes, base.ndim))
 )
@@ -99,9 +140,8 @@ def _astype_impl(x: Any, *, dtype: Any) -> Any:
 
 
 astype_p = Primitive("astype", _astype_impl, nin=1, saves=(), uses_shapes=True, view=True,
-                     grad_fn_name="ToCopyBackward0")  # fmt: skip
-astype_p.def_vjp(lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype))
-astype_p.def_jvp(lambda t, ans, x, dtype: astype_p(t, dtype=dtype))
+                     grad_fn_name="ToCopyBackward0", batching="elementwise")  # fmt: skip
+astype_p.def_vjp(lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype)).def_linear()
 # (A view only when the dtype does not change: the result is then the input itself.)
 astype_p.def_view(lambda base, value, dtype: astype_p(value, dtype=base.dtype))
 
@@ -270,8 +310,16 @@ def _negate_widths(widths: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int]
     return tuple((-lo, -hi) for lo, hi in widths)
 
 
-pad_p = Primitive("pad", _pad_impl, nin=1, saves=(), grad_fn_name="ConstantPadNdBackward0")
+def _pad_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    new = dict(params)
+    new["widths"] = ((0, 0),) * nb + tuple(params["widths"])
+    return prim(vals[0], **new)
+
+
+pad_p = Primitive("pad", _pad_impl, nin=1, saves=(), grad_fn_name="ConstantPadNdBackward0",
+                  batching=_pad_batch)  # fmt: skip
 pad_p.def_vjp(lambda g, ans, x, widths, value=0.0: pad_p(g, widths=_negate_widths(widths)))
+# Affine in x when the fill value is not 0: the tangent is padded with zeros (not def_linear).
 pad_p.def_jvp(lambda t, ans, x, widths, value=0.0: pad_p(t, widths=widths))
 
 
@@ -284,14 +332,23 @@ def _concat2_impl(a: Any, b: Any, *, axis: int) -> Any:
     return np.concatenate((a, b), axis=axis)
 
 
+def _concat2_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                   params: dict[str, Any]) -> Any:  # fmt: skip
+    batch = batch_sizes(vals, flags, nb)
+    a, b = (full_batch(v, f, nb, batch) for v, f in zip(vals, flags))
+    ex = a._data.ndim - nb
+    return prim(a, b, axis=shift_axis(int(params["axis"]), ex, nb))
+
+
 # A primitive has a fixed number of inputs, so `concatenate` of k tensors is a balanced tree of
 # two-input concatenations: O(total size x log k) copying, and each node's VJP is two crops.
 concat2_p = Primitive("concat2", _concat2_impl, nin=2, saves=(), uses_shapes=True,
-                      grad_fn_name="CatBackward0")  # fmt: skip
+                      grad_fn_name="CatBackward0", batching=_concat2_batch)  # fmt: skip
 concat2_p.def_vjp(
     lambda g, ans, a, b, axis: pad_p(g, widths=_axis_widths(len(a.shape), axis, 0, -b.shape[axis])),
     lambda g, ans, a, b, axis: pad_p(g, widths=_axis_widths(len(a.shape), axis, -a.shape[axis], 0)),
 )
+# Linear in (a, b) together, not in each with the other fixed: the tangent is padded with zeros.
 concat2_p.def_jvp(
     lambda t, ans, a, b, axis: pad_p(t, widths=_axis_widths(len(a.shape), axis, 0, b.shape[axis])),
     lambda t, ans, a, b, axis: pad_p(t, widths=_axis_widths(len(a.shape), axis, a.shape[axis], 0)),
@@ -303,9 +360,8 @@ def _flip_impl(x: Any, *, axis: tuple[int, ...] | None = None) -> Any:
     return np.flip(x, axis)
 
 
-flip_p = Primitive("flip", _flip_impl, nin=1, saves=(), grad_fn_name="FlipBackward0")
-flip_p.def_vjp(lambda g, ans, x, axis=None: flip_p(g, axis=axis))
-flip_p.def_jvp(lambda t, ans, x, axis=None: flip_p(t, axis=axis))
+flip_p = Primitive("flip", _flip_impl, nin=1, saves=(), grad_fn_name="FlipBackward0", batching="axis")
+flip_p.def_vjp(lambda g, ans, x, axis=None: flip_p(g, axis=axis)).def_linear()
 
 
 def _roll_impl(x: Any, *, shift: int | tuple[int, ...], axis: int | tuple[int, ...] | None = None) -> Any:
@@ -316,9 +372,19 @@ def _negate_shift(shift: int | tuple[int, ...]) -> int | tuple[int, ...]:
     return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
 
 
-roll_p = Primitive("roll", _roll_impl, nin=1, saves=(), grad_fn_name="RollBackward0")
-roll_p.def_vjp(lambda g, ans, x, shift, axis=None: roll_p(g, shift=_negate_shift(shift), axis=axis))
-roll_p.def_jvp(lambda t, ans, x, shift, axis=None: roll_p(t, shift=shift, axis=axis))
+def _roll_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
+    x = vals[0]
+    shp = x._data.shape
+    axis = params.get("axis")
+    if axis is None:
+        flat = reshape_p(x, shape=shp[:nb] + (-1,) if len(shp) > nb else shp[:nb] + (1,))
+        rolled = prim(flat, shift=params["shift"], axis=nb)
+        return reshape_p(rolled, shape=shp)
+    return prim(x, shift=params["shift"], axis=shift_axes(axis, len(shp) - nb, nb))
+
+
+roll_p = Primitive("roll", _roll_impl, nin=1, saves=(), grad_fn_name="RollBackward0", batching=_roll_batch)
+roll_p.def_vjp(lambda g, ans, x, shift, axis=None: roll_p(g, shift=_negate_shift(shift), axis=axis)).def_linear()
 
 
 # ---------------------------------------------------------------- more public functions

@@ -7,6 +7,7 @@ Conventions where the derivative does not exist (PyTorch's): ``abs'(0) = 0``, ``
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -66,94 +67,46 @@ def _leaky_relu_impl(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarr
 
 
 # ---------------------------------------------------------------- primitives
-neg_p = Primitive("neg", np.negative, nin=1, saves=(), grad_fn_name="NegBackward0")
-neg_p.def_vjp(lambda g, ans, x: -g)
-neg_p.def_jvp(lambda t, ans, x: -t)
+def _elementwise(name: str, impl: Any, **kwargs: Any) -> Primitive:
+    return Primitive(name, impl, nin=1, batching="elementwise", **kwargs)
 
-square_p = Primitive("square", np.square, nin=1, grad_fn_name="PowBackward0")
-square_p.def_vjp(lambda g, ans, x: g * (2 * x))
-square_p.def_jvp(lambda t, ans, x: t * (2 * x))
 
-sqrt_p = Primitive("sqrt", np.sqrt, nin=1, saves=(), saves_ans=True)
-sqrt_p.def_vjp(lambda g, ans, x: g / (2 * ans))
-sqrt_p.def_jvp(lambda t, ans, x: t / (2 * ans))
-
-reciprocal_p = Primitive("reciprocal", np.reciprocal, nin=1, saves=(), saves_ans=True)
-reciprocal_p.def_vjp(lambda g, ans, x: -g * ans * ans)
-reciprocal_p.def_jvp(lambda t, ans, x: -t * ans * ans)
-
-exp_p = Primitive("exp", np.exp, nin=1, saves=(), saves_ans=True)
-exp_p.def_vjp(lambda g, ans, x: g * ans)
-exp_p.def_jvp(lambda t, ans, x: t * ans)
-
-expm1_p = Primitive("expm1", np.expm1, nin=1, saves=(), saves_ans=True)
-expm1_p.def_vjp(lambda g, ans, x: g * (ans + 1))
-expm1_p.def_jvp(lambda t, ans, x: t * (ans + 1))
-
-log_p = Primitive("log", np.log, nin=1)
-log_p.def_vjp(lambda g, ans, x: g / x)
-log_p.def_jvp(lambda t, ans, x: t / x)
-
-log1p_p = Primitive("log1p", np.log1p, nin=1)
-log1p_p.def_vjp(lambda g, ans, x: g / (x + 1))
-log1p_p.def_jvp(lambda t, ans, x: t / (x + 1))
-
-log2_p = Primitive("log2", np.log2, nin=1)
-log2_p.def_vjp(lambda g, ans, x: g / (x * _LN2))
-log2_p.def_jvp(lambda t, ans, x: t / (x * _LN2))
-
-log10_p = Primitive("log10", np.log10, nin=1)
-log10_p.def_vjp(lambda g, ans, x: g / (x * _LN10))
-log10_p.def_jvp(lambda t, ans, x: t / (x * _LN10))
-
-sin_p = Primitive("sin", np.sin, nin=1)
-cos_p = Primitive("cos", np.cos, nin=1)
-sin_p.def_vjp(lambda g, ans, x: g * cos_p(x))
-sin_p.def_jvp(lambda t, ans, x: t * cos_p(x))
-cos_p.def_vjp(lambda g, ans, x: -g * sin_p(x))
-cos_p.def_jvp(lambda t, ans, x: -t * sin_p(x))
-
-tan_p = Primitive("tan", np.tan, nin=1, saves=(), saves_ans=True)
-tan_p.def_vjp(lambda g, ans, x: g * (1 + ans * ans))
-tan_p.def_jvp(lambda t, ans, x: t * (1 + ans * ans))
-
-arcsin_p = Primitive("arcsin", np.arcsin, nin=1, grad_fn_name="AsinBackward0")
-arcsin_p.def_vjp(lambda g, ans, x: g / sqrt_p(1 - x * x))
-arcsin_p.def_jvp(lambda t, ans, x: t / sqrt_p(1 - x * x))
-
-arccos_p = Primitive("arccos", np.arccos, nin=1, grad_fn_name="AcosBackward0")
-arccos_p.def_vjp(lambda g, ans, x: -g / sqrt_p(1 - x * x))
-arccos_p.def_jvp(lambda t, ans, x: -t / sqrt_p(1 - x * x))
-
-arctan_p = Primitive("arctan", np.arctan, nin=1, grad_fn_name="AtanBackward0")
-arctan_p.def_vjp(lambda g, ans, x: g / (1 + x * x))
-arctan_p.def_jvp(lambda t, ans, x: t / (1 + x * x))
-
-sinh_p = Primitive("sinh", np.sinh, nin=1)
-cosh_p = Primitive("cosh", np.cosh, nin=1)
-sinh_p.def_vjp(lambda g, ans, x: g * cosh_p(x))
-sinh_p.def_jvp(lambda t, ans, x: t * cosh_p(x))
-cosh_p.def_vjp(lambda g, ans, x: g * sinh_p(x))
-cosh_p.def_jvp(lambda t, ans, x: t * sinh_p(x))
-
-tanh_p = Primitive("tanh", np.tanh, nin=1, saves=(), saves_ans=True)
-tanh_p.def_vjp(lambda g, ans, x: g * (1 - ans * ans))
-tanh_p.def_jvp(lambda t, ans, x: t * (1 - ans * ans))
-
-sigmoid_p = Primitive("sigmoid", _sigmoid_impl, nin=1, saves=(), saves_ans=True)
-sigmoid_p.def_vjp(lambda g, ans, x: g * (ans * (1 - ans)))
-sigmoid_p.def_jvp(lambda t, ans, x: t * (ans * (1 - ans)))
-
-softplus_p = Primitive("softplus", _softplus_impl, nin=1)
-softplus_p.def_vjp(lambda g, ans, x: g * sigmoid_p(x))
-softplus_p.def_jvp(lambda t, ans, x: t * sigmoid_p(x))
-
+# Each op gives its derivative once: as a partial (the rules are g * partial and t * partial),
+# or, where the seed reads better inside (a quotient), as one rule for both modes.
+neg_p = _elementwise("neg", np.negative, saves=(), grad_fn_name="NegBackward0").def_partials(-1)
+square_p = _elementwise("square", np.square, grad_fn_name="PowBackward0")
+square_p.def_partials(lambda ans, x: 2 * x)
+sqrt_p = _elementwise("sqrt", np.sqrt, saves=(), saves_ans=True)
+sqrt_p.def_chain(lambda s, ans, x: s / (2 * ans))
+reciprocal_p = _elementwise("reciprocal", np.reciprocal, saves=(), saves_ans=True)
+reciprocal_p.def_chain(lambda s, ans, x: -s * ans * ans)
+exp_p = _elementwise("exp", np.exp, saves=(), saves_ans=True).def_partials(lambda ans, x: ans)
+expm1_p = _elementwise("expm1", np.expm1, saves=(), saves_ans=True).def_partials(lambda ans, x: ans + 1)
+log_p = _elementwise("log", np.log).def_chain(lambda s, ans, x: s / x)
+log1p_p = _elementwise("log1p", np.log1p).def_chain(lambda s, ans, x: s / (x + 1))
+log2_p = _elementwise("log2", np.log2).def_chain(lambda s, ans, x: s / (x * _LN2))
+log10_p = _elementwise("log10", np.log10).def_chain(lambda s, ans, x: s / (x * _LN10))
+sin_p = _elementwise("sin", np.sin)
+cos_p = _elementwise("cos", np.cos)
+sin_p.def_partials(lambda ans, x: cos_p(x))
+cos_p.def_partials(lambda ans, x: -sin_p(x))
+tan_p = _elementwise("tan", np.tan, saves=(), saves_ans=True).def_partials(lambda ans, x: 1 + ans * ans)
+arcsin_p = _elementwise("arcsin", np.arcsin, grad_fn_name="AsinBackward0")
+arcsin_p.def_chain(lambda s, ans, x: s / sqrt_p(1 - x * x))
+arccos_p = _elementwise("arccos", np.arccos, grad_fn_name="AcosBackward0")
+arccos_p.def_chain(lambda s, ans, x: -s / sqrt_p(1 - x * x))
+arctan_p = _elementwise("arctan", np.arctan, grad_fn_name="AtanBackward0")
+arctan_p.def_chain(lambda s, ans, x: s / (1 + x * x))
+sinh_p = _elementwise("sinh", np.sinh)
+cosh_p = _elementwise("cosh", np.cosh)
+sinh_p.def_partials(lambda ans, x: cosh_p(x))
+cosh_p.def_partials(lambda ans, x: sinh_p(x))
+tanh_p = _elementwise("tanh", np.tanh, saves=(), saves_ans=True).def_partials(lambda ans, x: 1 - ans * ans)
+sigmoid_p = _elementwise("sigmoid", _sigmoid_impl, saves=(), saves_ans=True)
+sigmoid_p.def_partials(lambda ans, x: ans * (1 - ans))
+softplus_p = _elementwise("softplus", _softplus_impl).def_partials(lambda ans, x: sigmoid_p(x))
 # relu'(x) is a step; the mask is computed from the output so nothing else is kept.
-relu_p = Primitive("relu", _relu_impl, nin=1, saves=(), saves_ans=True)
-relu_p.def_vjp(lambda g, ans, x: g * (ans > 0))
-relu_p.def_jvp(lambda t, ans, x: t * (ans > 0))
-
-leaky_relu_p = Primitive("leaky_relu", _leaky_relu_impl, nin=1)
+relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_partials(lambda ans, x: ans > 0)
 
 
 def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
@@ -161,12 +114,9 @@ def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
     return greater_p(x, 0) * (1.0 - negative_slope) + negative_slope
 
 
-leaky_relu_p.def_vjp(lambda g, ans, x, negative_slope=0.01: g * _leaky_slope(x, negative_slope))
-leaky_relu_p.def_jvp(lambda t, ans, x, negative_slope=0.01: t * _leaky_slope(x, negative_slope))
-
-erf_p = Primitive("erf", _erf_impl, nin=1)
-erf_p.def_vjp(lambda g, ans, x: g * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
-erf_p.def_jvp(lambda t, ans, x: t * (_SQRT_2_OVER_PI * exp_p(-(x * x))))
+leaky_relu_p = _elementwise("leaky_relu", _leaky_relu_impl)
+leaky_relu_p.def_partials(lambda ans, x, negative_slope=0.01: _leaky_slope(x, negative_slope))
+erf_p = _elementwise("erf", _erf_impl).def_partials(lambda ans, x: _SQRT_2_OVER_PI * exp_p(-(x * x)))
 
 
 def _gelu_derivative(x):  # type: ignore[no-untyped-def]
@@ -176,17 +126,12 @@ def _gelu_derivative(x):  # type: ignore[no-untyped-def]
     return cdf + x * pdf
 
 
-gelu_p = Primitive("gelu", _gelu_impl, nin=1)
-gelu_p.def_vjp(lambda g, ans, x: g * _gelu_derivative(x))
-gelu_p.def_jvp(lambda t, ans, x: t * _gelu_derivative(x))
+gelu_p = _elementwise("gelu", _gelu_impl).def_partials(lambda ans, x: _gelu_derivative(x))
 
 # |x|' = sign(x), with sign(0) = 0 (PyTorch's convention).
-abs_p = Primitive("abs", np.abs, nin=1)
-sign_p = Primitive("sign", np.sign, nin=1, saves=())
-abs_p.def_vjp(lambda g, ans, x: g * sign_p(x))
-abs_p.def_jvp(lambda t, ans, x: t * sign_p(x))
-sign_p.def_vjp(lambda g, ans, x: g * 0)
-sign_p.def_jvp(lambda t, ans, x: t * 0)
+abs_p = _elementwise("abs", np.abs)
+sign_p = _elementwise("sign", np.sign, saves=()).def_partials(0)
+abs_p.def_partials(lambda ans, x: sign_p(x))
 
 
 # ---------------------------------------------------------------- public functions
