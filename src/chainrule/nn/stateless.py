@@ -154,7 +154,7 @@ def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dic
         raise RuntimeError(f"stack_module_state: expected all models to be of the same class, got {sorted(k.__name__ for k in kinds)}")
     training = {m.training for m in models}
     if len(training) > 1:
-        raise RuntimeError("stack_module_state: expected all models to be in the same mode (all train() or all eval())")
+        raise RuntimeError("stack_module_state: expected all models to be in the same mode (all .train() or all .eval())")
 
     def stacked(named: list[dict[str, Tensor]], what: str) -> dict[str, Tensor]:
         names = list(named[0])
