@@ -335,6 +335,73 @@ def test_forward_mode_raises_a_type_error_as_in_jax() -> None:
         f(x, 2.0)
 
 
+def _doubling_identity(counter: dict[str, int]) -> cr.custom_vjp:
+    """The identity whose reverse rule triples and whose forward rule doubles: each mode's
+    answer tells which rule produced it."""
+
+    @cr.custom_vjp
+    def f(x):
+        return x * 1.0
+
+    f.defvjp(lambda x: (f(x), None), lambda _, g: (3.0 * g,))
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        counter["jvp"] = counter.get("jvp", 0) + 1
+        (x,), (t,) = primals, tangents
+        return f(x), 2.0 * t
+
+    return f
+
+
+def test_a_forward_rule_given_with_defjvp_serves_forward_mode() -> None:
+    calls: dict[str, int] = {}
+    f = _doubling_identity(calls)
+    y, t = cr.jvp(f, (cr.tensor([0.5, -1.0]),), (cr.tensor([1.0, 4.0]),))
+    np.testing.assert_allclose(y.numpy(), [0.5, -1.0])
+    np.testing.assert_allclose(t.numpy(), [2.0, 8.0])
+    assert calls["jvp"] == 1
+    np.testing.assert_allclose(cr.jacfwd(f)(cr.tensor([0.5, -1.0])).numpy(), 2.0 * np.eye(2))
+    # Reverse mode keeps fwd/bwd.
+    np.testing.assert_allclose(cr.jacrev(f)(cr.tensor([0.5, -1.0])).numpy(), 3.0 * np.eye(2))
+    # The exact rules of sin(x) * y agree with the math in both modes.
+    g = _sin_times()
+    g.defjvp(lambda p, t: (g(*p), cr.cos(p[0]) * t[0] * p[1] + cr.sin(p[0]) * t[1]))
+    _, ty = cr.jvp(g, (cr.tensor(0.3), cr.tensor(2.0)), (cr.tensor(1.0), cr.tensor(0.5)))
+    assert abs(float(ty) - (np.cos(0.3) * 2.0 + np.sin(0.3) * 0.5)) < 1e-12
+
+
+def test_forward_rule_with_reverse_mode_following_too() -> None:
+    """Both modes on one call: the output gets the forward rule's tangent and a reverse-mode
+    node that uses bwd; the tangent, computed from tracked values, is itself differentiable."""
+    calls: dict[str, int] = {}
+    f = _doubling_identity(calls)
+    x = cr.Variable([1.0, 2.0])
+    with cr.GradientTape() as tape, cr.ForwardAccumulator(x, cr.constant([1.0, 1.0])) as acc:
+        y = f(x) * x
+    np.testing.assert_allclose(acc.jvp(y).numpy(), [2.0 * 1.0 + 1.0, 2.0 * 2.0 + 2.0])
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [3.0 * 1.0 + 1.0, 3.0 * 2.0 + 2.0])
+
+
+def test_forward_rule_closing_over_a_followed_value_is_an_error() -> None:
+    w = cr.Variable(2.0)
+
+    @cr.custom_vjp
+    def f(x):
+        return x * w
+
+    f.defvjp(lambda x: (f(x), None), lambda _, g: (g * 2.0,))
+    f.defjvp(lambda p, t: (f(*p), t[0] * 2.0))
+    with pytest.raises(TypeError, match="custom_vjp function with respect to a closed-over value"):
+        with cr.ForwardAccumulator(w, cr.constant(1.0)) as acc:
+            acc.watch(cr.Variable(1.0), cr.constant(1.0))
+            x = cr.Variable(1.0)
+            acc.watch(x, cr.constant(1.0))
+            f(x)
+    with pytest.raises(TypeError, match="the rule must be a function"):
+        f.defjvp(3)
+
+
 def _with_bwd(bwd, fwd=None):
     @cr.custom_vjp
     def scaled(x, w):

@@ -329,3 +329,106 @@ def test_set_materialize_grads_false_is_accepted() -> None:
     # PyTorch passes None for the unused output; the dialect passes zeros (documented).
     np.testing.assert_array_equal(_np(seen[0]), [0.0, 0.0])
     assert cr_torch.autograd.function.FunctionCtx is not None
+
+
+# ---------------------------------------------------------------- forward mode: the jvp staticmethod
+def _exp_fn_class(torch: Any) -> Any:
+    """The forward-AD tutorial's Function: exp, its result kept on ctx for jvp."""
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, foo):
+            result = torch.exp(foo)
+            ctx.result = result
+            return result
+
+        @staticmethod
+        def jvp(ctx, g_in):
+            g_out = g_in * ctx.result
+            del ctx.result
+            return g_out
+
+    return Fn
+
+
+def _mul_fn_class(torch: Any) -> Any:
+    """PyTorch's documented setup_context form: save_for_forward, a non-tensor argument, two
+    outputs."""
+
+    class MulScale(torch.autograd.Function):
+        @staticmethod
+        def forward(x, y, z):
+            return x * y * z, x + y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, y, z = inputs
+            ctx.save_for_backward(x, y)
+            ctx.save_for_forward(x, y)
+            ctx.z = z
+
+        @staticmethod
+        def backward(ctx, g, h):
+            x, y = ctx.saved_tensors
+            return g * y * ctx.z + h, g * x * ctx.z + h, None
+
+        @staticmethod
+        def jvp(ctx, x_t, y_t, z_t):
+            assert z_t is None
+            x, y = ctx.saved_tensors
+            return ctx.z * (y * x_t + x * y_t), x_t + y_t
+
+    return MulScale
+
+
+def test_forward_ad_through_a_function_with_jvp_matches_pytorch() -> None:
+    results = []
+    for torch in _both():
+        import importlib
+
+        fwAD = importlib.import_module(f"{torch.__name__}.autograd.forward_ad")  # noqa: N806 - PyTorch's name
+        Fn, Mul = _exp_fn_class(torch), _mul_fn_class(torch)  # noqa: N806
+        primal = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=torch.float64, requires_grad=True)
+        tangent = torch.tensor([[1.0, 2.0], [-1.0, 0.5]], dtype=torch.float64)
+        y = torch.tensor([3.0, -2.0])
+        with fwAD.dual_level():
+            out = Fn.apply(fwAD.make_dual(primal, tangent))
+            jvp = fwAD.unpack_dual(out).tangent
+            a, b = Mul.apply(fwAD.make_dual(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0])), y, 3)
+            ta, tb = fwAD.unpack_dual(a).tangent, fwAD.unpack_dual(b).tangent
+        assert out.requires_grad  # reverse mode follows the call too
+        _, func_t = torch.func.jvp(lambda x, m=Mul, y=y: m.apply(x, y, 3)[0], (torch.tensor([1.0, 2.0]),),
+                                   (torch.tensor([0.0, 1.0]),))  # fmt: skip
+        ok = torch.autograd.gradcheck(Fn.apply, (primal.detach().requires_grad_(),), check_forward_ad=True,
+                                      check_backward_ad=False, check_undefined_grad=False)  # fmt: skip
+        results.append((_np(jvp), _np(ta), None if tb is None else _np(tb), _np(func_t), ok))
+    (c_jvp, c_ta, c_tb, c_ft, c_ok), (t_jvp, t_ta, t_tb, t_ft, t_ok) = results
+    np.testing.assert_allclose(c_jvp, t_jvp, rtol=1e-12)
+    np.testing.assert_allclose(c_jvp, np.exp([[0.5, -1.0], [2.0, 0.25]]) * [[1.0, 2.0], [-1.0, 0.5]], rtol=1e-12)
+    np.testing.assert_allclose(c_ta, t_ta)
+    np.testing.assert_allclose(c_ta, [9.0, 0.0])
+    np.testing.assert_allclose(c_tb, t_tb)
+    np.testing.assert_allclose(c_tb, [1.0, 0.0])
+    np.testing.assert_allclose(c_ft, t_ft)
+    assert c_ok is True and t_ok is True
+
+
+def test_a_wrong_jvp_fails_gradcheck_and_no_jvp_still_refuses_forward_mode() -> None:
+    for torch in _both():
+
+        class Bad(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x**2
+
+            @staticmethod
+            def backward(ctx, g):
+                raise AssertionError("not used")
+
+            @staticmethod
+            def jvp(ctx, t):
+                return 3.0 * t  # wrong: the derivative is 2x
+
+        x = torch.tensor([0.3, 0.7], dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(Bad.apply, (x,), check_forward_ad=True, check_backward_ad=False,
+                                        check_undefined_grad=False, raise_exception=False) is False  # fmt: skip

@@ -508,7 +508,7 @@ def _forward_message(fname: str) -> str:
     return (
         f"can't apply forward-mode autodiff (jvp) to a custom_vjp function: '{fname}' has a custom "
         "VJP only (as in JAX). Use reverse mode (grad, vjp, jacrev, hessian, backward, "
-        "GradientTape.gradient), or give it a forward rule with custom_jvp."
+        "GradientTape.gradient), or give it a forward rule too with f.defjvp(rule), or use custom_jvp."
     )
 
 
@@ -683,7 +683,8 @@ class custom_vjp:  # noqa: N801 - JAX's name
     (recorded, so residuals keep their history for higher derivatives) and one node is recorded;
     ``bwd`` runs once per backward sweep. It works with ``.backward()``, ``autograd.grad``,
     ``GradientTape``, ``grad``/``vjp``/``jacrev``/``hessian`` and ``vmap`` (``bwd`` sees one
-    example). Forward mode raises ``TypeError``, as in JAX.
+    example). Forward mode raises ``TypeError``, as in JAX, unless ``f.defjvp(rule)`` gave it a
+    forward rule (a chainrule extension, below).
 
     ``closed_over`` (a chainrule extension): by default ``fwd`` may not read a tensor that is
     being differentiated from its closure (its gradient would be lost; the error says so). With
@@ -715,6 +716,7 @@ class custom_vjp:  # noqa: N801 - JAX's name
         self.closed_over = bool(closed_over)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        self.jvp: Callable[..., Any] | None = None
         self._sig = _signature(fun)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any], symbolic_zeros: bool = False) -> None:
@@ -726,11 +728,40 @@ class custom_vjp:  # noqa: N801 - JAX's name
         self.fwd = fwd
         self.bwd = bwd
 
+    def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
+        """Give forward mode a rule too (a chainrule extension; JAX's ``custom_vjp`` has none):
+        ``rule(primals, tangents) -> (output, tangent_out)``, as for ``custom_jvp.defjvp``
+        (non-differentiated arguments first). Forward mode (``jvp``, ``jacfwd``,
+        ``ForwardAccumulator``) then uses it, reverse mode keeps ``fwd``/``bwd``; without it,
+        forward mode raises ``TypeError``. Returns the rule, so it can decorate.
+
+        >>> import chainrule as cr
+        >>> @cr.custom_vjp
+        ... def cube(x):
+        ...     return x ** 3
+        >>> cube.defvjp(lambda x: (cube(x), x), lambda x, g: (3 * x ** 2 * g,))
+        >>> @cube.defjvp
+        ... def cube_jvp(primals, tangents):
+        ...     (x,), (t,) = primals, tangents
+        ...     return cube(x), 3 * x ** 2 * t
+        >>> float(cr.jvp(cube, (2.0,), (1.0,))[1])
+        12.0
+        """
+        if not callable(jvp):
+            raise TypeError(f"custom_vjp {_name(self.fun)}.defjvp: the rule must be a function")
+        self.jvp = jvp
+        return jvp
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = _name(self.fun)
         if self.fwd is None or self.bwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
         args = _resolve(self._sig, name, args, kwargs)
+        if self.jvp is not None:
+            a = _Args(args, self.nondiff_argnums, _arg_names(self._sig, len(args)), name)
+            accs = forward_tracking([a.leaves[n] for n in a.cand])
+            if accs:
+                return rule_forward(self, "custom_vjp", a, accs[-1])
         return vjp_call(name, self._sig, self.nondiff_argnums, self.fun, self.fwd, self.bwd, args, key=self,
                         closure=self.closed_over)  # fmt: skip
 
@@ -835,76 +866,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
 
     # ------------------------------------------------------------ forward mode
     def _forward(self, a: _Args, acc: Any) -> Any:
-        """Forward mode for the innermost accumulator ``acc`` that follows an argument: the
-        output's tangent in ``acc`` is the rule's; outer accumulators see the rule's computation
-        (and, through a recursive call in the rule, the rule again), as in JAX."""
-        name = _name(self.fun)
-        tangent_leaves = []
-        for v in a.leaves:
-            if _is_float_tensor(v):
-                t = acc.jvp(v)
-                tangent_leaves.append(t if t is not None else _zeros(v))
-            elif isinstance(v, (float, np.floating)) or (isinstance(v, np.ndarray) and v.dtype.kind == "f"):
-                tangent_leaves.append(_plain(np.zeros(np.shape(v), dtype=np.result_type(v))))
-            else:
-                tangent_leaves.append(None)
-        tangents = tuple(a.diff_trees(tangent_leaves))
-        cand = [a.leaves[n] for n in a.cand]
-        with acc.paused():
-            rev = reverse_tracked(cand)
-            # Reverse mode needs its own node (the transposed rule); ``acc`` is paused so that
-            # the call does not come back here.
-            out = self(*a.args) if rev else None
-            # The primals as ``acc`` does not follow them: if the rule's output still gets a
-            # tangent from ``acc``, it came from a value the function read from its closure.
-            leaves = list(a.leaves)
-            for n in a.cand:
-                leaves[n] = _alias(leaves[n])
-        primals = tuple(a.diff_trees(leaves))
-        result = self.jvp(*a.nondiff_values(), primals, tangents)
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise TypeError(
-                f"custom_jvp function '{name}': the JVP rule must return a pair (output, "
-                f"tangent_out), got {type(result).__name__}"
-            )
-        rule_out, tangent_out = result
-        for o in flatten(rule_out)[0]:
-            if isinstance(o, Tensor) and acc.jvp(o) is not None:
-                raise TypeError(
-                    f"Detected differentiation of a custom_jvp function with respect to a "
-                    f"closed-over value: '{name}' reads a value that forward mode follows from its "
-                    "closure, but its JVP rule only covers its explicit arguments. Pass the value "
-                    "as an argument."
-                )
-        if not rev:
-            out = rule_out
-        o_leaves, o_def = flatten(out)
-        t_leaves, t_def = flatten(tangent_out)
-        if t_def != o_def:
-            raise TypeError(
-                f"custom_jvp function '{name}': the JVP rule's tangent_out has structure "
-                f"{t_def!r} but the output has {o_def!r}"
-            )
-        inputs = {id(_base_of(v)[0]._data) for v in cand}
-        fresh = []
-        for o, t in zip(o_leaves, t_leaves):
-            if not isinstance(o, Tensor):
-                o = _as_output(o)
-            if isinstance(o, Tensor) and id(_base_of(o)[0]._data) in inputs:
-                # The output is an input's array: its tangent must not replace the input's.
-                with acc.paused():
-                    o = _alias(o)
-            if _is_float_tensor(o) and t is not None:
-                if not isinstance(t, Tensor):
-                    t = _plain(np.asarray(t, dtype=o.dtype))
-                if tuple(t.shape) != tuple(o.shape):
-                    raise ValueError(
-                        f"custom_jvp function '{name}': the JVP rule returned a tangent of shape "
-                        f"{tuple(t.shape)} for an output of shape {tuple(o.shape)}; they must match"
-                    )
-                acc.watch(o, t)
-            fresh.append(o)
-        return unflatten(o_def, fresh)
+        return rule_forward(self, "custom_jvp", a, acc)
 
     # ------------------------------------------------------------ reverse mode: the transposed rule
     def _bwd_for(self, a: _Args) -> Callable[..., Any]:
@@ -982,6 +944,81 @@ class custom_jvp:  # noqa: N801 - JAX's name
 
     def __repr__(self) -> str:
         return f"<custom_jvp {_name(self.fun)}>"
+
+
+def rule_forward(f: Any, kind: str, a: _Args, acc: Any) -> Any:
+    """Forward mode through ``f`` (a ``custom_jvp``, or a ``custom_vjp`` given a forward rule)
+    for the innermost accumulator ``acc`` that follows an argument: the output's tangent in
+    ``acc`` is ``f.jvp``'s; outer accumulators see the rule's computation (and, through a
+    recursive call in the rule, the rule again), as in JAX. When reverse mode also follows an
+    argument, ``f`` is called once more with ``acc`` paused, for its reverse-mode node."""
+    name = _name(f.fun)
+    tangent_leaves = []
+    for v in a.leaves:
+        if _is_float_tensor(v):
+            t = acc.jvp(v)
+            tangent_leaves.append(t if t is not None else _zeros(v))
+        elif isinstance(v, (float, np.floating)) or (isinstance(v, np.ndarray) and v.dtype.kind == "f"):
+            tangent_leaves.append(_plain(np.zeros(np.shape(v), dtype=np.result_type(v))))
+        else:
+            tangent_leaves.append(None)
+    tangents = tuple(a.diff_trees(tangent_leaves))
+    cand = [a.leaves[n] for n in a.cand]
+    with acc.paused():
+        rev = reverse_tracked(cand)
+        # Reverse mode needs its own node (the transposed rule); ``acc`` is paused so that
+        # the call does not come back here.
+        out = f(*a.args) if rev else None
+        # The primals as ``acc`` does not follow them: if the rule's output still gets a
+        # tangent from ``acc``, it came from a value the function read from its closure.
+        leaves = list(a.leaves)
+        for n in a.cand:
+            leaves[n] = _alias(leaves[n])
+    primals = tuple(a.diff_trees(leaves))
+    result = f.jvp(*a.nondiff_values(), primals, tangents)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise TypeError(
+            f"{kind} function '{name}': the JVP rule must return a pair (output, "
+            f"tangent_out), got {type(result).__name__}"
+        )
+    rule_out, tangent_out = result
+    for o in flatten(rule_out)[0]:
+        if isinstance(o, Tensor) and acc.jvp(o) is not None:
+            raise TypeError(
+                f"Detected differentiation of a {kind} function with respect to a "
+                f"closed-over value: '{name}' reads a value that forward mode follows from its "
+                "closure, but its JVP rule only covers its explicit arguments. Pass the value "
+                "as an argument."
+            )
+    if not rev:
+        out = rule_out
+    o_leaves, o_def = flatten(out)
+    t_leaves, t_def = flatten(tangent_out)
+    if t_def != o_def:
+        raise TypeError(
+            f"{kind} function '{name}': the JVP rule's tangent_out has structure "
+            f"{t_def!r} but the output has {o_def!r}"
+        )
+    inputs = {id(_base_of(v)[0]._data) for v in cand}
+    fresh = []
+    for o, t in zip(o_leaves, t_leaves):
+        if not isinstance(o, Tensor):
+            o = _as_output(o)
+        if isinstance(o, Tensor) and id(_base_of(o)[0]._data) in inputs:
+            # The output is an input's array: its tangent must not replace the input's.
+            with acc.paused():
+                o = _alias(o)
+        if _is_float_tensor(o) and t is not None:
+            if not isinstance(t, Tensor):
+                t = _plain(np.asarray(t, dtype=o.dtype))
+            if tuple(t.shape) != tuple(o.shape):
+                raise ValueError(
+                    f"{kind} function '{name}': the JVP rule returned a tangent of shape "
+                    f"{tuple(t.shape)} for an output of shape {tuple(o.shape)}; they must match"
+                )
+            acc.watch(o, t)
+        fresh.append(o)
+    return unflatten(o_def, fresh)
 
 
 def _zeros(p: Tensor) -> Tensor:

@@ -9,9 +9,14 @@ differentiated under ``create_graph=True``. The dialect only translates PyTorch'
 the ``ctx`` object, ``needs_input_grad``, ``None`` gradients for non-tensor inputs, gradients
 cast to their input's dtype and summed to its shape, ``mark_non_differentiable``.
 
+A ``jvp`` staticmethod (with ``ctx.save_for_forward`` and ``ctx.saved_tensors`` in it) is the
+forward rule ``chainrule.custom_vjp.defjvp`` is given: forward mode (``forward_ad``,
+``torch.func.jvp``, ``gradcheck(check_forward_ad=True)``) uses it; without one, forward mode
+raises ``TypeError``.
+
 Differences from PyTorch: ``forward`` is recorded (PyTorch runs it under ``no_grad``), so saved
-intermediate values keep their history and double backward through them is exact; forward mode
-(``forward_ad``, ``torch.func.jvp``) raises ``TypeError`` (a ``jvp`` staticmethod is not used);
+intermediate values keep their history and double backward through them is exact; when both
+reverse and forward mode follow a call, ``forward`` runs twice (once for each rule's ``ctx``);
 gradients of unused outputs always arrive as zeros (``set_materialize_grads(False)`` is
 accepted); ``forward`` may not read a tensor that requires grad from its closure (an error says
 so); ``torch.func`` transforms accept Functions without ``setup_context``.
@@ -60,6 +65,8 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self.materialize_grads = True
         self.to_save: tuple[Any, ...] = ()
+        self.saved_for_forward: tuple[Any, ...] = ()
+        self._in_jvp = False
         self._non_differentiable: list[Any] = []
 
     def save_for_backward(self, *tensors: Any) -> None:
@@ -72,10 +79,20 @@ class FunctionCtx:
                 )
         self.to_save = tensors
 
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep ``tensors`` (or None) for ``jvp``, which reads them as ``saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, _Native):
+                raise TypeError(
+                    f"save_for_forward expects all arguments to be tensors; but got argument {i} "
+                    f"of type {type(t).__name__}"
+                )
+        self.saved_for_forward = tensors
+
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
-        """The tensors given to ``save_for_backward``."""
-        return tuple(wrap(t) for t in self.to_save)
+        """The tensors given to ``save_for_backward`` (in ``jvp``: to ``save_for_forward``)."""
+        return tuple(wrap(t) for t in (self.saved_for_forward if self._in_jvp else self.to_save))
 
     def mark_non_differentiable(self, *args: Any) -> None:
         """These outputs get no gradient (they do not require grad)."""
@@ -174,9 +191,23 @@ class Function:
             grads = cls.backward(ctx, *(wrap(gk) for gk in gs))
             return _checked_grads(name, grads, args)
 
+        def jvp_rule(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Any:
+            ctx = FunctionCtx(tuple(isinstance(x, _Native) and x.requires_grad for x in primals))
+            out = run(ctx, primals)
+            # PyTorch passes None for the tangent of an argument that is not a tensor.
+            ts = [wrap(t) if isinstance(x, _Native) and t is not None else None for x, t in zip(args, tangents)]
+            ctx._in_jvp = True
+            try:
+                t_out = cls.jvp(ctx, *ts)
+            finally:
+                ctx._in_jvp = False
+            return out, _checked_tangents(name, t_out, out)
+
         plain.__name__ = cls.__name__
         op = _cr.custom_vjp(plain)
         op.defvjp(fwd, bwd)
+        if cls.jvp is not Function.jvp:
+            op.defjvp(jvp_rule)
         result = wrap_tree(op(*args))
         leaves = list(result) if isinstance(result, tuple) else [result]
         for k in marked:
@@ -225,6 +256,36 @@ def _checked_grads(name: str, grads: Any, inputs: tuple[Any, ...]) -> tuple[Any,
             g = _cr.astype(g, x.dtype)
         out.append(g)
     return tuple(out)
+
+
+def _checked_tangents(name: str, tangents: Any, out: Any) -> Any:
+    """``jvp``'s answer with ``forward``'s structure: one tangent per output (None: zero), each
+    cast to its output's dtype."""
+    outs = list(out) if isinstance(out, tuple) else [out]
+    ts = list(tangents) if isinstance(tangents, (tuple, list)) else [tangents]
+    if len(ts) != len(outs):
+        raise RuntimeError(
+            f"function {name} returned an incorrect number of forward gradients (expected "
+            f"{len(outs)}, got {len(ts)})"
+        )
+    fixed = []
+    for i, (t, o) in enumerate(zip(ts, outs)):
+        if not isinstance(o, _Native) or o.dtype.kind != "f":
+            fixed.append(None if not isinstance(o, _Native) else _cr.zeros(tuple(o.shape), dtype=o.dtype))
+            continue
+        if t is None:
+            t = _cr.zeros(tuple(o.shape), dtype=o.dtype)
+        if not isinstance(t, _Native):
+            t = _cr.tensor(np.asarray(t))
+        if tuple(t.shape) != tuple(o.shape):
+            raise RuntimeError(
+                f"Function {name} returned an invalid forward gradient at index {i} - got "
+                f"{list(t.shape)} but expected {list(o.shape)}"
+            )
+        if t.dtype != o.dtype:
+            t = _cr.astype(t, o.dtype)
+        fixed.append(t)
+    return tuple(fixed) if isinstance(out, tuple) else fixed[0]
 
 
 def _expandable(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
