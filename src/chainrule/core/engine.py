@@ -188,9 +188,7 @@ def _apply_rules(
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    if node.recompute is not None:
-        node.recompute(node)
-    if node.versions is not None or node.ans_vc is not None:
+    if node.versions is not None:
         check_versions(node)
     if tensor_mode:
         args = node.saved
@@ -256,17 +254,15 @@ def edge_cotangent(
 def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
     prim = node.prim
-    if node.recompute is not None:
-        node.recompute(node)
     versions = node.versions
     if versions is not None:
-        for _, saved_tensor, version in versions:
-            svc = saved_tensor._vc  # (the _version property, inlined: this runs per node)
-            if (0 if svc is None else svc[0]) != version:
-                check_versions(node)  # raises, with the full message
-    vc = node.ans_vc
-    if vc is not None and vc[0] != 0:
-        check_versions(node)
+        # Inputs and output kept for the rules, and the marker of dropped values (checkpoint):
+        # any mismatch takes the slow path, which recomputes or raises with the full message.
+        for _, holder, version in versions:
+            vc = holder._vc
+            if (0 if vc is None else vc[0]) != version:
+                check_versions(node)
+                break
     args = node.saved_data
     if prim.uses_shapes:
         args = tuple(

@@ -37,6 +37,7 @@ from typing import Any
 from chainrule.core.modes import enable_grad, is_grad_enabled
 from chainrule.core.node import Node
 from chainrule.core.tensor import Tensor
+from chainrule.core.versions import NEEDS_RECOMPUTE
 from chainrule.transforms.batching import BatchedTensor
 from chainrule.transforms.custom import _alias, _base_of, _is_float_tensor, reverse_tracked
 from chainrule.transforms.pytree import flatten, unflatten
@@ -118,8 +119,8 @@ class _Checkpointed:
         self.outside: list[tuple[Any, int, str]] = []
         own = set(nodes)
         for n in nodes:
-            for _, t, version in n.versions or ():
-                if _base_of(t)[0]._node not in own:
+            for i, t, version in n.versions or ():
+                if i >= 0 and _base_of(t)[0]._node not in own:
                     self.outside.append((weakref.ref(t), version, n.prim.grad_fn_name))
         self.done = False
 
@@ -127,7 +128,7 @@ class _Checkpointed:
         for ref in self.nodes:
             node = ref()
             node.saved = node.saved_data = None
-            node.versions = None
+            node.versions = NEEDS_RECOMPUTE  # the engine's version check then recomputes
             node.ans = node.ans_vc = None
             node.recompute = self.recompute
 
