@@ -20,7 +20,6 @@ from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
 from chainrule.core.tensor import Tensor, share_version, wrap_array
-from chainrule.core.versions import OutputCounter
 
 __all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR", "TRANSFORM_HOOKS"]
 
@@ -252,11 +251,9 @@ def _record(
         _fill_many(node, args, watched)
     if prim.saves_ans:
         node.ans = out._data
-        # (out is new: it has no counter yet, and nothing else can have made one.) The output's
-        # entry joins the inputs' in `versions`, so the engine checks both in one loop.
-        vc = node.ans_vc = out._vc = [0]
-        entry = ((-1, OutputCounter(vc), 0),)
-        node.versions = entry if node.versions is None else node.versions + entry
+        # (out is new: it has no counter yet, and nothing else can have made one. No holder
+        # object joins `versions` for it: every allocation here is paid per op, GC included.)
+        node.ans_vc = out._vc = [0]
     node.out_shape = out._data.shape
     node.out_dtype = out._data.dtype
     out._node = node

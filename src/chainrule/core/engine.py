@@ -188,7 +188,7 @@ def _apply_rules(
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
         raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    if node.versions is not None:
+    if node.versions is not None or node.ans_vc is not None:
         check_versions(node)
     if tensor_mode:
         args = node.saved
@@ -256,13 +256,16 @@ def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
     prim = node.prim
     versions = node.versions
     if versions is not None:
-        # Inputs and output kept for the rules, and the marker of dropped values (checkpoint):
-        # any mismatch takes the slow path, which recomputes or raises with the full message.
-        for _, holder, version in versions:
-            vc = holder._vc
+        # The inputs kept for the rules, or the marker of dropped values (checkpoint): any
+        # mismatch takes the slow path, which recomputes or raises with the full message.
+        for _, saved_tensor, version in versions:
+            vc = saved_tensor._vc
             if (0 if vc is None else vc[0]) != version:
                 check_versions(node)
                 break
+    vc = node.ans_vc
+    if vc is not None and vc[0] != 0:
+        check_versions(node)  # raises: the saved output was written in place
     args = node.saved_data
     if prim.uses_shapes:
         args = tuple(

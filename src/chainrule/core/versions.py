@@ -10,25 +10,12 @@ from __future__ import annotations
 
 from chainrule.core.node import Node
 
-__all__ = ["check_versions", "raise_modified", "OutputCounter", "NEEDS_RECOMPUTE"]
-
-
-class OutputCounter:
-    """A node's entry for its own output in ``Node.versions``: the output's storage counter.
-
-    ``versions`` entries are ``(index, holder, version)`` and the engine compares
-    ``holder._vc[0]`` (or 0 for None) with ``version``; an output is entry ``-1`` with this
-    holder, so one loop checks inputs and output alike.
-    """
-
-    __slots__ = ("_vc",)
-
-    def __init__(self, vc: list[int]) -> None:
-        self._vc = vc
+__all__ = ["check_versions", "raise_modified", "NEEDS_RECOMPUTE"]
 
 
 class _Stale:
-    """Holder whose version never matches: it makes the engine call :func:`check_versions`."""
+    """A saved-tensor stand-in whose version never matches: the engine's version loop then
+    calls :func:`check_versions`, which recomputes (see ``NEEDS_RECOMPUTE``)."""
 
     __slots__ = ("_vc",)
 
@@ -52,14 +39,14 @@ def check_versions(node: Node) -> None:
     if node.recompute is not None:
         node.recompute(node)  # restores saved values and their real versions
     name = node.prim.grad_fn_name
-    for i, holder, version in node.versions or ():
-        vc = holder._vc
+    for i, saved_tensor, version in node.versions or ():
+        vc = saved_tensor._vc
         found = 0 if vc is None else vc[0]
-        if found == version:
-            continue
-        if i == -1:
-            raise_modified(f"output 0 of {name} (its result, of shape {node.out_shape})", found, version)
-        raise_modified(f"input {i} of {name}, of shape {holder.shape}", found, version)
+        if found != version:
+            raise_modified(f"input {i} of {name}, of shape {saved_tensor.shape}", found, version)
+    vc = node.ans_vc
+    if vc is not None and vc[0] != 0:
+        raise_modified(f"output 0 of {name} (its result, of shape {node.out_shape})", vc[0], 0)
 
 
 def raise_modified(what: str, found: int, expected: int) -> None:

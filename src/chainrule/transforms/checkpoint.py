@@ -119,8 +119,8 @@ class _Checkpointed:
         self.outside: list[tuple[Any, int, str]] = []
         own = set(nodes)
         for n in nodes:
-            for i, t, version in n.versions or ():
-                if i >= 0 and _base_of(t)[0]._node not in own:
+            for _, t, version in n.versions or ():
+                if _base_of(t)[0]._node not in own:
                     self.outside.append((weakref.ref(t), version, n.prim.grad_fn_name))
         self.done = False
 
