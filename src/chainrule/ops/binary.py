@@ -38,7 +38,7 @@ def _elementwise(name: str, impl: Any, nin: int, **kwargs: Any) -> Primitive:
 add_p = _elementwise("add", np.add, 2, saves=()).def_partials(1, 1)
 sub_p = _elementwise("sub", np.subtract, 2, saves=()).def_partials(1, -1)
 mul_p = _elementwise("mul", np.multiply, 2, reads=((1,), (0,)))
-mul_p.def_partials(lambda ans, x, y: y, lambda ans, x, y: x)
+mul_p.def_chain(lambda s, ans, x, y: s * y, lambda s, ans, x, y: s * x)
 div_p = _elementwise("div", np.true_divide, 2, saves=(1,), saves_ans=True)
 div_p.def_chain(lambda s, ans, x, y: s / y, lambda s, ans, x, y: -s * ans / y)
 

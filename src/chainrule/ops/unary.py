@@ -72,15 +72,17 @@ def _elementwise(name: str, impl: Any, **kwargs: Any) -> Primitive:
 
 
 # Each op gives its derivative once: as a partial (the rules are g * partial and t * partial),
-# or, where the seed reads better inside (a quotient), as one rule for both modes.
+# or, where the seed reads better inside (a quotient), as one rule for both modes. The ops of
+# benchmarks' op chains (sin, cos, exp, tanh, square, and mul) use the one-rule form: a partial
+# costs one more Python call per edge, which op_overhead measured.
 neg_p = _elementwise("neg", np.negative, saves=(), grad_fn_name="NegBackward0").def_partials(-1)
 square_p = _elementwise("square", np.square, grad_fn_name="PowBackward0")
-square_p.def_partials(lambda ans, x: 2 * x)
+square_p.def_chain(lambda s, ans, x: s * (2 * x))
 sqrt_p = _elementwise("sqrt", np.sqrt, saves=(), saves_ans=True)
 sqrt_p.def_chain(lambda s, ans, x: s / (2 * ans))
 reciprocal_p = _elementwise("reciprocal", np.reciprocal, saves=(), saves_ans=True)
 reciprocal_p.def_chain(lambda s, ans, x: -s * ans * ans)
-exp_p = _elementwise("exp", np.exp, saves=(), saves_ans=True).def_partials(lambda ans, x: ans)
+exp_p = _elementwise("exp", np.exp, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * ans)
 expm1_p = _elementwise("expm1", np.expm1, saves=(), saves_ans=True).def_partials(lambda ans, x: ans + 1)
 log_p = _elementwise("log", np.log).def_chain(lambda s, ans, x: s / x)
 log1p_p = _elementwise("log1p", np.log1p).def_chain(lambda s, ans, x: s / (x + 1))
@@ -88,8 +90,8 @@ log2_p = _elementwise("log2", np.log2).def_chain(lambda s, ans, x: s / (x * _LN2
 log10_p = _elementwise("log10", np.log10).def_chain(lambda s, ans, x: s / (x * _LN10))
 sin_p = _elementwise("sin", np.sin)
 cos_p = _elementwise("cos", np.cos)
-sin_p.def_partials(lambda ans, x: cos_p(x))
-cos_p.def_partials(lambda ans, x: -sin_p(x))
+sin_p.def_chain(lambda s, ans, x: s * cos_p(x))
+cos_p.def_chain(lambda s, ans, x: s * -sin_p(x))
 tan_p = _elementwise("tan", np.tan, saves=(), saves_ans=True).def_partials(lambda ans, x: 1 + ans * ans)
 arcsin_p = _elementwise("arcsin", np.arcsin, grad_fn_name="AsinBackward0")
 arcsin_p.def_chain(lambda s, ans, x: s / sqrt_p(1 - x * x))
@@ -101,7 +103,7 @@ sinh_p = _elementwise("sinh", np.sinh)
 cosh_p = _elementwise("cosh", np.cosh)
 sinh_p.def_partials(lambda ans, x: cosh_p(x))
 cosh_p.def_partials(lambda ans, x: sinh_p(x))
-tanh_p = _elementwise("tanh", np.tanh, saves=(), saves_ans=True).def_partials(lambda ans, x: 1 - ans * ans)
+tanh_p = _elementwise("tanh", np.tanh, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (1 - ans * ans))
 sigmoid_p = _elementwise("sigmoid", _sigmoid_impl, saves=(), saves_ans=True)
 sigmoid_p.def_partials(lambda ans, x: ans * (1 - ans))
 softplus_p = _elementwise("softplus", _softplus_impl).def_partials(lambda ans, x: sigmoid_p(x))
