@@ -361,6 +361,15 @@ class _Call:
         data = data.reshape(grown + data.shape[len(levels) :])
         return np.broadcast_to(data, sizes + data.shape[len(self.level_ids) :])
 
+
+    def _unpack(self, packed: Any, leaves: list[Any]) -> None:
+        """Put each output's piece of the packed (flat) value into ``leaves``, differentiably."""
+        for j, offset, size, shape, dtype in self.layout:
+            piece = bind(registry["getitem"], packed, index=(slice(offset, offset + size),))
+            piece = bind(registry["reshape"], piece, shape=shape)
+            if piece.dtype != dtype:
+                piece = bind(registry["astype"], piece, dtype=dtype)
+            leaves[j] = piece
     def record(self) -> Any:
         """Record the node and return the outputs (``fun``'s structure)."""
         if not self.float_out:
@@ -415,12 +424,7 @@ class _Call:
         if not self.packed:
             leaves[self.float_out[0]] = y
         else:
-            for j, offset, size, shape, dtype in self.layout:
-                piece = bind(registry["getitem"], y, index=(slice(offset, offset + size),))
-                piece = bind(registry["reshape"], piece, shape=shape)
-                if piece.dtype != dtype:
-                    piece = bind(registry["astype"], piece, dtype=dtype)
-                leaves[j] = piece
+            self._unpack(y, leaves)
         self.out_leaves = []  # the call no longer needs fwd's outputs
         return unflatten(self.out_def, leaves)
 
@@ -469,12 +473,7 @@ class _Call:
             if not self.packed:
                 g_leaves[self.float_out[0]] = g_ex
             else:
-                for j, offset, size, shape, dtype in self.layout:
-                    piece = bind(registry["getitem"], g_ex, index=(slice(offset, offset + size),))
-                    piece = bind(registry["reshape"], piece, shape=shape)
-                    if piece.dtype != dtype:
-                        piece = bind(registry["astype"], piece, dtype=dtype)
-                    g_leaves[j] = piece
+                self._unpack(g_ex, g_leaves)
             g_tree = unflatten(self.out_def, g_leaves)
             cts = self.bwd(self.res, g_tree, self.extra) if self.with_extra else self.bwd(self.res, g_tree)
             out = []
