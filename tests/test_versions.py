@@ -291,3 +291,16 @@ def test_deepcopy_of_a_leaf_copies_values_and_flags() -> None:
     c.numpy()[0] = 9.0
     assert x.numpy()[0] == 1.0
     np.testing.assert_array_equal(c.grad.numpy(), [0.5, 0.5])
+
+
+def test_a_view_of_a_value_cut_off_its_inputs_is_still_a_view() -> None:
+    # The cut marker (floor's output) and view tracking share a slot: both must keep working.
+    x = leaf([1.5, 2.5, 3.5, 4.5])
+    f = cr.floor(x)
+    v = f.reshape(2, 2).T
+    with cr.no_grad():
+        v.mul_(2.0)
+    np.testing.assert_array_equal(f.numpy(), [2.0, 4.0, 6.0, 8.0])  # every entry doubled
+    assert f._version == 1 and v._version == 1
+    with pytest.raises(RuntimeError, match="floor"):
+        (f * 2.0).sum().backward()

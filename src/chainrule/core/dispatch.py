@@ -19,7 +19,7 @@ import numpy as np
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
-from chainrule.core.tensor import Tensor, share_version, wrap_array
+from chainrule.core.tensor import CUT, Tensor, share_version, wrap_array
 
 __all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR", "TRANSFORM_HOOKS"]
 
@@ -67,7 +67,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         # wrap_array, inlined (one Python call less per op: this is the library's hottest path).
         t = _new(Tensor)
         t._data = out if type(out) is _ndarray else _asarray(out)
-        t._node = t.grad = t._vc = t._view = t._cut = t._hooks = None
+        t._node = t.grad = t._vc = t._view = t._hooks = None
         t._requires_grad = False
         if prim in VIEW_PRIMITIVES:  # (a set lookup: cheaper than reading prim.view)
             _link_view(prim, params, a, t)
@@ -75,10 +75,10 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if state.grad_enabled:
                 if prim.differentiable and t._data.dtype.kind == "f":
                     _record(prim, args, params, t, None)
-                else:
-                    t._cut = prim.name
-        elif a._cut is not None:
-            t._cut = a._cut
+                elif t._view is None:
+                    t._view = (CUT, prim.name, None)
+        elif view is not None and view[0] is CUT and t._view is None:
+            t._view = view  # carried through untracked ops
         return t
     if len(args) == 2:
         a, b = args
@@ -91,15 +91,18 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         cut = None
         if a_is:
             view = a._view
-            if view is not None and view[0]._node is not view[2]:
-                refresh_view(a)
-            cut = a._cut
+            if view is not None:
+                if view[0] is CUT:
+                    cut = view
+                elif view[0]._node is not view[2]:
+                    refresh_view(a)
         if b_is:
             view = b._view
-            if view is not None and view[0]._node is not view[2]:
-                refresh_view(b)
-            if cut is None:
-                cut = b._cut
+            if view is not None:
+                if view[0] is CUT:
+                    cut = view
+                elif view[0]._node is not view[2]:
+                    refresh_view(b)
         datas = [a._data if a_is else a, b._data if b_is else b]
         tracked = (a_is and a._requires_grad) or (b_is and b._requires_grad)
     else:
@@ -111,10 +114,11 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if isinstance(a, Tensor):
                 any_tensor = True
                 view = a._view
-                if view is not None and view[0]._node is not view[2]:
-                    refresh_view(a)
-                if cut is None:
-                    cut = a._cut
+                if view is not None:
+                    if view[0] is CUT:
+                        cut = view
+                    elif view[0]._node is not view[2]:
+                        refresh_view(a)
                 datas.append(a._data)
                 if a._requires_grad:
                     tracked = True
@@ -130,24 +134,26 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         raise _op_error(prim, datas, params, exc) from exc
     t = _new(Tensor)  # wrap_array, inlined as above
     t._data = out if type(out) is _ndarray else _asarray(out)
-    t._node = t.grad = t._vc = t._view = t._cut = t._hooks = None
+    t._node = t.grad = t._vc = t._view = t._hooks = None
     t._requires_grad = False
     if tracked:
         if state.grad_enabled:
             if prim.differentiable and t._data.dtype.kind == "f":
                 _record(prim, args, params, t, None)
             else:
-                t._cut = prim.name
+                t._view = (CUT, prim.name, None)
     elif cut is not None:
-        t._cut = cut
+        t._view = cut
     return t
 
 
 def _carry_cut(args: tuple[Any, ...], t: Tensor) -> None:
     for a in args:
-        if isinstance(a, Tensor) and a._cut is not None:
-            t._cut = a._cut
-            return
+        if isinstance(a, Tensor):
+            view = a._view
+            if view is not None and view[0] is CUT:
+                t._view = view
+                return
 
 
 _SEQUENCES = (list, tuple)
@@ -182,7 +188,7 @@ def _link_view(prim: Primitive, params: dict[str, Any], a: Tensor, t: Tensor) ->
     t._vc = share_version(a)
     view = a._view
     step = ((prim, params),)
-    if view is None:
+    if view is None or view[0] is CUT:
         t._view = (a, step, a._node)
     else:
         t._view = (view[0], view[1] + step, view[2])
@@ -405,8 +411,9 @@ def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -
             if state.anomaly:
                 node.trace = _user_frame()
     elif state.grad_enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args):
-        t._cut = prim.name
-    if t._node is None and t._cut is None:
+        if t._view is None:
+            t._view = (CUT, prim.name, None)
+    if t._node is None and t._view is None:
         _carry_cut(args, t)
     if state.forward:
         TRANSFORM_HOOKS["forward"](prim, args, params, t)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.engine import _as_tensor, backprop
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, cut_by
 
 __all__ = ["run_backward", "grad"]
 
@@ -44,8 +44,8 @@ def run_backward(
 ) -> None:
     """``tensor.backward()``: accumulate gradients into the ``.grad`` of leaves."""
     if not tensor._requires_grad:
-        if tensor._cut is not None:
-            raise RuntimeError(_cut_message("backward", tensor._cut))
+        if cut_by(tensor) is not None:
+            raise RuntimeError(_cut_message("backward", cut_by(tensor)))
         raise RuntimeError(
             "backward: element 0 of tensors does not require grad and does not have a grad_fn. "
             "Create the inputs with requires_grad=True (or call .requires_grad_()) before "
@@ -133,8 +133,8 @@ def grad(
         if not isinstance(out, Tensor):
             raise TypeError(f"autograd.grad: outputs[{i}] is a {type(out).__name__}, not a Tensor")
         if not out._requires_grad:
-            if out._cut is not None:
-                raise RuntimeError(_cut_message(f"autograd.grad: outputs[{i}]", out._cut))
+            if cut_by(out) is not None:
+                raise RuntimeError(_cut_message(f"autograd.grad: outputs[{i}]", cut_by(out)))
             raise RuntimeError(
                 f"autograd.grad: outputs[{i}] does not require grad and does not have a grad_fn: "
                 "it was not computed from any input that requires grad."

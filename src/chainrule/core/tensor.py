@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version"]
+__all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version", "CUT",
+           "cut_by"]
 
 #: NumPy dtype kinds whose tensors can require grad.
 DIFFERENTIABLE_KINDS = "f"
@@ -43,9 +44,11 @@ class Tensor:
     # or written (then a one-element list, shared by every alias: views, ``detach()``). ``_view``
     # is None, or ``(base, chain, base_node)`` for a view: the root tensor whose storage it
     # shows, the view ops that lead there, and the base's history when this view's was taken.
-    # ``_cut`` names the non-differentiable op that cut this value off a tracked input (floor,
-    # argmax), so that "why does it not require grad?" gets the true answer.
-    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_vc", "_view", "_cut", "_hooks",
+    # ``_view`` also carries, as ``(CUT, op_name, None)``, the non-differentiable op that cut an
+    # untracked value off a tracked input (floor, argmax), so that "why does it not require
+    # grad?" gets the true answer. One slot for both: every op reads it anyway (a view's history
+    # may be stale), so the cut marker costs no extra read or store per op.
+    __slots__ = ("_data", "_node", "_requires_grad", "grad", "_vc", "_view", "_hooks",
                  "__weakref__")  # fmt: skip
 
     # Let NumPy defer to Tensor in mixed expressions like `ndarray * tensor`.
@@ -70,7 +73,6 @@ class Tensor:
         self.grad: Tensor | None = None
         self._vc: list[int] | None = None
         self._view: tuple[Tensor, tuple[Any, ...], Any] | None = None
-        self._cut: str | None = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         if requires_grad:
             self.requires_grad = True
@@ -212,7 +214,8 @@ class Tensor:
 
     @property
     def _is_view(self) -> bool:
-        return self._view is not None
+        view = self._view
+        return view is not None and view[0] is not CUT
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         # PyTorch's rule: only leaves can be deep-copied. Copying a non-leaf would mean copying
@@ -238,7 +241,6 @@ class Tensor:
         out._data = self._data.copy()
         out._vc = None
         out._view = None
-        out._cut = None
         out._node = None
         return out
 
@@ -334,13 +336,34 @@ def wrap_array(data: Any) -> Tensor:
     t.grad = None
     t._vc = None
     t._view = None
-    t._cut = None
     t._hooks = None
     return t
 
 
 _new = object.__new__
 _ndarray = np.ndarray
+
+
+class _CutMark:
+    """The first item of a cut marker in ``Tensor._view``: not a base, never stale."""
+
+    __slots__ = ()
+    _node = None
+    _requires_grad = False
+
+    def __repr__(self) -> str:
+        return "CUT"
+
+
+#: ``Tensor._view`` is ``(CUT, op_name, None)`` for a value a non-differentiable op cut off a
+#: tracked input. ``CUT._node is None``, so the views' staleness check passes it by.
+CUT = _CutMark()
+
+
+def cut_by(t: Tensor) -> str | None:
+    """The name of the non-differentiable op that cut ``t`` off a tracked input, if any."""
+    view = t._view
+    return view[1] if view is not None and view[0] is CUT else None
 
 
 def share_version(t: Tensor) -> list[int]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
-from chainrule.core.tensor import Tensor, bump_version, wrap_array
+from chainrule.core.tensor import CUT, Tensor, bump_version, wrap_array
 from chainrule.ops import binary, nondiff, reduce, shape, unary
 
 __all__ = ["install", "inplace_update", "check_inplace"]
@@ -74,14 +74,15 @@ def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
             "an in-place op cannot change the shape"
         )
     view = self._view
+    if view is not None and view[0] is CUT:
+        view = None  # (a cut marker, not a view)
     if recorded and view is not None:
         _rebase_base(self, result, op)
     _write(self, data, op)
     if recorded:
         self._node = result._node
         self._requires_grad = result._requires_grad
-        if view is not None:
-            self._view = (view[0], view[1], view[0]._node)
+        self._view = None if view is None else (view[0], view[1], view[0]._node)
         for hook in ALIAS_HOOKS:
             hook(self, result)
     return self

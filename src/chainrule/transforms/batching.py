@@ -325,7 +325,6 @@ def _batched(base: Any, levels: tuple[int, ...]) -> BatchedTensor:
     b.grad = None
     b._vc = None
     b._view = None
-    b._cut = None
     b._hooks = None
     return b
 
