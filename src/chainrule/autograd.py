@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from chainrule.core.entry import grad
 from chainrule.core.modes import enable_grad, no_grad, set_grad_enabled, state
+from chainrule.core.node import Node
+from chainrule.core.stack import Interpreter, bind_below, pop, push
 from chainrule.core.tensor import Tensor
 
 __all__ = ["grad", "backward", "no_grad", "enable_grad", "set_grad_enabled", "detect_anomaly",
@@ -41,6 +47,67 @@ def backward(
         t.backward(g, retain_graph=keep, create_graph=create_graph, inputs=inputs)
 
 
+# ---------------------------------------------------------------- anomaly mode
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class _AnomalyMode(Interpreter):
+    """Anomaly mode as an interpreter: it checks every forward value, remembers where each node
+    was recorded, and checks every cotangent of a backward pass."""
+
+    # Above tapes and accumulators (it sees the nodes they record), below vmap levels (it checks
+    # the batched bases, not one example's placeholder).
+    rank = 1
+    observes_backward = True
+
+    def process_primitive(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        out = bind_below(self, prim, args, params)
+        if isinstance(out, Tensor):
+            datas = [a._data if isinstance(a, Tensor) else a for a in args]
+            _check_forward_finite(prim, datas, out._data)
+            node = out._node
+            if node is not None and node.trace is None:
+                node.trace = _user_frame()
+        return out
+
+    def observe_backward(self, node: Node, index: int, cotangent: Any) -> None:
+        data = cotangent._data if isinstance(cotangent, Tensor) else cotangent
+        if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+            where = f" (recorded at {node.trace[0]}:{node.trace[1]})" if node.trace else ""
+            raise FloatingPointError(
+                f"anomaly detected: the backward of {node.prim.grad_fn_name} produced NaN or Inf in "
+                f"the gradient of its input {index} (shape {data.shape}){where}. Check the op's "
+                "domain for the values that reached it (sqrt or log at 0, division by 0)."
+            )
+
+
+def _check_forward_finite(prim: Any, datas: list[Any], out: np.ndarray) -> None:
+    if out.dtype.kind in "fc" and not np.all(np.isfinite(out)):
+        inputs_ok = all(
+            not (isinstance(d, np.ndarray) and d.dtype.kind in "fc") or np.all(np.isfinite(d))
+            for d in datas
+        )
+        if inputs_ok:
+            shapes = ", ".join(str(np.shape(d)) for d in datas)
+            where = _user_frame()
+            raise FloatingPointError(
+                f"anomaly detected: the forward of '{prim.name}' produced NaN or Inf from finite "
+                f"inputs of shapes {shapes} (at {where[0]}:{where[1]}). Check the op's domain "
+                "(log of 0, division by 0, overflow)."
+            )
+
+
+def _user_frame() -> tuple[str, int]:
+    """The innermost stack frame outside chainrule's own package: where the user called the op."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return "<unknown>", 0
+
+
 class detect_anomaly:
     """Raise as soon as a forward or backward value becomes NaN or ±Inf.
 
@@ -63,14 +130,12 @@ class detect_anomaly:
         self._saved: list[bool] = []
 
     def __enter__(self) -> detect_anomaly:
-        self._saved.append(state.anomaly)
-        state.anomaly = self._enabled
-        state.refresh()
+        self._saved.append(is_anomaly_enabled())
+        set_detect_anomaly(self._enabled)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        state.anomaly = self._saved.pop()
-        state.refresh()
+        set_detect_anomaly(self._saved.pop())
 
     def __call__(self, fn: F) -> F:
         enabled = self._enabled
@@ -85,10 +150,14 @@ class detect_anomaly:
 
 def set_detect_anomaly(mode: bool) -> None:
     """Turn anomaly mode on or off for this thread."""
-    state.anomaly = bool(mode)
-    state.refresh()
+    if mode and not is_anomaly_enabled():
+        push(_AnomalyMode())
+    elif not mode:
+        for interp in state.stack:
+            if isinstance(interp, _AnomalyMode):
+                pop(interp)
 
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly mode is on in this thread."""
-    return state.anomaly
+    return any(isinstance(interp, _AnomalyMode) for interp in state.stack)

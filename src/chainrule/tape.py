@@ -24,14 +24,24 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import bind
+from chainrule.core.dispatch import bind, record
 from chainrule.core.engine import backprop
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import registry
+from chainrule.core.stack import (
+    Interpreter,
+    bind_below,
+    current,
+    needs_tensor_rules,
+    pop,
+    push,
+    set_stack,
+)
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
     BatchedTensor,
+    batching_active,
     below,
     from_base_world,
     pop_level,
@@ -174,7 +184,7 @@ def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
     return t, ()
 
 
-class GradientTape:
+class GradientTape(Interpreter):
     """Records the operations on watched values so that gradients can be computed later.
 
     ``persistent=False`` (the default) frees the records after the first ``gradient`` or
@@ -213,13 +223,11 @@ class GradientTape:
         if self._recording:
             raise ValueError("GradientTape: this tape is already recording")
         self._recording = True
-        state.tapes = [*state.tapes, self]
-        state.refresh()
+        push(self)
 
     def _pop(self) -> None:
         self._recording = False
-        state.tapes = [t for t in state.tapes if t is not self]
-        state.refresh()
+        pop(self)
 
     def stop_recording(self) -> _StopRecording:
         """A context in which this tape records nothing (for example, to call ``gradient``).
@@ -236,7 +244,24 @@ class GradientTape:
             raise ValueError("GradientTape.stop_recording: the tape is not recording (use it inside the `with` block)")
         return _StopRecording(self)
 
-    # ------------------------------------------------------------ hooks called by bind
+    # ------------------------------------------------------------ the interpreter
+    def process_primitive(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """Run the op one level down, then record it if it reads a value this tape follows."""
+        out = bind_below(self, prim, args, params)
+        if (isinstance(out, Tensor) and state.grad_enabled and prim.differentiable
+                and out._data.dtype.kind == "f" and self._tracks_any(args)):  # fmt: skip
+            self._add_node(record(prim, args, params, out, self._is_watched))
+        return out
+
+    def tracks(self, t: Any) -> bool:
+        node = t._node
+        if node is not None and (node in self._nodes or node in self._boundary):
+            return True
+        if self._is_watched(t):
+            return True
+        # A trainable Variable is watched the moment an op reads it.
+        return self._watch_accessed and isinstance(t, Variable) and t.trainable and t._data.dtype.kind == "f"
+
     def _tracks_any(self, args: tuple[Any, ...]) -> bool:
         found = False
         nodes = self._nodes
@@ -337,12 +362,12 @@ class GradientTape:
         targets = [k for k in keys if k is not None]
         if not roots or not targets:
             return [None] * len(keys)
-        create = state.grad_enabled and bool(state.tapes)
+        create = state.grad_enabled and any(isinstance(i, GradientTape) for i in current())
         allowed = set(self._nodes) if self._recording else self._nodes
         if self._boundary:
             allowed = allowed | self._boundary
         batched_seed = any(isinstance(seed, BatchedTensor) for _, seed in roots)
-        if state.batching and not batched_seed:
+        if batching_active() and not batched_seed:
             with below():
                 grads = backprop(roots, targets=targets, retain_graph=True, create_graph=create, allowed=allowed)
         else:
@@ -356,7 +381,7 @@ class GradientTape:
             g = next(it)
             if g is not None and not isinstance(g, Tensor):
                 g = _plain(g)
-            if g is not None and not create and not state.forward and not isinstance(g, BatchedTensor):
+            if g is not None and not create and not needs_tensor_rules() and not isinstance(g, BatchedTensor):
                 data = g._data
                 if data.base is not None or not data.flags.writeable:
                     g = _plain(data.copy())
@@ -600,17 +625,18 @@ class _StopRecording:
         self._tape = tape
 
     def __enter__(self) -> None:
-        tapes = state.tapes
-        self._index = tapes.index(self._tape) if self._tape in tapes else None
+        stack = current()
+        self._index = stack.index(self._tape) if self._tape in stack else None
         self._tape._recording = False
-        state.tapes = [t for t in tapes if t is not self._tape]
-        state.refresh()
+        pop(self._tape)
 
     def __exit__(self, *exc: object) -> None:
-        tapes = list(state.tapes)
-        index = len(tapes) if self._index is None else min(self._index, len(tapes))
-        tapes.insert(index, self._tape)
         self._tape._recording = True
-        state.tapes = tapes
-        state.refresh()
+        if self._index is None:
+            push(self._tape)
+        else:
+            # Back where it was (the block's own pushes and pops have balanced out).
+            stack = list(current())
+            stack.insert(min(self._index, len(stack)), self._tape)
+            set_stack(tuple(stack))
 

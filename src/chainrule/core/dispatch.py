@@ -4,14 +4,13 @@ Positional arguments are array-likes (Tensors, NumPy arrays, Python numbers); ke
 are static settings (axis, shape). With no Tensor among the arguments, `bind` runs the forward on
 raw arrays and returns a raw array: that is how derivative rules run fast during a first-order
 backward pass. With a Tensor among them it wraps the result and, when grad mode is on and an input
-is tracked, records a Node. Open tapes, forward accumulators, vmap levels and anomaly mode all hook
-in here, on the slow path, which costs nothing when none is active.
+is tracked, records a Node. Tapes, forward accumulators, vmap levels and anomaly mode are
+interpreters on the stack (core/stack.py): with any of them active, the top one takes the op,
+and its work reaches this fast path again one level down.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import numpy as np
@@ -19,26 +18,19 @@ import numpy as np
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
-from chainrule.core.tensor import CUT, Tensor, share_version, wrap_array
+from chainrule.core.tensor import CUT, Tensor, share_version
 
-__all__ = ["bind", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR", "TRANSFORM_HOOKS"]
+__all__ = ["bind", "record", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
 
 _ndarray = np.ndarray
 _new = object.__new__
 _NOTHING_SAVED = (None,)
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_wrap = wrap_array
 _asarray = np.asarray
 
 #: Called as ``hook(alias, source)`` when ``alias`` takes ``source``'s history in place (a
 #: regenerated view, a tensor written in place). Transforms that key state by array (forward
 #: accumulators) register here; the core names none of them.
 ALIAS_HOOKS: list[Any] = []
-
-#: How the transforms take part in bind, registered by their own modules so that the core names
-#: none of them: ``"batching"`` runs an op on batched values (vmap), ``"forward"`` gives its
-#: result a tangent in every active forward accumulator.
-TRANSFORM_HOOKS: dict[str, Any] = {}
 
 #: Set by ``chainrule.ops``: turns a (nested) list or tuple holding tensors into one tensor by
 #: stacking, so that ``cr.mean([x, y])`` differentiates through x and y (as HIPS autograd and
@@ -145,15 +137,6 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     elif cut is not None:
         t._view = cut
     return t
-
-
-def _carry_cut(args: tuple[Any, ...], t: Tensor) -> None:
-    for a in args:
-        if isinstance(a, Tensor):
-            view = a._view
-            if view is not None and view[0] is CUT:
-                t._view = view
-                return
 
 
 _SEQUENCES = (list, tuple)
@@ -368,83 +351,30 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
 
 
 def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    """bind with tapes, forward accumulators, vmap levels or anomaly mode active."""
-    if state.batching:
-        return TRANSFORM_HOOKS["batching"](prim, args, params)
-    datas = []
-    any_tensor = False
-    for a in args:
-        if isinstance(a, Tensor):
-            any_tensor = True
-            view = a._view
-            if view is not None and view[0]._node is not view[2]:
-                refresh_view(a)
-            datas.append(a._data)
-        else:
-            datas.append(a)
-    try:
-        out = prim.impl(*datas, **params)
-    except OP_ERRORS as exc:
-        raise _op_error(prim, datas, params, exc) from exc
-    if not any_tensor:
-        return out
-    t = _wrap(out)
-    if prim.view and isinstance(args[0], Tensor):
-        _link_view(prim, params, args[0], t)
-    if state.anomaly:
-        _check_forward_finite(prim, datas, t._data)
-    if state.grad_enabled and prim.differentiable and t._data.dtype.kind == "f":
-        tapes = state.tapes
-        watched = None
-        recording_tapes = []
-        if tapes:
-            recording_tapes = [tape for tape in tapes if tape._tracks_any(args)]
-            if recording_tapes:
-
-                def watched(a: Tensor) -> bool:
-                    return any(tape._is_watched(a) for tape in recording_tapes)
-
-        if recording_tapes or any(isinstance(a, Tensor) and a._requires_grad for a in args):
-            node = _record(prim, args, params, t, watched)
-            for tape in recording_tapes:
-                tape._add_node(node)
-            if state.anomaly:
-                node.trace = _user_frame()
-    elif state.grad_enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args):
-        if t._view is None:
-            t._view = (CUT, prim.name, None)
-    if t._node is None and t._view is None:
-        _carry_cut(args, t)
-    if state.forward:
-        TRANSFORM_HOOKS["forward"](prim, args, params, t)
-    return t
+    """bind with interpreters on the stack: the top one takes the op (core/stack.py)."""
+    return state.stack[-1].process_primitive(prim, args, params)
 
 
-def _check_forward_finite(prim: Primitive, datas: list[Any], out: np.ndarray) -> None:
-    if out.dtype.kind in "fc" and not np.all(np.isfinite(out)):
-        inputs_ok = all(
-            not (isinstance(d, np.ndarray) and d.dtype.kind in "fc") or np.all(np.isfinite(d))
-            for d in datas
-        )
-        if inputs_ok:
-            shapes = ", ".join(str(np.shape(d)) for d in datas)
-            where = _user_frame()
-            raise FloatingPointError(
-                f"anomaly detected: the forward of '{prim.name}' produced NaN or Inf from finite "
-                f"inputs of shapes {shapes} (at {where[0]}:{where[1]}). Check the op's domain "
-                "(log of 0, division by 0, overflow)."
-            )
+def record(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor, watched: Any) -> Node:
+    """Give ``out`` (``prim`` applied to ``args``) a node whose parents include the inputs for
+    which ``watched(a)`` is true: what a tape does for the values it watches.
 
+    When the op was already recorded (an input requires grad, or another tape watched one), the
+    same node takes the new parents too, so every tape shares one node per op.
+    """
+    node = out._node
+    if node is None:
+        return _record(prim, args, params, out, watched)
+    old = [p for p in node.parents if isinstance(p, Tensor)]
+    if all(not isinstance(a, Tensor) or a._node is not None or any(a is p for p in old) or not watched(a)
+           for a in args):  # fmt: skip
+        return node  # nothing new to follow
 
-def _user_frame() -> tuple[str, int]:
-    """The innermost stack frame outside chainrule's own package: where the user called the op."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR):
-            return filename, frame.f_lineno
-        frame = frame.f_back
-    return "<unknown>", 0
+    def either(a: Tensor) -> bool:
+        return watched(a) or any(a is p for p in old)
+
+    _fill_many(node, args, either)
+    return node
 
 
 def _describe(d: Any) -> str:

@@ -21,6 +21,7 @@ from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.order import dependencies, post_order, reachable_targets
 from chainrule.core.primitive import registry
+from chainrule.core.stack import backward_observers, needs_tensor_rules
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.core.versions import check_versions
 
@@ -81,7 +82,11 @@ def backprop(
         Called with the indices of the targets the sweep cannot reach, before anything is
         released (it may raise).
     """
-    tensor_mode = create_graph or bool(state.forward) or bool(state.batching)
+    # Interpreters on the stack that must see the rules as ops (forward accumulators, vmap)
+    # make them run on Tensors; those that look at every cotangent (anomaly mode) get them.
+    busy = state.busy
+    tensor_mode = create_graph or (busy and needs_tensor_rules())
+    observers = backward_observers() if busy else None
     cotangents: dict[Any, Any] = {}
     root_nodes: list[Node] = []
     for tensor, cot in roots:
@@ -117,7 +122,7 @@ def backprop(
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     pop = cotangents.pop
     # The plain first-order sweep (what .backward() does) takes a leaner rule loop.
-    fast = not tensor_mode and allowed is None and needed is None and not state.anomaly
+    fast = not tensor_mode and allowed is None and needed is None and not observers
     with _GradModeFor(create_graph):
         while ready:
             node = ready.pop()
@@ -137,7 +142,7 @@ def backprop(
                 if fast and not node.released:
                     _apply_rules_raw(node, g, cotangents)
                 else:
-                    _apply_rules(node, g, cotangents, tensor_mode, allowed, needed)
+                    _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, observers)
             if not retain_graph:
                 node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
                 node.released = True
@@ -184,6 +189,7 @@ def _apply_rules(
     tensor_mode: bool,
     allowed: set[Node] | None,
     needed: set[Any] | None,
+    observers: list[Any] | None,
 ) -> None:
     prim = node.prim
     if node.released and (prim.saves or prim.saves_ans):
@@ -221,8 +227,9 @@ def _apply_rules(
         gi = edge_cotangent(rule, g, ans, args, params, in_meta[i], not tensor_mode)
         if gi is None:
             continue
-        if state.anomaly:
-            _check_backward_finite(node, i, gi)
+        if observers:
+            for observer in observers:
+                observer.observe_backward(node, i, gi)
         prev = cotangents.get(parent)
         cotangents[parent] = gi if prev is None else prev + gi
 
@@ -321,17 +328,6 @@ def _ans_tensor(node: Node) -> Tensor:
     t._node = node
     t._requires_grad = True
     return t
-
-
-def _check_backward_finite(node: Node, i: int, gi: Any) -> None:
-    data = gi._data if isinstance(gi, Tensor) else gi
-    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
-        where = f" (recorded at {node.trace[0]}:{node.trace[1]})" if node.trace else ""
-        raise FloatingPointError(
-            f"anomaly detected: the backward of {node.prim.grad_fn_name} produced NaN or Inf in "
-            f"the gradient of its input {i} (shape {data.shape}){where}. Check the op's domain "
-            "for the values that reached it (sqrt or log at 0, division by 0)."
-        )
 
 
 def _run_hooks(hooks: Iterable[Any], g: Any, tensor_mode: bool) -> Any:

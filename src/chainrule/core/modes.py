@@ -1,4 +1,4 @@
-"""Thread-local autodiff state: grad mode, open tapes, forward accumulators, anomaly mode.
+"""Thread-local autodiff state: grad mode and the interpreter stack.
 
 Everything that changes how `bind` records lives here, in one `threading.local`, so that two
 threads never see each other's tapes or grad mode.
@@ -27,18 +27,11 @@ class _State(threading.local):
 
     def __init__(self) -> None:
         self.grad_enabled: bool = True
-        # Open GradientTapes that are recording, innermost last.
-        self.tapes: list[Any] = []
-        # Active forward-mode accumulators, innermost last.
-        self.forward: list[Any] = []
-        # Active batching levels (vmap), innermost last.
-        self.batching: list[Any] = []
-        self.anomaly: bool = False
-        # True when bind has any extra work beyond plain reverse-mode recording.
+        # The interpreter stack (core/stack.py), bottom first: tapes, forward accumulators,
+        # anomaly mode and vmap levels that see every op bound in this thread.
+        self.stack: tuple[Any, ...] = ()
+        # bool(stack), kept beside it: bind reads it on every op.
         self.busy: bool = False
-
-    def refresh(self) -> None:
-        self.busy = bool(self.tapes or self.forward or self.batching or self.anomaly)
 
 
 state = _State()

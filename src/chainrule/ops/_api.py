@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import SEQUENCE_TO_TENSOR, _wrap, bind
+from chainrule.core.dispatch import SEQUENCE_TO_TENSOR, bind
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import wrap_array as _wrap
 
 __all__ = ["ensure_tensor", "unary_function", "binary_function", "bind", "Tensor", "as_array", "as_operand"]
 

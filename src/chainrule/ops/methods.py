@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
+from chainrule.core.stack import tracked
 from chainrule.core.tensor import CUT, Tensor, bump_version, wrap_array
 from chainrule.ops import binary, nondiff, reduce, shape, unary
 
@@ -60,7 +61,7 @@ def inplace_update(self: Tensor, result: Any, op: str) -> Tensor:
     that saved the old values refuse to run.
     """
     check_inplace(self, op)
-    recorded = isinstance(result, Tensor) and (result._node is not None or state.forward)
+    recorded = isinstance(result, Tensor) and (result._node is not None or (state.busy and tracked(result)))
     data = result._data if isinstance(result, Tensor) else np.asarray(result)
     if not recorded and state.grad_enabled and self.requires_grad:
         # A constant written over a value with a history (y.zero_(), y.fill_(1)): record it,

@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
+from chainrule.core.stack import tracked
 from chainrule.core.tensor import Tensor
 from chainrule.ops import binary, creation, indexing, linalg, nondiff, reduce, unary
 from chainrule.ops import shape as shape_ops
@@ -386,10 +387,7 @@ def _carries_derivative(t: Tensor) -> bool:
         return True
     if t._data.dtype.kind != "f":
         return False
-    for tape in state.tapes:
-        if tape._is_watched(t) or (tape._watch_accessed and getattr(t, "trainable", False)):
-            return True
-    return any(acc._lookup(t) is not None for acc in state.forward)
+    return state.busy and tracked(t)
 
 
 def _is_floating_result(out: Any) -> bool:

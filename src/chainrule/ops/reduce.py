@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
+from chainrule.core.stack import tracked
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.binary import where_p
@@ -149,7 +150,7 @@ def _differentiated_further(x: Any) -> bool:
     differentiating cancels (terms of size g / x**2), so such rules take the exact path."""
     if not isinstance(x, Tensor):
         return False
-    return x._node is not None or x._requires_grad or any(a._lookup(x) is not None for a in state.forward)
+    return x._node is not None or x._requires_grad or (state.busy and tracked(x))
 
 
 def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:

@@ -35,16 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import TRANSFORM_HOOKS, bind
+from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
+from chainrule.core.stack import Interpreter, pop, push, set_stack
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.pytree import broadcast_prefix, flatten, unflatten
 
 __all__ = [
     "vmap", "BatchedTensor", "BatchLevel", "bind_batched", "FALLBACK_USED", "push_level",
     "pop_level", "add_level", "remove_level", "to_base_world", "from_base_world", "below",
-    "user_levels", "lift_to_levels", "is_batched",
+    "user_levels", "lift_to_levels", "is_batched", "active_levels", "batching_active",
 ]  # fmt: skip
 
 _new = object.__new__
@@ -54,10 +55,17 @@ _ids = itertools.count(1)
 FALLBACK_USED: set[str] = set()
 
 
-class BatchLevel:
-    """One active batching level: an id (creation order) and the batch size."""
+class BatchLevel(Interpreter):
+    """One active batching level: an id (creation order) and the batch size.
+
+    On the interpreter stack the vmap levels sit on top (rank 2), and the topmost takes every op:
+    it applies the op's batching rule to the batched bases (all levels at once) with the levels
+    set aside, so the tapes and accumulators under them see, and record, ops on whole batches.
+    """
 
     __slots__ = ("id", "size", "user")
+    rank = 2
+    tensor_rules = True
 
     def __init__(self, size: int, user: bool) -> None:
         self.id = next(_ids)
@@ -65,6 +73,12 @@ class BatchLevel:
         # User levels come from vmap; internal ones from the Jacobian transforms (they batch
         # basis vectors only, never the values a user function sees).
         self.user = user
+
+    def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        return bind_batched(prim, args, params)
+
+    def lower(self, stack: tuple[Interpreter, ...]) -> tuple[Interpreter, ...]:
+        return _split(stack)[0]
 
     def __repr__(self) -> str:
         return f"<BatchLevel {self.id} size={self.size}{'' if self.user else ' internal'}>"
@@ -77,6 +91,25 @@ class _Local(threading.local):
 
 
 _local = _Local()
+
+
+def _split(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], list[BatchLevel]]:
+    """The stack under the vmap levels, and the levels (they are its top, by rank)."""
+    i = len(stack)
+    while i > 0 and type(stack[i - 1]) is BatchLevel:
+        i -= 1
+    return stack[:i], list(stack[i:])  # type: ignore[arg-type]
+
+
+def active_levels() -> list[BatchLevel]:
+    """The vmap levels on this thread's stack, oldest first (none while they are set aside)."""
+    return _split(state.stack)[1]
+
+
+def batching_active() -> bool:
+    """Whether a vmap level is on this thread's stack."""
+    stack = state.stack
+    return bool(stack) and type(stack[-1]) is BatchLevel
 
 
 # ---------------------------------------------------------------- the placeholder behind ._data
@@ -114,7 +147,7 @@ def _placeholder(payload: np.ndarray, levels: tuple[int, ...]) -> _ShapeOnly:
 
 
 def _check_alive(levels: tuple[int, ...]) -> None:
-    active = state.batching or (_local.suspended[-1] if _local.suspended else ())
+    active = active_levels() or (_local.suspended[-1] if _local.suspended else ())
     ids = {lv.id for lv in active}
     if not ids.issuperset(levels):
         raise TypeError(_RAW_MESSAGE)
@@ -341,20 +374,18 @@ def is_batched(x: Any) -> bool:
 def push_level(size: int, user: bool = True) -> BatchLevel:
     """Open a batching level (innermost)."""
     level = BatchLevel(size, user)
-    state.batching = [*state.batching, level]
-    state.refresh()
+    push(level)
     return level
 
 
 def pop_level(level: BatchLevel) -> None:
     """Close ``level`` (it is normally the innermost)."""
-    state.batching = [lv for lv in state.batching if lv is not level]
-    state.refresh()
+    pop(level)
 
 
 def user_levels() -> list[BatchLevel]:
     """The active vmap levels (not the Jacobian transforms' own), oldest first."""
-    levels = list(state.batching)
+    levels = active_levels()
     if not levels and _local.suspended:
         levels = list(_local.suspended[-1])
     return [lv for lv in levels if lv.user]
@@ -369,15 +400,14 @@ class below:
     __slots__ = ("_saved",)
 
     def __enter__(self) -> None:
-        self._saved = state.batching
-        _local.suspended.append(self._saved)
-        state.batching = []
-        state.refresh()
+        self._saved = saved = state.stack
+        lower, levels = _split(saved)
+        _local.suspended.append(levels)
+        set_stack(lower)
 
     def __exit__(self, *exc: object) -> None:
         _local.suspended.pop()
-        state.batching = self._saved
-        state.refresh()
+        set_stack(self._saved)
 
 
 def suspended_levels() -> list[BatchLevel] | None:
@@ -386,17 +416,16 @@ def suspended_levels() -> list[BatchLevel] | None:
 
 
 def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    saved = state.batching
+    saved = state.stack
+    lower, levels = _split(saved)
     suspended = _local.suspended
-    suspended.append(saved)
-    state.batching = []
-    state.refresh()
+    suspended.append(levels)
+    set_stack(lower)
     try:
         return bind(prim, *args, **params)
     finally:
         suspended.pop()
-        state.batching = saved
-        state.refresh()
+        set_stack(saved)
 
 
 # ---------------------------------------------------------------- bind_batched
@@ -428,11 +457,11 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
 
         rules = _RULES[0] = RULES
     nb = len(levels)
-    saved = state.batching
+    saved = state.stack
+    lower, active = _split(saved)
     suspended = _local.suspended
-    suspended.append(saved)
-    state.batching = []
-    state.refresh()
+    suspended.append(active)
+    set_stack(lower)
     try:
         vals = []
         flags = []
@@ -461,8 +490,7 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             out = bind(registry["broadcast_to"], out, shape=sizes + out._data.shape[nb:])
     finally:
         suspended.pop()
-        state.batching = saved
-        state.refresh()
+        set_stack(saved)
     return _batched(out, levels)
 
 
@@ -638,7 +666,7 @@ def remove_level(x: Any, level: BatchLevel, axis: int | None) -> Any:
 
 
 def _sizes_of(levels: tuple[int, ...]) -> dict[int, int]:
-    active = list(state.batching) or (suspended_levels() or [])
+    active = active_levels() or (suspended_levels() or [])
     return {lv.id: lv.size for lv in active if lv.id in levels}
 
 
@@ -791,5 +819,3 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
     vmapped.__doc__ = f.__doc__
     return vmapped
 
-
-TRANSFORM_HOOKS["batching"] = bind_batched

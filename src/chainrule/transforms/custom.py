@@ -47,15 +47,19 @@ from chainrule.core.dispatch import bind
 from chainrule.core.modes import enable_grad, is_grad_enabled, set_grad_enabled, state
 from chainrule.core.node import Node
 from chainrule.core.primitive import Primitive, registry
+from chainrule.core.stack import of_type, set_stack
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
     BatchedTensor,
+    BatchLevel,
+    active_levels,
     below,
     from_base_world,
     lift_to_levels,
     to_base_world,
     user_levels,
 )
+from chainrule.transforms.forward import ForwardAccumulator
 from chainrule.transforms.pytree import flatten, unflatten
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -140,7 +144,9 @@ def reverse_tracked(tensors: Sequence[Tensor]) -> bool:
     bases = [_base_of(t)[0] for t in tensors]
     if any(b._requires_grad for b in bases):
         return True
-    if not state.tapes:
+    from chainrule.tape import GradientTape  # (tape.py imports this package)
+
+    if not of_type(GradientTape):
         return False
     with below():
         return bool(bind(_probe(len(bases)), *bases)._requires_grad)
@@ -148,7 +154,7 @@ def reverse_tracked(tensors: Sequence[Tensor]) -> bool:
 
 def forward_tracking(tensors: Sequence[Tensor]) -> list[Any]:
     """The active forward accumulators that hold a tangent for one of ``tensors``, outermost first."""
-    return [acc for acc in state.forward if any(acc.jvp(t) is not None for t in tensors)]
+    return [acc for acc in of_type(ForwardAccumulator) if any(acc.jvp(t) is not None for t in tensors)]
 
 
 def _signature(fun: Any) -> inspect.Signature | None:
@@ -333,7 +339,7 @@ class _Call:
         self.level_ids = tuple(sorted(levels))
         self.level_objs: list[Any] = []
         if self.level_ids:
-            active = {lv.id: lv for lv in list(state.batching) + list(user_levels())}
+            active = {lv.id: lv for lv in active_levels() + list(user_levels())}
             missing = [i for i in self.level_ids if i not in active]
             if missing:
                 raise RuntimeError(
@@ -460,13 +466,14 @@ class _Call:
                     "backward would read the new values. Do the in-place change after backward, "
                     "or keep a copy (.clone()) as the residual."
                 )
-        saved_levels = None
+        saved_stack = None
         if self.level_ids:
-            saved_levels = state.batching
-            active = {lv.id for lv in saved_levels}
-            state.batching = sorted(list(saved_levels) + [lv for lv in self.level_objs if lv.id not in active],
-                                    key=lambda lv: lv.id)  # fmt: skip
-            state.refresh()
+            # The rule sees per-example values: the vmap levels it was called under come back.
+            saved_stack = state.stack
+            levels = active_levels()
+            active = {lv.id for lv in levels}
+            levels = sorted(levels + [lv for lv in self.level_objs if lv.id not in active], key=lambda lv: lv.id)
+            set_stack(tuple(i for i in saved_stack if not isinstance(i, BatchLevel)) + tuple(levels))
         try:
             g_ex = from_base_world(gt, self.level_ids) if self.level_ids else gt
             g_leaves: list[Any] = [None] * self.out_def.num_leaves
@@ -488,9 +495,8 @@ class _Call:
                 out.append(ct)
             return out
         finally:
-            if saved_levels is not None:
-                state.batching = saved_levels
-                state.refresh()
+            if saved_stack is not None:
+                set_stack(saved_stack)
 
     def _to_base(self, ct: Any, i: int) -> Any:
         """A per-example cotangent as the whole-batch cotangent of input ``i``'s base: summed over

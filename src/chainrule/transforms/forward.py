@@ -1,4 +1,4 @@
-"""Forward mode: ``ForwardAccumulator``, ``jvp``, ``jacfwd`` and ``push_tangents``.
+"""Forward mode: ``ForwardAccumulator``, ``jvp`` and ``jacfwd``.
 
 An accumulator keeps a tangent for every value computed from its primals while it is active.
 Tangents are keyed by the identity of the value's data array (with a weak reference to detect a
@@ -6,11 +6,12 @@ reused id), not by the Tensor object: the backward pass rebuilds Tensors around 
 and keying by the array lets an accumulator see through a ``GradientTape.gradient`` computed
 inside it (forward-over-reverse Hessian-vector products).
 
-``bind`` calls :func:`push_tangents` after every op while an accumulator is active. The output's
-tangent is the sum, over the inputs that have one, of the primitive's JVP rules. Accumulators
-are processed from the outermost to the innermost; while one computes, it and every inner one
-are paused, so the outer ones see the computation (forward-over-forward) and none perturbs
-itself. Rules are chainrule ops, so a tape or an outer accumulator can differentiate them again.
+An accumulator is an interpreter on the core's stack (core/stack.py): it sees every op bound
+while it is active, runs it one level down, and gives the result a tangent: the sum, over the
+inputs that have one, of the primitive's JVP rules. The rules run under the interpreters below
+it, so accumulators and tapes entered earlier see the tangent computation (forward-over-forward,
+reverse-over-forward) and none perturbs itself. Rules are chainrule ops, so a tape or an outer
+accumulator can differentiate them again.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.dispatch import ALIAS_HOOKS, TRANSFORM_HOOKS, bind
+from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
+from chainrule.core.stack import Interpreter, bind_below, of_type, pop, push, run_with
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
     BatchedTensor,
     add_level,
+    batching_active,
     from_base_world,
     lift_to_levels,
     pop_level,
@@ -41,7 +44,7 @@ from chainrule.transforms.batching import (
 )
 from chainrule.transforms.pytree import flatten, unflatten
 
-__all__ = ["ForwardAccumulator", "jvp", "jacfwd", "push_tangents", "UnconnectedGradients"]
+__all__ = ["ForwardAccumulator", "jvp", "jacfwd", "UnconnectedGradients"]
 
 _PURGE_EVERY = 4096
 
@@ -77,7 +80,7 @@ def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
     return t, ()
 
 
-class ForwardAccumulator:
+class ForwardAccumulator(Interpreter):
     """Forward-mode derivatives of everything computed from ``primals`` inside the block.
 
     ``tangents`` has the structure of ``primals`` (a tensor, or lists/tuples/dicts of them);
@@ -103,14 +106,32 @@ class ForwardAccumulator:
         if self._active:
             raise RuntimeError("ForwardAccumulator: this accumulator is already active")
         self._active = True
-        state.forward = [*state.forward, self]
-        state.refresh()
+        push(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._active = False
-        state.forward = [a for a in state.forward if a is not self]
-        state.refresh()
+        pop(self)
+
+    # ------------------------------------------------------------ the interpreter
+    #: The backward pass runs its rules as ops while an accumulator is active, so that the
+    #: accumulator gives them tangents (forward-over-reverse: Hessian-vector products).
+    tensor_rules = True
+
+    def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """Run the op one level down, then give its result a tangent from its inputs' tangents.
+
+        The JVP rules run under the interpreters below this one: accumulators entered earlier
+        give the tangent computation tangents of its own (higher-order forward mode), and tapes
+        entered earlier record it (reverse-over-forward).
+        """
+        out = bind_below(self, prim, args, params)
+        if isinstance(out, Tensor):
+            self._push_tangent(prim, args, params, out)
+        return out
+
+    def tracks(self, t: Any) -> bool:
+        return self._lookup(t) is not None
 
     # ------------------------------------------------------------ tangents
     def _lookup(self, t: Tensor) -> Any:
@@ -189,14 +210,55 @@ class ForwardAccumulator:
         """
         if not self._active:
             raise RuntimeError("ForwardAccumulator.paused: the accumulator is not active (use it inside its with-block)")
-        before = state.forward
-        state.forward = [a for a in before if a is not self]
-        state.refresh()
-        try:
+        with run_with(tuple(i for i in state.stack if i is not self)):
             yield
-        finally:
-            state.forward = before
-            state.refresh()
+
+    def _push_tangent(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor) -> None:
+        """Give ``out`` (the result of ``prim`` on ``args``) its tangent in this accumulator."""
+        if not prim.differentiable:
+            return
+        data = out._data
+        if data.dtype.kind != "f":
+            return
+        tangents = None
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                t = self._lookup(a)
+                if t is not None:
+                    if tangents is None:
+                        tangents = [None] * len(args)
+                    tangents[i] = t
+        if tangents is None:
+            return
+        rules = prim.jvp_rules
+        if not rules:
+            raise NotImplementedError(
+                f"forward mode: primitive '{prim.name}' has no JVP rule (declare one with def_jvp)"
+            )
+        view = self.lower(state.stack)
+        levels = suspended_levels()
+        if levels and not batching_active():
+            # The op ran on batched bases with the vmap levels set aside; the tangents may be
+            # batched themselves, so the levels come back while the rules run.
+            view = view + tuple(levels)
+        with run_with(view):
+            total = None
+            for i, t in enumerate(tangents):
+                if t is None or rules[i] is None:
+                    continue
+                r = rules[i](t, out, *args, **params)
+                if r is None:
+                    continue
+                total = r if total is None else total + r
+            if total is None:
+                return
+            if not isinstance(total, Tensor):
+                total = _plain(total)
+            if tuple(total.shape) != data.shape:
+                total = bind(registry["broadcast_to"], total, shape=data.shape)
+            if total.dtype != data.dtype:
+                total = bind(registry["astype"], total, dtype=data.dtype)
+        self._set(out, total)
 
     def __repr__(self) -> str:
         return f"<ForwardAccumulator tracking {len(self._tangents)} values>"
@@ -226,68 +288,13 @@ def _tangent_like(t: Any, p: Tensor, op: str) -> Tensor:
 def _alias_tangents(alias: Tensor, source: Tensor) -> None:
     """``alias`` took ``source``'s value in place: it takes its tangent too, in every
     accumulator (tangents are keyed by array, and ``alias`` keeps its own array)."""
-    for acc in state.forward:
+    for acc in of_type(ForwardAccumulator):
         tangent = acc._lookup(source)
         if tangent is not None or acc._lookup(alias) is not None:
             acc._set(alias, tangent)
 
 
 ALIAS_HOOKS.append(_alias_tangents)
-
-
-def push_tangents(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: Tensor) -> None:
-    """Give ``out`` (the result of ``prim`` on ``args``) its tangent in every active accumulator."""
-    if not prim.differentiable:
-        return
-    data = out._data
-    if data.dtype.kind != "f":
-        return
-    accs = state.forward
-    levels = None if state.batching else suspended_levels()
-    for k in range(len(accs)):
-        acc = accs[k]
-        tangents = None
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                t = acc._lookup(a)
-                if t is not None:
-                    if tangents is None:
-                        tangents = [None] * len(args)
-                    tangents[i] = t
-        if tangents is None:
-            continue
-        rules = prim.jvp_rules
-        if not rules:
-            raise NotImplementedError(
-                f"forward mode: primitive '{prim.name}' has no JVP rule (declare one with def_jvp)"
-            )
-        state.forward = accs[:k]
-        if levels:
-            state.batching = levels
-        state.refresh()
-        try:
-            total = None
-            for i, t in enumerate(tangents):
-                if t is None or rules[i] is None:
-                    continue
-                r = rules[i](t, out, *args, **params)
-                if r is None:
-                    continue
-                total = r if total is None else total + r
-            if total is not None:
-                if not isinstance(total, Tensor):
-                    total = _plain(total)
-                if tuple(total.shape) != data.shape:
-                    total = bind(registry["broadcast_to"], total, shape=data.shape)
-                if total.dtype != data.dtype:
-                    total = bind(registry["astype"], total, dtype=data.dtype)
-        finally:
-            state.forward = accs
-            if levels:
-                state.batching = []
-            state.refresh()
-        if total is not None:
-            acc._set(out, total)
 
 
 # ---------------------------------------------------------------- jvp and jacfwd
@@ -465,5 +472,3 @@ def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
     jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
     return jac
 
-
-TRANSFORM_HOOKS["forward"] = push_tangents

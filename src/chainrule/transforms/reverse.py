@@ -20,12 +20,14 @@ import numpy as np
 
 from chainrule.core.dispatch import bind
 from chainrule.core.engine import backprop
-from chainrule.core.modes import enable_grad, state
+from chainrule.core.modes import enable_grad
 from chainrule.core.primitive import registry
+from chainrule.core.stack import of_type
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.batching import (
     BatchedTensor,
     add_level,
+    batching_active,
     below,
     from_base_world,
     lift_to_levels,
@@ -35,7 +37,13 @@ from chainrule.transforms.batching import (
     to_base_world,
     user_levels,
 )
-from chainrule.transforms.forward import _float_tensor, _normalize_argnums, _plain, _replace_args
+from chainrule.transforms.forward import (
+    ForwardAccumulator,
+    _float_tensor,
+    _normalize_argnums,
+    _plain,
+    _replace_args,
+)
 from chainrule.transforms.pytree import flatten, unflatten
 
 __all__ = ["vjp", "grad", "value_and_grad", "jacrev"]
@@ -96,7 +104,9 @@ def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
 
 def _nested(xs: list[Tensor]) -> bool:
     """Whether the pull-back must itself be recorded (an outer transform or tape is watching)."""
-    if _local.depth > 0 or state.tapes:
+    from chainrule.tape import GradientTape  # (tape.py imports this package)
+
+    if _local.depth > 0 or of_type(GradientTape):
         return True
     return any(_base_of(x)[0]._node is not None for x in xs)
 
@@ -123,14 +133,14 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
     targets = [_base_of(x)[0] for x in xs]
     if not roots:
         grads: list[Any] = [None] * len(xs)
-    elif state.batching and not any_batched:
+    elif batching_active() and not any_batched:
         # Everything lives on the bases: sweep below the vmap levels (plain arrays, fast).
         with below():
             grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     else:
         grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     # A forward accumulator keys tangents by the data array: results must not be copied then.
-    keep = create or bool(state.forward)
+    keep = create or bool(of_type(ForwardAccumulator))
     results = []
     for x, g in zip(xs, grads):
         if g is None:
