@@ -76,6 +76,14 @@ def _forward_formula(g: Graph, n: GraphNode) -> str:
 
 
 # ---------------------------------------------------------------- the steps
+def _terms(parts: list[Any], most: int = 6) -> str:
+    """``(-8) + (-4)``: the contributions summed at a node (the middle left out when many)."""
+    texts = [number(v) if np.size(v) == 1 else _compact(v) for v in parts]
+    if len(texts) > most:
+        texts = texts[:3] + [f"… ({len(texts) - 5} more)"] + texts[-2:]
+    return " + ".join(texts)
+
+
 def _steps(ex: Explanation, owner: dict[int, int], shows: dict[int, int],
            edge_of: Any) -> tuple[list[dict[str, Any]], dict[int, int], dict[int, int]]:  # fmt: skip
     """The page's steps, from what ``explain`` recorded.
@@ -170,7 +178,7 @@ def _steps(ex: Explanation, owner: dict[int, int], shows: dict[int, int],
             parts = running.setdefault(c.target, [])
             parts.append(c.value)
             got, need = len(parts), counts[c.target]
-            terms = " + ".join(number(v) if np.size(v) == 1 else _compact(v) for v in parts)
+            terms = _terms(parts)
             if need == 1:
                 sum_line = f"d{out}/d{t.symbol} = {format_value(c.value)}"
                 node_adj = f"adjoint {_compact(c.value)}"
@@ -205,12 +213,16 @@ def _steps(ex: Explanation, owner: dict[int, int], shows: dict[int, int],
             # No contribution reached it (or a collapsed chain): the engine's adjoint, or 0.
             adj.append([drawn, f"adjoint {_compact(n.adjoint) if n.adjoint is not None else '0'}"])
     lines = []
+
+    def total(n: GraphNode) -> str:
+        parts = [v for _, v in received.get(n.id, [])]
+        return f"{_terms(parts)} = {n.adjoint_text}" if len(parts) > 1 else n.adjoint_text
+
     for n in g.inputs:
         finals.append(f"d{out}/d{n.symbol} = {n.adjoint_text}")
-        lines.append(f"d{out}/d{n.symbol} = {ex._sum_text(n, received, latex=True)}"
-                     if len(received.get(n.id, [])) > 1 else f"d{out}/d{n.symbol} = {n.adjoint_text}")  # fmt: skip
+        lines.append(f"d{out}/d{n.symbol} = {total(n)}")
     fan = [n for n in g.nodes if n.kind == "op" and len(received.get(n.id, [])) > 1]
-    lines += [f"d{out}/d{n.symbol} = {ex._sum_text(n, received, latex=True)}  (fan-out)" for n in fan]
+    lines += [f"d{out}/d{n.symbol} = {total(n)}  (fan-out)" for n in fan]
     lines += [f"note: {note}" for note in g.notes]
     first_row = n_outputs + sum(len(s.contributions) for s in ex.steps)
     add("done", "Done: " + ", ".join(finals), lines, adj=adj,
@@ -228,17 +240,22 @@ def _svg(view: Graph, texts: dict[int, list[str]]) -> tuple[str, int, int]:
     for n in view.nodes:
         lines = texts[n.id]
         size[n.id] = (max(len(s) for s in lines) * _CHAR_W + 16, len(lines) * _LINE_H + 10)
-    col = max((w for w, _ in size.values()), default=80) + 48
-    row = max((h for _, h in size.values()), default=30) + 22
+    # Each layer as wide as its widest box (one width for all would spread wide graphs out).
     layers = int(max((p[0] for p in pos.values()), default=0)) + 1
+    col = [48.0] * layers
+    for key, (w, _) in size.items():
+        k = int(pos[key][0])
+        col[k] = max(col[k], w + 40)
+    left = [8 + sum(col[:k]) for k in range(layers)]
+    row = max((h for _, h in size.values()), default=30) + 22
     top = max((p[1] for p in pos.values()), default=0.0)
     bottom = min((p[1] for p in pos.values()), default=0.0)
-    width = int(layers * col + 16)
+    width = int(sum(col) + 16)
     height = int((top - bottom + 1) * row + 16)
 
     def at(key: Any) -> tuple[float, float]:
         x, y = pos[key]
-        return 8 + x * col + col / 2, 8 + (top - y) * row + row / 2
+        return left[int(x)] + col[int(x)] / 2, 8 + (top - y) * row + row / 2
 
     def clip(c: tuple[float, float], toward: tuple[float, float], box: tuple[float, float]) -> tuple[float, float]:
         dx, dy = toward[0] - c[0], toward[1] - c[1]
@@ -606,7 +623,7 @@ def explore(
         }
     svg, width, height = _svg(view, texts)
     tables, table_note = _tables(g)
-    notes = list(view.notes) if view is not g else list(g.notes)
+    notes = list(g.notes)
     if view is not g:
         notes.insert(0, f"Large graph: {len(g.nodes)} nodes drawn as {len(view.nodes)}, as viz.draw "
                         f"collapses graphs over {max_nodes} nodes; the steps still visit every node.")  # fmt: skip
