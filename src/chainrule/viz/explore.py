@@ -151,7 +151,7 @@ def _steps(ex: Explanation, owner: dict[int, int], shows: dict[int, int],
     for step in ex.steps:
         n = g.nodes[step.node]
         formula = forward_text(n.op or "", [_sym(g.nodes[j]) for j in n.inputs], n.params)
-        head = f"Backward {step.number} of {total_steps}: {n.symbol} = {formula}  [{n.op}]"
+        head = f"Backward {step.number} of {total_steps}: {n.symbol} = {formula} [{n.op}]"
         arriving = f"d{out}/d{n.symbol} = {ex._sum_text(n, received)}"
         if not step.contributions:
             add("node", head, [arriving, "No input of this op needs a gradient."],
