@@ -124,6 +124,13 @@ def test_seed004_stepped_to_the_end_shows_minus_12_and_0(browser: Any, tmp_path:
             assert current.get_attribute("id") == f"cr-n{steps[k]['node']}"
         edge = page.locator("path.edge.cur")
         assert edge.count() == (0 if steps[k]["edge"] is None else 1)
+        # The highlighted trace row is this step's: its numbers are the step's numbers.
+        cells = page.locator("tr.cur").first.locator("td")
+        if steps[k]["kind"] == "forward":
+            assert cells.last.text_content() == model.graph.nodes[steps[k]["lit"]].value_text
+        if steps[k]["kind"] == "edge":
+            contribution = steps[k]["lines"][3].rsplit(" = ", 1)[1]
+            assert cells.nth(2).text_content().endswith(contribution.strip("()"))
         shown.append(s["step"])
         if k < len(steps) - 1:
             next_button.click()
