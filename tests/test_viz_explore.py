@@ -159,6 +159,18 @@ def test_large_graphs_are_collapsed_as_draw_does_but_every_node_is_a_step() -> N
     assert any("trace tables are left out" in n for n in page.notes) == (len(page.graph) > 200)
 
 
+def test_tf_variables_on_a_tape_are_named_without_the_output_index() -> None:
+    from chainrule import tf
+
+    a, b = tf.Variable(-2.0, name="x"), tf.Variable(1.5, name="b")
+    with tf.GradientTape(persistent=True) as tape:
+        out = (a + b) ** 2 + 2 * a * b
+    page = viz.explore(out, tape=tape)
+    # TensorFlow names a variable "x:0"; the page, like the tape's gradient, calls it x.
+    assert page.steps[-1]["head"] == "Done: df/dx = 2, df/db = -5"
+    assert "df/dx = 2, df/db = -5" in str(viz.explain(out, tape=tape)).replace("\n  ", ", ")
+
+
 def test_too_large_for_a_step_through(monkeypatch: pytest.MonkeyPatch) -> None:
     # chainrule.viz.explore is the function; the module is only reachable through sys.modules.
     monkeypatch.setattr(sys.modules["chainrule.viz.explore"], "MAX_EXPLORE_NODES", 5)
