@@ -174,3 +174,51 @@ def test_fftshift_gradient():
 def test_complex_transforms_refuse_clearly(name):
     with pytest.raises(NotImplementedError, match=f"fft.{name}: .*complex.*numpy.fft.{name}"):
         getattr(cr.fft, name)(cr.ones(4))
+
+
+# ---------------------------------------------------------------- einsum: '...', broadcasting, interleaved
+@pytest.mark.parametrize("spec,shapes", [
+    ("i...", [(2, 3, 4)]),
+    ("ba...", [(2, 3, 4)]),
+    ("...,...", [(3,), (2, 3)]),
+    ("...ij,j...->...i", [(2, 1, 3, 4), (4, 1, 5)]),
+    ("ij...,jk...->ik...", [(2, 3), (3, 4, 5)]),
+    ("i,i", [(1,), (3,)]),
+    ("...", [(2, 3)]),
+])  # fmt: skip
+def test_einsum_ellipsis_and_broadcast_match_numpy(spec, shapes):
+    rng = np.random.default_rng(6)
+    xs = [rng.standard_normal(s) for s in shapes]
+    got, ref = cr.einsum(spec, *xs).numpy(), np.einsum(spec, *xs)
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+    assert gradcheck(lambda *a: cr.einsum(spec, *a), xs)
+
+
+def test_einsum_ellipsis_under_vmap():
+    b = np.random.default_rng(7).standard_normal((3, 4))
+    x = np.random.default_rng(8).standard_normal((4, 5, 2, 3))
+    out = cr.vmap(lambda t: cr.einsum("...ij,...jk->...ik", t, b))(cr.tensor(x))
+    np.testing.assert_allclose(out.numpy(), np.einsum("...ij,...jk->...ik", x, b), atol=1e-12)
+
+
+def test_einsum_ellipsis_errors():
+    with pytest.raises(ValueError, match=r"operand 0 has 1 dimension\(s\).*'\.\.\.ij' name 2 besides"):
+        cr.einsum("...ij", cr.ones(2))
+    with pytest.raises(ValueError, match=r"'\.\.\.' dimensions of the operands \(\(2,\), \(4,\)\) do not broadcast"):
+        cr.einsum("...i,...i", cr.ones((2, 3)), cr.ones((4, 3)))
+    with pytest.raises(ValueError, match="an ellipsis is written '...'"):
+        cr.einsum("..i", cr.ones(2))
+    with pytest.raises(ValueError, match="may hold one '...'"):
+        cr.einsum("......", cr.ones(2))
+
+
+def test_einsum_interleaved_form():
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    np.testing.assert_allclose(cr.einsum(a, [0, 1], b, [1, 2], [0, 2]).numpy(), a @ b, atol=1e-12)
+    np.testing.assert_allclose(cr.einsum(a, [Ellipsis, 1], b, [1, 2]).numpy(), a @ b, atol=1e-12)
+    with pytest.raises(ValueError, match=r"a subscript must be an int in \[0, 52\) or \.\.\., got 'x'"):
+        cr.einsum(a, [0, "x"])
+    with pytest.raises(TypeError, match="interleaved form"):
+        cr.einsum(a, 3)

@@ -251,3 +251,28 @@ ENTRIES += [
     E("norm_matrix_neg_inf_axes", lambda x: cr.linalg.norm(x, -np.inf, axis=(2, 0)),
       lambda x: np.linalg.norm(x, -np.inf, axis=(2, 0)), _gaussian((3, 2, 4)), ("abs", "sum", "min", "reshape")),
 ]
+
+
+# ---------------------------------------------------------------- einsum: '...', size-1 broadcast,
+# interleaved form
+def _es(spec):
+    return (lambda *xs: cr.einsum(spec, *xs)), (lambda *xs: np.einsum(spec, *xs))
+
+
+def _shapes(*shapes):
+    return lambda rng: [Sample(tuple(uniform(rng, s, -1, 1) for s in shapes), name=str(shapes))]
+
+
+ENTRIES += [
+    E("einsum_ellipsis_batched_matmul", *_es("...ij,...jk->...ik"), _shapes((2, 2, 3), (3, 2)), ("einsum",)),
+    E("einsum_ellipsis_broadcast_ones", *_es("...ij,...jk->...ik"), _shapes((2, 1, 2, 3), (3, 3, 2)),
+      ("einsum", "reshape")),
+    E("einsum_ellipsis_implicit", *_es("i...,i"), _shapes((3, 2, 2), (3,)), ("einsum",)),
+    E("einsum_ellipsis_middle", *_es("i...j->j...i"), _shapes((2, 3, 2, 4)), ("einsum",)),
+    E("einsum_ellipsis_diagonal", *_es("...ii->...i"), _shapes((2, 3, 3)), ("einsum",)),
+    E("einsum_size_one_letter", *_es("ij,ij->j"), _shapes((1, 3), (2, 3)), ("einsum", "reshape")),
+    E("einsum_interleaved", lambda a, b: cr.einsum(a, [0, 1], b, [1, 2], [0, 2]),
+      lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), _shapes((2, 3), (3, 2)), ("einsum",)),
+    E("einsum_interleaved_ellipsis_implicit", lambda a, b: cr.einsum(a, [Ellipsis, 0], b, [0]),
+      lambda a, b: np.einsum(a, [Ellipsis, 0], b, [0]), _shapes((2, 2, 3), (3,)), ("einsum",)),
+]

@@ -369,11 +369,6 @@ def _parse_einsum(subscripts: Any, shapes: list[tuple[int, ...]]) -> tuple[list[
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum: the first argument must be a subscripts string like 'ij,jk->ik', got {type(subscripts).__name__}")
     spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise ValueError(
-            f"einsum: ellipsis ('...') is not supported (in {subscripts!r}); give every dimension "
-            "its own letter, e.g. 'bij,bjk->bik'"
-        )
     if spec.count("->") > 1 or ("-" in spec.replace("->", "")) or (">" in spec.replace("->", "")):
         raise ValueError(f"einsum: malformed subscripts {subscripts!r}; expected 'ab,bc->ac'")
     lhs, out = spec.split("->") if "->" in spec else (spec, None)
@@ -415,20 +410,149 @@ def _parse_einsum(subscripts: Any, shapes: list[tuple[int, ...]]) -> tuple[list[
     return inputs, out
 
 
-def einsum(subscripts: str, *operands: Any) -> Tensor:
-    """Einstein summation, as ``numpy.einsum`` without ellipsis: explicit (``'ij,jk->ik'``) or
-    implicit (``'ij,jk'``: letters that appear once, sorted) output.
+def _interleaved(first: Any, rest: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``("ab,bc->ac", (a, b))``."""
+    args = (first,) + rest
+    out_list = args[-1] if len(args) % 2 else None
+    pairs = args[: len(args) - 1] if len(args) % 2 else args
+    operands, subs = pairs[0::2], pairs[1::2]
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+
+    def letters(sublist: Any) -> str:
+        if not isinstance(sublist, (list, tuple)):
+            raise TypeError(
+                "einsum: the first argument must be a subscripts string like 'ij,jk->ik', or an "
+                "operand of the interleaved form einsum(a, [0, 1], b, [1, 2], [0, 2]), where each "
+                f"operand is followed by a list of ints (or ...); got {type(sublist).__name__} where "
+                "that list belongs"
+            )
+        out = []
+        for item in sublist:
+            if item is Ellipsis:
+                out.append("...")
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < len(_LETTERS):
+                out.append(_LETTERS[int(item)])
+            else:
+                raise ValueError(f"einsum: a subscript must be an int in [0, {len(_LETTERS)}) or ..., got {item!r}")
+        return "".join(out)
+
+    spec = ",".join(letters(sub) for sub in subs)
+    if out_list is not None:
+        spec += "->" + letters(out_list)
+    return spec, operands
+
+
+def _expand_ellipsis(spec: str, shapes: list[tuple[int, ...]]) -> str:
+    """Replace ``...`` by fresh letters (right-aligned, broadcast as NumPy does); an implicit
+    output becomes explicit: the ellipsis dimensions first, then the letters used once, sorted."""
+    lhs, out = spec.split("->") if "->" in spec else (spec, None)
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: subscripts {spec!r} name {len(inputs)} operand(s) but {len(shapes)} were given")
+    fresh = [c for c in _LETTERS if c not in spec]
+    ell_shapes: list[tuple[int, ...] | None] = []
+    for k, (sub, shape) in enumerate(zip(inputs, shapes)):
+        if "..." in sub:
+            if sub.count("...") > 1 or "." in sub.replace("...", "", 1):
+                raise ValueError(f"einsum: operand {k}'s subscripts {sub!r} may hold one '...' and no other '.'")
+            n = len(shape) - (len(sub) - 3)
+            if n < 0:
+                raise ValueError(
+                    f"einsum: operand {k} has {len(shape)} dimension(s) (shape {shape}) but its "
+                    f"subscripts {sub!r} name {len(sub) - 3} besides '...'"
+                )
+            start = sub.index("...")
+            ell_shapes.append(tuple(shape[start : start + n]))
+        elif "." in sub:
+            raise ValueError(f"einsum: malformed subscripts {sub!r}; an ellipsis is written '...'")
+        else:
+            ell_shapes.append(None)
+    present = [e for e in ell_shapes if e is not None]
+    try:
+        full = np.broadcast_shapes(*present) if present else ()
+    except ValueError:
+        raise ValueError(
+            f"einsum: the '...' dimensions of the operands ({', '.join(map(str, present))}) do not "
+            f"broadcast together (subscripts {spec!r})"
+        ) from None
+    if len(full) > len(fresh):
+        raise ValueError(f"einsum: too many dimensions under '...' in {spec!r}")
+    ell = "".join(fresh[: len(full)])
+    new_inputs = [
+        sub if e is None else sub.replace("...", ell[len(ell) - len(e) :]) for sub, e in zip(inputs, ell_shapes)
+    ]
+    if out is None:
+        counts: dict[str, int] = {}
+        for sub in inputs:
+            for c in sub.replace(".", ""):
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
+    elif "..." in out:
+        if out.count("...") > 1 or "." in out.replace("...", "", 1):
+            raise ValueError(f"einsum: the output subscripts {out!r} may hold one '...' and no other '.'")
+        out = out.replace("...", ell)
+    elif full:
+        raise ValueError(
+            f"einsum: the operands have dimensions under '...' ({full}) but the output {out!r} has "
+            "no '...' to put them in (as NumPy)"
+        )
+    return ",".join(new_inputs) + "->" + out
+
+
+def _squeeze_broadcast(inputs: list[str], ops: list[Any]) -> tuple[list[str], list[Any]]:
+    """NumPy's einsum broadcasts a size-1 dimension against the same letter's longer one: drop
+    it from that operand (a reshape), so that the contraction sees consistent sizes."""
+    sizes: dict[str, int] = {}
+    for sub, op in zip(inputs, ops):
+        for c, n in zip(sub, op.shape):
+            sizes[c] = max(sizes.get(c, n), n)
+    new_inputs, new_ops = [], []
+    for sub, op in zip(inputs, ops):
+        shape = tuple(op.shape)
+        if len(sub) == len(shape):
+            drop = [i for i, (c, n) in enumerate(zip(sub, shape)) if n == 1 and sizes[c] > 1 and sub.count(c) == 1]
+            if drop:
+                sub = "".join(c for i, c in enumerate(sub) if i not in drop)
+                op = reshape_p(op, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+        new_inputs.append(sub)
+        new_ops.append(op)
+    return new_inputs, new_ops
+
+
+def einsum(subscripts: Any, *operands: Any) -> Tensor:
+    """Einstein summation with ``numpy.einsum``'s forms: explicit (``'ij,jk->ik'``) or implicit
+    (``'ij,jk'``: the letters used once, sorted) output, ``...`` for broadcast leading (or any)
+    dimensions, size-1 dimensions broadcast, and the interleaved form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
 
     >>> import chainrule as cr
     >>> cr.einsum("ij,j->i", cr.ones((2, 3)), cr.tensor([1., 2., 3.]))
     tensor([6., 6.], dtype=float64)
     >>> cr.einsum("ii", cr.eye(3))
     tensor(3., dtype=float64)
+    >>> cr.einsum("...ij,...jk->...ik", cr.ones((5, 2, 3)), cr.ones((3, 4))).shape
+    (5, 2, 4)
+    >>> cr.einsum(cr.ones((2, 3)), [0, 1], cr.ones(3), [1], [0])
+    tensor([3., 3.], dtype=float64)
     """
+    if not isinstance(subscripts, str):
+        subscripts, operands = _interleaved(subscripts, operands)
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     ops = [_arr(o) for o in operands]
-    inputs, out = _parse_einsum(subscripts, [tuple(o.shape) for o in ops])
+    spec = subscripts.replace(" ", "")
+    if "." in spec:
+        spec = _expand_ellipsis(spec, [tuple(o.shape) for o in ops])
+    if len(ops) > 1 and spec.count("->") <= 1:
+        lhs, _, out_spec = spec.partition("->")
+        if "->" not in spec:  # make the implicit output explicit before any letter is dropped
+            lhs_letters = lhs.replace(",", "")
+            out_spec = "".join(sorted(c for c in set(lhs_letters) if lhs_letters.count(c) == 1))
+        if lhs.count(",") == len(ops) - 1 and all(c in _EINSUM_LETTERS for c in lhs.replace(",", "") + out_spec):
+            subs, ops = _squeeze_broadcast(lhs.split(","), ops)
+            spec = ",".join(subs) + "->" + out_spec
+    inputs, out = _parse_einsum(spec, [tuple(o.shape) for o in ops])
     if len(ops) == 1:
         one = np.ones((), dtype=ops[0].dtype)
         return ensure_tensor(einsum_p(ops[0], one, subscripts=f"{inputs[0]},->{out}"))
