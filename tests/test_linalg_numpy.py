@@ -222,3 +222,23 @@ def test_einsum_interleaved_form():
         cr.einsum(a, [0, "x"])
     with pytest.raises(TypeError, match="interleaved form"):
         cr.einsum(a, 3)
+
+
+# ---------------------------------------------------------------- through NumPy's own functions
+def test_numpy_linalg_norm_on_a_tensor_has_numpy_semantics():
+    # ord=1 of a matrix is its largest column sum (here 3), not the sum of all |entries| (9).
+    x = np.arange(6.0).reshape(2, 3) - 2
+    assert float(np.linalg.norm(cr.tensor(x), 1)) == np.linalg.norm(x, 1) == 3.0
+    assert float(np.linalg.norm(cr.tensor(x), "nuc")) == pytest.approx(np.linalg.norm(x, "nuc"))
+
+
+def test_numpy_linalg_and_fft_functions_dispatch_to_chainrule():
+    x = cr.tensor(np.random.default_rng(10).standard_normal((3, 3)), requires_grad=True)
+    s = np.linalg.svd(x, compute_uv=False)
+    w, v = np.linalg.eigh(x)
+    p = np.linalg.pinv(x)
+    shifted = np.fft.fftshift(x)
+    for out in (s, w, v, p, shifted):
+        assert isinstance(out, cr.Tensor) and out.requires_grad
+    out = np.einsum(x, [0, 1], [1])
+    assert isinstance(out, cr.Tensor) and out.requires_grad
