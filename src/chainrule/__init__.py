@@ -12,6 +12,9 @@ tensor(6., dtype=float64)
 """
 
 from chainrule import autograd, data, nn, optim, random, testing, transforms, viz
+
+# numpy.linalg's and numpy.fft's namespaces (kept apart from the star imports below).
+from chainrule import fft, linalg  # isort: skip
 from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -54,7 +57,7 @@ bool_ = "bool"
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Primitive", "autograd", "random", "testing", "viz", "nn", "optim", "data", "transforms", "GradientTape",
+    "Tensor", "Primitive", "autograd", "linalg", "fft", "random", "testing", "viz", "nn", "optim", "data", "transforms", "GradientTape",
     "Variable", "constant", "ForwardAccumulator", "UnconnectedGradients", "grad", "value_and_grad",
     "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "custom_vjp", "custom_jvp",
     "checkpoint", "remat", "no_grad", "enable_grad",

@@ -9,6 +9,7 @@ Matrix cotangents carry the broadcast batch shape; the engine sums them back to 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,9 @@ from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import mul_p
-from chainrule.ops.reduce import sum_p
-from chainrule.ops.shape import broadcast_to_p, reshape_p, transpose_p
+from chainrule.ops.reduce import max_p, min_p, norm_p, sum_p
+from chainrule.ops.shape import broadcast_to_p, concat2_p, reshape_p, transpose_p
+from chainrule.ops.unary import abs_p
 from chainrule.transforms.batching_rules import (
     batch_sizes,
     example_ndim,
@@ -367,11 +369,6 @@ def _parse_einsum(subscripts: Any, shapes: list[tuple[int, ...]]) -> tuple[list[
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum: the first argument must be a subscripts string like 'ij,jk->ik', got {type(subscripts).__name__}")
     spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise ValueError(
-            f"einsum: ellipsis ('...') is not supported (in {subscripts!r}); give every dimension "
-            "its own letter, e.g. 'bij,bjk->bik'"
-        )
     if spec.count("->") > 1 or ("-" in spec.replace("->", "")) or (">" in spec.replace("->", "")):
         raise ValueError(f"einsum: malformed subscripts {subscripts!r}; expected 'ab,bc->ac'")
     lhs, out = spec.split("->") if "->" in spec else (spec, None)
@@ -413,20 +410,149 @@ def _parse_einsum(subscripts: Any, shapes: list[tuple[int, ...]]) -> tuple[list[
     return inputs, out
 
 
-def einsum(subscripts: str, *operands: Any) -> Tensor:
-    """Einstein summation, as ``numpy.einsum`` without ellipsis: explicit (``'ij,jk->ik'``) or
-    implicit (``'ij,jk'``: letters that appear once, sorted) output.
+def _interleaved(first: Any, rest: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``("ab,bc->ac", (a, b))``."""
+    args = (first,) + rest
+    out_list = args[-1] if len(args) % 2 else None
+    pairs = args[: len(args) - 1] if len(args) % 2 else args
+    operands, subs = pairs[0::2], pairs[1::2]
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+
+    def letters(sublist: Any) -> str:
+        if not isinstance(sublist, (list, tuple)):
+            raise TypeError(
+                "einsum: the first argument must be a subscripts string like 'ij,jk->ik', or an "
+                "operand of the interleaved form einsum(a, [0, 1], b, [1, 2], [0, 2]), where each "
+                f"operand is followed by a list of ints (or ...); got {type(sublist).__name__} where "
+                "that list belongs"
+            )
+        out = []
+        for item in sublist:
+            if item is Ellipsis:
+                out.append("...")
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < len(_LETTERS):
+                out.append(_LETTERS[int(item)])
+            else:
+                raise ValueError(f"einsum: a subscript must be an int in [0, {len(_LETTERS)}) or ..., got {item!r}")
+        return "".join(out)
+
+    spec = ",".join(letters(sub) for sub in subs)
+    if out_list is not None:
+        spec += "->" + letters(out_list)
+    return spec, operands
+
+
+def _expand_ellipsis(spec: str, shapes: list[tuple[int, ...]]) -> str:
+    """Replace ``...`` by fresh letters (right-aligned, broadcast as NumPy does); an implicit
+    output becomes explicit: the ellipsis dimensions first, then the letters used once, sorted."""
+    lhs, out = spec.split("->") if "->" in spec else (spec, None)
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: subscripts {spec!r} name {len(inputs)} operand(s) but {len(shapes)} were given")
+    fresh = [c for c in _LETTERS if c not in spec]
+    ell_shapes: list[tuple[int, ...] | None] = []
+    for k, (sub, shape) in enumerate(zip(inputs, shapes)):
+        if "..." in sub:
+            if sub.count("...") > 1 or "." in sub.replace("...", "", 1):
+                raise ValueError(f"einsum: operand {k}'s subscripts {sub!r} may hold one '...' and no other '.'")
+            n = len(shape) - (len(sub) - 3)
+            if n < 0:
+                raise ValueError(
+                    f"einsum: operand {k} has {len(shape)} dimension(s) (shape {shape}) but its "
+                    f"subscripts {sub!r} name {len(sub) - 3} besides '...'"
+                )
+            start = sub.index("...")
+            ell_shapes.append(tuple(shape[start : start + n]))
+        elif "." in sub:
+            raise ValueError(f"einsum: malformed subscripts {sub!r}; an ellipsis is written '...'")
+        else:
+            ell_shapes.append(None)
+    present = [e for e in ell_shapes if e is not None]
+    try:
+        full = np.broadcast_shapes(*present) if present else ()
+    except ValueError:
+        raise ValueError(
+            f"einsum: the '...' dimensions of the operands ({', '.join(map(str, present))}) do not "
+            f"broadcast together (subscripts {spec!r})"
+        ) from None
+    if len(full) > len(fresh):
+        raise ValueError(f"einsum: too many dimensions under '...' in {spec!r}")
+    ell = "".join(fresh[: len(full)])
+    new_inputs = [
+        sub if e is None else sub.replace("...", ell[len(ell) - len(e) :]) for sub, e in zip(inputs, ell_shapes)
+    ]
+    if out is None:
+        counts: dict[str, int] = {}
+        for sub in inputs:
+            for c in sub.replace(".", ""):
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
+    elif "..." in out:
+        if out.count("...") > 1 or "." in out.replace("...", "", 1):
+            raise ValueError(f"einsum: the output subscripts {out!r} may hold one '...' and no other '.'")
+        out = out.replace("...", ell)
+    elif full:
+        raise ValueError(
+            f"einsum: the operands have dimensions under '...' ({full}) but the output {out!r} has "
+            "no '...' to put them in (as NumPy)"
+        )
+    return ",".join(new_inputs) + "->" + out
+
+
+def _squeeze_broadcast(inputs: list[str], ops: list[Any]) -> tuple[list[str], list[Any]]:
+    """NumPy's einsum broadcasts a size-1 dimension against the same letter's longer one: drop
+    it from that operand (a reshape), so that the contraction sees consistent sizes."""
+    sizes: dict[str, int] = {}
+    for sub, op in zip(inputs, ops):
+        for c, n in zip(sub, op.shape):
+            sizes[c] = max(sizes.get(c, n), n)
+    new_inputs, new_ops = [], []
+    for sub, op in zip(inputs, ops):
+        shape = tuple(op.shape)
+        if len(sub) == len(shape):
+            drop = [i for i, (c, n) in enumerate(zip(sub, shape)) if n == 1 and sizes[c] > 1 and sub.count(c) == 1]
+            if drop:
+                sub = "".join(c for i, c in enumerate(sub) if i not in drop)
+                op = reshape_p(op, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+        new_inputs.append(sub)
+        new_ops.append(op)
+    return new_inputs, new_ops
+
+
+def einsum(subscripts: Any, *operands: Any) -> Tensor:
+    """Einstein summation with ``numpy.einsum``'s forms: explicit (``'ij,jk->ik'``) or implicit
+    (``'ij,jk'``: the letters used once, sorted) output, ``...`` for broadcast leading (or any)
+    dimensions, size-1 dimensions broadcast, and the interleaved form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
 
     >>> import chainrule as cr
     >>> cr.einsum("ij,j->i", cr.ones((2, 3)), cr.tensor([1., 2., 3.]))
     tensor([6., 6.], dtype=float64)
     >>> cr.einsum("ii", cr.eye(3))
     tensor(3., dtype=float64)
+    >>> cr.einsum("...ij,...jk->...ik", cr.ones((5, 2, 3)), cr.ones((3, 4))).shape
+    (5, 2, 4)
+    >>> cr.einsum(cr.ones((2, 3)), [0, 1], cr.ones(3), [1], [0])
+    tensor([3., 3.], dtype=float64)
     """
+    if not isinstance(subscripts, str):
+        subscripts, operands = _interleaved(subscripts, operands)
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     ops = [_arr(o) for o in operands]
-    inputs, out = _parse_einsum(subscripts, [tuple(o.shape) for o in ops])
+    spec = subscripts.replace(" ", "")
+    if "." in spec:
+        spec = _expand_ellipsis(spec, [tuple(o.shape) for o in ops])
+    if len(ops) > 1 and spec.count("->") <= 1:
+        lhs, _, out_spec = spec.partition("->")
+        if "->" not in spec:  # make the implicit output explicit before any letter is dropped
+            lhs_letters = lhs.replace(",", "")
+            out_spec = "".join(sorted(c for c in set(lhs_letters) if lhs_letters.count(c) == 1))
+        if lhs.count(",") == len(ops) - 1 and all(c in _EINSUM_LETTERS for c in lhs.replace(",", "") + out_spec):
+            subs, ops = _squeeze_broadcast(lhs.split(","), ops)
+            spec = ",".join(subs) + "->" + out_spec
+    inputs, out = _parse_einsum(spec, [tuple(o.shape) for o in ops])
     if len(ops) == 1:
         one = np.ones((), dtype=ops[0].dtype)
         return ensure_tensor(einsum_p(ops[0], one, subscripts=f"{inputs[0]},->{out}"))
@@ -740,6 +866,562 @@ def cholesky(x: Any) -> Tensor:
     _square_check(x, "cholesky")
     _float_check(x, "cholesky")
     return ensure_tensor(cholesky_p(x))
+
+
+# ---------------------------------------------------------------- svd, eigh, eig: packed outputs
+# A primitive has one output, so a decomposition returns its factors packed into one array along
+# the second-to-last axis (svd: [U; s; V] of shape (..., m + 1 + n, k); eigh/eig: [w; V] of shape
+# (..., n + 1, n)) and the public function slices them apart. One factorization then serves all
+# factors, and the rules see the cotangents of all of them at once.
+def _eye(n: int, dtype: Any) -> np.ndarray:
+    return np.eye(n, dtype=dtype)
+
+
+def _diag_embed(v: Any) -> Any:
+    """``(..., k)`` as diagonal matrices ``(..., k, k)``."""
+    k = v.shape[-1]
+    return _col(v) * _eye(k, v.dtype)
+
+
+def _diag_part(x: Any) -> Any:
+    nd = x.ndim
+    return diagonal_p(x, offset=0, axis1=nd - 2, axis2=nd - 1)
+
+
+def _inv_gaps(e: Any) -> Any:
+    """``F[..., i, j] = 1 / (e_j - e_i)`` off the diagonal, 0 on it."""
+    k = e.shape[-1]
+    eye = _eye(k, e.dtype)
+    return (1.0 - eye) / (_row(e) - _col(e) + eye)
+
+
+def _svd_impl(x: Any) -> Any:
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+
+
+def _svd_unpack(p: Any, m: int) -> tuple[Any, Any, Any]:
+    return p[..., :m, :], p[..., m, :], p[..., m + 1 :, :]
+
+
+def _svd_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # With A = U diag(s) V^T (reduced), dP = U^T dA V, F_ij = 1/(s_j^2 - s_i^2):
+    # Ā = U [(J + J^T) S + diag(s̄) + S (K + K^T)] V^T + (I - UU^T) Ū S^-1 V^T + U S^-1 V̄^T (I - VV^T)
+    # with J = F∘(U^T Ū), K = F∘(V^T V̄) (the last two terms only for non-square A).
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    u, s, v = _svd_unpack(ans, m)
+    gu, gs, gv = _svd_unpack(g, m)
+    f = _inv_gaps(s * s)
+    j = f * matmul_p(_mT(u), gu)
+    kk = f * matmul_p(_mT(v), gv)
+    inner = (j + _mT(j)) * _row(s) + _col(s) * (kk + _mT(kk)) + _diag_embed(gs)
+    out = matmul_p(matmul_p(u, inner), _mT(v))
+    if m > k:
+        out = out + matmul_p((gu - matmul_p(u, matmul_p(_mT(u), gu))) * _row(1.0 / s), _mT(v))
+    if n > k:
+        gvt = _mT(gv)
+        out = out + matmul_p(u * _row(1.0 / s), gvt - matmul_p(matmul_p(gvt, v), _mT(v)))
+    return out
+
+
+def _svd_jvp(t: Any, ans: Any, x: Any) -> Any:
+    # dP = U^T dA V; ds = diag(dP); dU = U (F∘(dP S + S dP^T)) + (I - UU^T) dA V S^-1;
+    # dV = V (F∘(S dP + dP^T S)) + (I - VV^T) dA^T U S^-1.
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    u, s, v = _svd_unpack(ans, m)
+    tv = matmul_p(t, v)
+    dp = matmul_p(_mT(u), tv)
+    dpt = _mT(dp)
+    f = _inv_gaps(s * s)
+    du = matmul_p(u, f * (dp * _row(s) + _col(s) * dpt))
+    dv = matmul_p(v, f * (_col(s) * dp + dpt * _row(s)))
+    if m > k:
+        du = du + (tv - matmul_p(u, dp)) * _row(1.0 / s)
+    if n > k:
+        du_v = matmul_p(_mT(t), u)
+        dv = dv + (du_v - matmul_p(v, dpt)) * _row(1.0 / s)
+    ax = len(t.shape) - 2
+    return concat2_p(concat2_p(du, _row(_diag_part(dp)), axis=ax), dv, axis=ax)
+
+
+svd_p = Primitive("svd", _svd_impl, nin=1, saves=(), saves_ans=True, uses_shapes=True,
+                  grad_fn_name="LinalgSvdBackward0", batching="trailing")  # fmt: skip
+svd_p.def_vjp(_svd_vjp)
+svd_p.def_jvp(_svd_jvp)
+
+
+def _svdvals_impl(x: Any) -> Any:
+    return np.linalg.svd(x, compute_uv=False)
+
+
+def _svdvals_vjp(g: Any, ans: Any, x: Any) -> Any:
+    u, _, v = _svd_unpack(svd_p(x), x.shape[-2])
+    return matmul_p(u * _row(g), _mT(v))
+
+
+def _svdvals_jvp(t: Any, ans: Any, x: Any) -> Any:
+    u, _, v = _svd_unpack(svd_p(x), x.shape[-2])
+    return sum_p(u * matmul_p(t, v), axis=(len(t.shape) - 2,), keepdims=False)
+
+
+# The singular values alone: their gradient U diag(s̄) V^T needs no gap between them.
+svdvals_p = Primitive("svdvals", _svdvals_impl, nin=1, saves=(0,), grad_fn_name="LinalgSvdBackward0",
+                      batching="trailing")  # fmt: skip
+svdvals_p.def_vjp(_svdvals_vjp)
+svdvals_p.def_jvp(_svdvals_jvp)
+
+
+def _svd_full_impl(x: Any) -> Any:
+    u, s, vh = np.linalg.svd(x, full_matrices=True)
+    m, n = x.shape[-2], x.shape[-1]
+    width = max(m, n)
+    pad = [(0, 0)] * (x.ndim - 2)
+    u = np.pad(u, pad + [(0, 0), (0, width - m)])
+    s = np.pad(s, pad + [(0, width - s.shape[-1])])
+    v = np.pad(np.swapaxes(vh, -1, -2), pad + [(0, 0), (0, width - n)])
+    return np.concatenate([u, s[..., None, :], v], axis=-2)
+
+
+def _svd_full_rule(s: Any, ans: Any, x: Any) -> Any:
+    raise NotImplementedError(
+        f"svd: no derivative for full_matrices=True on a non-square matrix (shape "
+        f"{tuple(x.shape)}): the extra columns of U or V are an arbitrary basis and have no "
+        "gradient; use full_matrices=False (as JAX, which raises here too)"
+    )
+
+
+# full_matrices=True on a non-square matrix: the forward only; its rules raise (clearly) rather
+# than give a gradient for an arbitrary basis.
+svd_full_p = Primitive("svd_full", _svd_full_impl, nin=1, saves=(), uses_shapes=True, batching="trailing")
+svd_full_p.def_chain(_svd_full_rule)
+
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    """Singular value decomposition ``a = U @ diag(s) @ Vh`` (``numpy.linalg.svd``), batched over
+    leading dimensions; returns ``(U, s, Vh)``, or ``s`` alone with ``compute_uv=False``.
+
+    Gradients: ``s`` alone (``compute_uv=False``) is differentiable everywhere the singular
+    values are; through ``U`` and ``Vh`` the gradient needs distinct singular values (nonzero
+    ones when ``a`` is not square), as in JAX and PyTorch: where two coincide it is inf/nan.
+    With ``full_matrices=True`` on a non-square ``a`` the extra columns are an arbitrary basis:
+    differentiating through that form raises (use ``full_matrices=False``). ``hermitian`` is
+    accepted and ignored (the general algorithm gives the same factors up to signs).
+
+    >>> import chainrule as cr
+    >>> u, s, vh = cr.linalg.svd(cr.tensor([[3., 0.], [0., -2.]]))
+    >>> s
+    tensor([3., 2.], dtype=float64)
+    >>> (u * s) @ vh
+    tensor([[ 3.,  0.],
+            [ 0., -2.]], dtype=float64)
+    """
+    x = _arr(a)
+    if x.ndim < 2:
+        raise ValueError(f"svd: expected a matrix or a stack of them (shape (..., m, n)), got shape {tuple(x.shape)}")
+    _float_check(x, "svd")
+    if not compute_uv:
+        return ensure_tensor(svdvals_p(x))
+    m, n = x.shape[-2], x.shape[-1]
+    if full_matrices and m != n:
+        p = svd_full_p(x)
+        k = min(m, n)
+        u = p[..., :m, :m]
+        s = p[..., m, :k]
+        vh = _mT(p[..., m + 1 :, :n])
+        return ensure_tensor(u), ensure_tensor(s), ensure_tensor(vh)
+    u, s, v = _svd_unpack(svd_p(x), m)
+    return ensure_tensor(u), ensure_tensor(s), ensure_tensor(_mT(v))
+
+
+# ---------------------------------------------------------------- eigh, eigvalsh
+@functools.lru_cache(maxsize=32)
+def _triangle_masks(n: int, upper: bool, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(the triangle LAPACK reads, that triangle without its diagonal)."""
+    ones = np.ones((n, n), dtype=dtype)
+    full, strict = (np.triu(ones), np.triu(ones, 1)) if upper else (np.tril(ones), np.tril(ones, -1))
+    full.flags.writeable = strict.flags.writeable = False
+    return full, strict
+
+
+def _from_triangle(t: Any, uplo: str) -> Any:
+    """The symmetric matrix LAPACK sees when it reads only the ``uplo`` triangle of ``t``."""
+    full, strict = _triangle_masks(t.shape[-1], uplo == "U", np.dtype(t.dtype))
+    return t * full + _mT(t * strict)
+
+
+def _to_triangle(g: Any, uplo: str) -> Any:
+    """Adjoint of ``_from_triangle``: a cotangent for the symmetric matrix, moved onto the triangle."""
+    full, strict = _triangle_masks(g.shape[-1], uplo == "U", np.dtype(g.dtype))
+    return g * full + _mT(g) * strict
+
+
+def _eigh_impl(x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    w, v = np.linalg.eigh(x, UPLO)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_vjp(g: Any, ans: Any, x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    # A = V diag(w) V^T, dw = diag(V^T dA V), dV = V (F∘(V^T dA V)) with F_ij = 1/(w_j - w_i):
+    # Ā = V (diag(w̄) + F∘(V^T V̄)) V^T, then onto the triangle LAPACK read.
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    gw, gv = g[..., 0, :], g[..., 1:, :]
+    inner = _inv_gaps(w) * matmul_p(_mT(v), gv) + _diag_embed(gw)
+    return _to_triangle(matmul_p(matmul_p(v, inner), _mT(v)), UPLO)
+
+
+def _eigh_jvp(t: Any, ans: Any, x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    p = matmul_p(matmul_p(_mT(v), _from_triangle(t, UPLO)), v)
+    dv = matmul_p(v, _inv_gaps(w) * p)
+    return concat2_p(_row(_diag_part(p)), dv, axis=len(t.shape) - 2)
+
+
+eigh_p = Primitive("eigh", _eigh_impl, nin=1, saves=(), saves_ans=True, uses_shapes=True,
+                   grad_fn_name="LinalgEighBackward0", batching="trailing")  # fmt: skip
+eigh_p.def_vjp(_eigh_vjp)
+eigh_p.def_jvp(_eigh_jvp)
+
+
+def _eigvalsh_impl(x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    return np.linalg.eigvalsh(x, UPLO)
+
+
+def _eigvalsh_vjp(g: Any, ans: Any, x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    v = eigh_p(x, UPLO=UPLO)[..., 1:, :]
+    return _to_triangle(matmul_p(v * _row(g), _mT(v)), UPLO)
+
+
+def _eigvalsh_jvp(t: Any, ans: Any, x: Any, *, UPLO: str) -> Any:  # noqa: N803
+    v = eigh_p(x, UPLO=UPLO)[..., 1:, :]
+    return sum_p(v * matmul_p(_from_triangle(t, UPLO), v), axis=(len(t.shape) - 2,), keepdims=False)
+
+
+# The eigenvalues alone: their gradient V diag(w̄) V^T needs no gap between them.
+eigvalsh_p = Primitive("eigvalsh", _eigvalsh_impl, nin=1, saves=(0,), grad_fn_name="LinalgEighBackward0",
+                       batching="trailing")  # fmt: skip
+eigvalsh_p.def_vjp(_eigvalsh_vjp)
+eigvalsh_p.def_jvp(_eigvalsh_jvp)
+
+
+def _uplo(UPLO: Any, op: str) -> str:  # noqa: N803
+    if not isinstance(UPLO, str) or UPLO.upper() not in ("L", "U"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO.upper()
+
+
+def eigh(a: Any, UPLO: str = "L") -> tuple[Tensor, Tensor]:  # noqa: N803
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (``numpy.linalg.eigh``),
+    batched; returns ``(w, v)`` with ``a @ v = v * w``.
+
+    Only the ``UPLO`` triangle of ``a`` is read ('L', the default, or 'U'), so the gradient lives
+    on that triangle. The gradient through ``v`` needs distinct eigenvalues (as in JAX and
+    PyTorch; where two coincide it is inf/nan); ``eigvalsh`` alone has none of that restriction.
+
+    >>> import chainrule as cr
+    >>> w, v = cr.linalg.eigh(cr.tensor([[2., 1.], [1., 2.]]))
+    >>> w
+    tensor([1., 3.], dtype=float64)
+    """
+    x = _arr(a)
+    _square_check(x, "eigh")
+    _float_check(x, "eigh")
+    p = eigh_p(x, UPLO=_uplo(UPLO, "eigh"))
+    return ensure_tensor(p[..., 0, :]), ensure_tensor(p[..., 1:, :])
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """Eigenvalues (ascending) of symmetric matrices (``numpy.linalg.eigvalsh``), batched; only
+    the ``UPLO`` triangle is read. Differentiable also where eigenvalues repeat.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.eigvalsh(cr.tensor([[2., 1.], [1., 2.]]))
+    tensor([1., 3.], dtype=float64)
+    """
+    x = _arr(a)
+    _square_check(x, "eigvalsh")
+    _float_check(x, "eigvalsh")
+    return ensure_tensor(eigvalsh_p(x, UPLO=_uplo(UPLO, "eigvalsh")))
+
+
+# ---------------------------------------------------------------- eig (real spectra)
+def _eig_impl(x: Any) -> Any:
+    w, v = np.linalg.eig(x)
+    if w.dtype.kind == "c":
+        raise ValueError(
+            "eig: this matrix has complex eigenvalues, and chainrule tensors are real; use eigh "
+            "for symmetric matrices, or np.linalg.eig on the raw array (no gradient)"
+        )
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eig_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # A = V W V^-1, NumPy's columns of V have unit norm. With P = V^-1 dA V, F_ij = 1/(w_j - w_i):
+    # dw = diag(P), dV = V (F∘P) - V diag(diag(V^T V (F∘P))) (the last term keeps |v_j| = 1).
+    # Ā = V^-T (diag(w̄) + F∘(X - V^T V diag(diag X))) V^T with X = V^T V̄.
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    gw, gv = g[..., 0, :], g[..., 1:, :]
+    vt = _mT(v)
+    xx = matmul_p(vt, gv)
+    c = xx - matmul_p(matmul_p(vt, v), _diag_embed(_diag_part(xx)))
+    inner = _inv_gaps(w) * c + _diag_embed(gw)
+    return matmul_p(solve_p(vt, inner), vt)
+
+
+def _eig_jvp(t: Any, ans: Any, x: Any) -> Any:
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    p = solve_p(v, matmul_p(t, v))
+    vm = matmul_p(v, _inv_gaps(w) * p)
+    dv = vm - v * _row(sum_p(v * vm, axis=(len(t.shape) - 2,), keepdims=False))
+    return concat2_p(_row(_diag_part(p)), dv, axis=len(t.shape) - 2)
+
+
+eig_p = Primitive("eig", _eig_impl, nin=1, saves=(), saves_ans=True, uses_shapes=True,
+                  grad_fn_name="LinalgEigBackward0", batching="trailing")  # fmt: skip
+eig_p.def_vjp(_eig_vjp)
+eig_p.def_jvp(_eig_jvp)
+
+
+def eig(a: Any) -> tuple[Tensor, Tensor]:
+    """Eigenvalues and unit-norm eigenvectors of a general square matrix (``numpy.linalg.eig``),
+    batched; returns ``(w, v)`` with ``a @ v = v * w``.
+
+    chainrule tensors are real, so only real spectra are supported: a matrix with complex
+    eigenvalues raises ``ValueError`` (NumPy itself returns real arrays exactly in the supported
+    case). The gradient needs distinct eigenvalues.
+
+    >>> import chainrule as cr
+    >>> w, v = cr.linalg.eig(cr.tensor([[2., 1.], [0., 3.]]))
+    >>> w
+    tensor([2., 3.], dtype=float64)
+    """
+    x = _arr(a)
+    _square_check(x, "eig")
+    _float_check(x, "eig")
+    p = eig_p(x)
+    return ensure_tensor(p[..., 0, :]), ensure_tensor(p[..., 1:, :])
+
+
+def eigvals(a: Any) -> Tensor:
+    """Eigenvalues of a general square matrix with a real spectrum (``numpy.linalg.eigvals``);
+    see ``eig``.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.eigvals(cr.tensor([[2., 1.], [0., 3.]]))
+    tensor([2., 3.], dtype=float64)
+    """
+    return eig(a)[0]
+
+
+# ---------------------------------------------------------------- pinv
+def _pinv_impl(x: Any, *, rcond: float, hermitian: bool) -> Any:
+    return np.linalg.pinv(x, rcond=rcond, hermitian=hermitian)
+
+
+def _pinv_parts(ans: Any, x: Any) -> tuple[Any, Any, Any]:
+    """(P^T, I - A P, I - P A) for P = pinv(A)."""
+    m, n = x.shape[-2], x.shape[-1]
+    q = _eye(m, x.dtype) - matmul_p(x, ans)
+    r = _eye(n, x.dtype) - matmul_p(ans, x)
+    return _mT(ans), q, r
+
+
+def _pinv_vjp(g: Any, ans: Any, x: Any, *, rcond: Any, hermitian: bool) -> Any:
+    # Golub & Pereyra, for a locally constant rank: dP = -P dA P + P P^T dA^T Q + R dA^T P^T P
+    # with Q = I - A P, R = I - P A; its transpose gives
+    # Ā = -P^T Ḡ P^T + Q Ḡ^T P P^T + P^T P Ḡ^T R.
+    pt, q, r = _pinv_parts(ans, x)
+    gt = _mT(g)
+    return (-matmul_p(matmul_p(pt, g), pt) + matmul_p(matmul_p(q, gt), matmul_p(ans, pt))
+            + matmul_p(matmul_p(matmul_p(pt, ans), gt), r))  # fmt: skip
+
+
+def _pinv_jvp(t: Any, ans: Any, x: Any, *, rcond: Any, hermitian: bool) -> Any:
+    pt, q, r = _pinv_parts(ans, x)
+    tt = _mT(t)
+    return (-matmul_p(matmul_p(ans, t), ans) + matmul_p(matmul_p(matmul_p(ans, pt), tt), q)
+            + matmul_p(matmul_p(r, tt), matmul_p(pt, ans)))  # fmt: skip
+
+
+pinv_p = Primitive("pinv", _pinv_impl, nin=1, saves=(0,), saves_ans=True, grad_fn_name="LinalgPinvBackward0",
+                   batching="trailing")  # fmt: skip
+pinv_p.def_vjp(_pinv_vjp)
+pinv_p.def_jvp(_pinv_jvp)
+
+
+_UNSET: Any = object()
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNSET) -> Tensor:
+    """Moore-Penrose pseudo-inverse (``numpy.linalg.pinv``), batched over leading dimensions.
+
+    Singular values below ``rcond`` (or NumPy 2's ``rtol``; ``rtol=None`` means
+    ``max(m, n) * eps``) times the largest are treated as zero; with neither, 1e-15 as in NumPy
+    (too small for float32 matrices that are rank-deficient: pass ``rtol=None``). The gradient is that of a matrix of fixed rank: right where the rank does not change
+    under small perturbations (full rank, or a rank fixed by construction such as ``x.T @ x``).
+
+    >>> import chainrule as cr
+    >>> cr.linalg.pinv(cr.tensor([[2., 0.], [0., 0.]]))
+    tensor([[0.5, 0. ],
+            [0. , 0. ]], dtype=float64)
+    """
+    x = _arr(a)
+    if x.ndim < 2:
+        raise ValueError(f"pinv: expected a matrix or a stack of them (shape (..., m, n)), got shape {tuple(x.shape)}")
+    _float_check(x, "pinv")
+    if rcond is None:
+        if rtol is _UNSET:
+            rcond = 1e-15
+        elif rtol is None:
+            rcond = max(x.shape[-2:]) * float(np.finfo(x.dtype).eps)
+        else:
+            rcond = rtol
+    elif rtol is not _UNSET:
+        raise ValueError("pinv: give rcond or rtol, not both")
+    if isinstance(rcond, bool) or not isinstance(rcond, (int, float, np.floating, np.integer)):
+        raise TypeError(f"pinv: rcond/rtol must be a number, got {rcond!r}")
+    return ensure_tensor(pinv_p(x, rcond=float(rcond), hermitian=bool(hermitian)))
+
+
+# ---------------------------------------------------------------- matrix_power, norm
+def matrix_power(a: Any, n: int) -> Tensor:
+    """``a`` to the integer power ``n`` by repeated squaring (``numpy.linalg.matrix_power``);
+    negative ``n`` inverts first, ``n = 0`` gives the identity. Batched.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.matrix_power(cr.tensor([[1., 1.], [0., 1.]]), 3)
+    tensor([[1., 3.],
+            [0., 1.]], dtype=float64)
+    """
+    x = _arr(a)
+    _square_check(x, "matrix_power")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
+    n = int(n)
+    if n == 0:
+        eye = _eye(x.shape[-1], x.dtype if x.dtype.kind == "f" else np.float64)
+        return ensure_tensor(np.broadcast_to(eye, tuple(x.shape)).copy())
+    if n < 0:
+        _float_check(x, "matrix_power")
+        x = inv_p(x)
+        n = -n
+    result = None
+    base = x
+    while True:
+        if n & 1:
+            result = base if result is None else matmul_p(result, base)
+        n >>= 1
+        if not n:
+            break
+        base = matmul_p(base, base)
+    return ensure_tensor(result)
+
+
+def _norm_axes(x: Any, axis: Any) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    nd = x.ndim
+    axes = (axis,) if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) else tuple(axis)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"norm: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -nd <= a < nd:
+            raise ValueError(f"norm: axis {a} is out of range for a tensor with {nd} dimensions")
+        out.append(int(a) % nd)
+    if len(set(out)) != len(out):
+        raise ValueError(f"norm: axis {axis!r} repeats an axis")
+    if len(out) > 2:
+        raise ValueError(f"norm: axis takes one axis (vector norm) or two (matrix norm), got {axis!r}")
+    return tuple(out)
+
+
+def _vector_norm(x: Any, ord: Any, ax: tuple[int, ...]) -> Any:  # noqa: A002
+    if ord is None or ord == 2:
+        return norm_p(x, axis=ax, keepdims=False)
+    if isinstance(ord, str):
+        raise ValueError(f"norm: ord={ord!r} is a matrix norm; a vector norm takes a number (or inf)")
+    ord = float(ord)
+    if ord == math.inf:
+        return max_p(abs_p(x), axis=ax, keepdims=False)
+    if ord == -math.inf:
+        return min_p(abs_p(x), axis=ax, keepdims=False)
+    if ord == 0:
+        # The number of nonzero entries: piecewise constant, no gradient (as NumPy: a float).
+        data = x._data if isinstance(x, Tensor) else np.asarray(x)
+        return np.count_nonzero(data, axis=ax).astype(data.dtype)
+    if ord == 1:
+        return sum_p(abs_p(x), axis=ax, keepdims=False)
+    return sum_p(abs_p(x) ** ord, axis=ax, keepdims=False) ** (1.0 / ord)
+
+
+def _matrix_norm(x: Any, ord: Any, ax: tuple[int, int]) -> Any:  # noqa: A002
+    r, c = ax
+    if ord is None or ord == "fro":
+        return norm_p(x, axis=(min(r, c), max(r, c)), keepdims=False)
+    if ord in ("nuc", 2, -2):
+        nd = x.ndim
+        rest = tuple(i for i in range(nd) if i not in ax)
+        s = svdvals_p(transpose_p(x, axes=rest + (r, c)))
+        if ord == "nuc":
+            return sum_p(s, axis=(s.ndim - 1,), keepdims=False)
+        return (max_p if ord == 2 else min_p)(s, axis=(s.ndim - 1,), keepdims=False)
+    if ord in (1, -1, math.inf, -math.inf):
+        # 1: the largest column sum of |x|; inf: the largest row sum.
+        summed, kept = (r, c) if ord in (1, -1) else (c, r)
+        sums = sum_p(abs_p(x), axis=(summed,), keepdims=True)
+        pick = max_p if ord in (1, math.inf) else min_p
+        return reshape_p(pick(sums, axis=(kept,), keepdims=True),
+                         shape=tuple(n for i, n in enumerate(x.shape) if i not in ax))  # fmt: skip
+    raise ValueError(f"norm: invalid ord {ord!r} for a matrix norm; use None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """Vector or matrix norm with ``numpy.linalg.norm``'s semantics.
+
+    ``axis`` None: the 2-norm of all entries when ``ord`` is None, else the vector norm of a 1-D
+    or the matrix norm of a 2-D ``x``. An int (or 1-tuple) ``axis``: vector norms along it, with
+    ``ord`` None/2, inf, -inf, 0 (count of nonzeros, no gradient), 1 or any p
+    (``sum(|x|**p)**(1/p)``). A 2-tuple: matrix norms over those axes, with ``ord`` None/'fro',
+    'nuc' (sum of singular values), 2/-2 (largest/smallest singular value), 1/-1 (max/min column
+    sum of ``|x|``) or inf/-inf (max/min row sum). Where the norm is not differentiable (0 for the
+    2-norm, ties for max-type norms) the gradient is a subgradient, as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.norm(cr.tensor([3., 4.]))
+    tensor(5., dtype=float64)
+    >>> round(float(cr.linalg.norm(cr.tensor([[1., 2.], [3., 4.]]), "nuc")), 6)
+    5.830952
+    """
+    x = _arr(x)
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"norm: expected a real tensor, got dtype {x.dtype}")
+    if x.dtype.kind != "f":
+        x = np.asarray(x, dtype=np.float64)
+    axes = _norm_axes(x, axis)
+    if axes is None:
+        if ord is None:
+            out = norm_p(x, axis=None, keepdims=False)
+            axes = tuple(range(x.ndim))
+        elif x.ndim == 1:
+            axes = (0,)
+            out = _vector_norm(x, ord, axes)
+        elif x.ndim == 2:
+            axes = (0, 1)
+            out = _matrix_norm(x, ord, axes)
+        else:
+            raise ValueError(
+                f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D tensor, got shape {tuple(x.shape)}; "
+                "pass axis"
+            )
+    elif len(axes) == 1:
+        out = _vector_norm(x, ord, axes)
+    else:
+        out = _matrix_norm(x, ord, axes)  # type: ignore[arg-type]
+    if keepdims:
+        out = reshape_p(out, shape=tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    return ensure_tensor(out)
 
 
 # ---------------------------------------------------------------- Tensor methods

@@ -32,7 +32,7 @@ from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.stack import tracked
 from chainrule.core.tensor import Tensor
-from chainrule.ops import binary, creation, indexing, linalg, nondiff, reduce, unary
+from chainrule.ops import binary, creation, fft, indexing, linalg, nondiff, reduce, unary
 from chainrule.ops import shape as shape_ops
 
 __all__ = ["install", "UFUNC_PRIMITIVES", "ARRAY_FUNCTIONS"]
@@ -184,17 +184,7 @@ def _np_clip(a: Any, a_min: Any = _NO, a_max: Any = _NO, out: Any = None, *, min
 
 def _np_einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
     _plain_only(out=out, **kwargs)
-    if not isinstance(subscripts, str):
-        raise _NumPyDefault("the interleaved form")
     return linalg.einsum(subscripts, *operands)
-
-
-def _np_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
-    if isinstance(axis, (list, tuple)) and len(axis) == 2 and ord not in (None, "fro"):
-        raise _NumPyDefault("a matrix ord")
-    if ord == "fro":
-        ord = None  # noqa: A001
-    return reduce.norm(x, ord, _axis(axis), bool(keepdims))
 
 
 def _np_like(native: Callable[..., Any]) -> Callable[..., Any]:
@@ -342,10 +332,22 @@ ARRAY_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.einsum: _np_einsum,
     np.trace: _np_trace,
     np.diagonal: _np_diagonal,
-    np.linalg.norm: _np_norm,
     np.linalg.inv: linalg.inv,
     np.linalg.det: linalg.det,
     np.linalg.solve: linalg.solve,
+    # numpy.linalg's and numpy.fft's names (chainrule.linalg, chainrule.fft)
+    np.linalg.norm: linalg.norm,
+    np.linalg.svd: linalg.svd,
+    np.linalg.eigh: linalg.eigh,
+    np.linalg.eigvalsh: linalg.eigvalsh,
+    np.linalg.eig: linalg.eig,
+    np.linalg.eigvals: linalg.eigvals,
+    np.linalg.pinv: linalg.pinv,
+    np.linalg.matrix_power: linalg.matrix_power,
+    np.linalg.slogdet: linalg.slogdet,
+    np.linalg.cholesky: linalg.cholesky,
+    np.fft.fftshift: fft.fftshift,
+    np.fft.ifftshift: fft.ifftshift,
     np.round: _np_round,
     np.around: _np_round,
     np.argmax: _np_argmax,
