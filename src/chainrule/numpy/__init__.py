@@ -31,16 +31,19 @@ from typing import Any
 import numpy as _numpy
 
 import chainrule as _cr
+from chainrule.core.dispatch import bind as _bind
+from chainrule.core.primitive import registry as _registry
 from chainrule.core.tensor import Tensor as _Tensor
 from chainrule.numpy import fft, linalg, random
 from chainrule.numpy._resolve import resolve as _resolve
 from chainrule.ops._api import bind_sequence as _bind_sequence
+from chainrule.ops._api import ensure_tensor as _ensure_tensor
 from chainrule.ops.binary import where as _where
 from chainrule.ops.shape import astype as _astype
 from chainrule.ops.shape import reshape as _reshape
 
-__all__ = ["array", "asarray", "where", "zeros", "ones", "empty", "eye", "identity", "linalg", "fft",
-           "random"]  # fmt: skip
+__all__ = ["array", "asarray", "where", "zeros", "ones", "empty", "eye", "identity", "make_diagonal", "linalg",
+           "fft", "random"]  # fmt: skip
 
 _NO = object()
 
@@ -58,8 +61,9 @@ def _check_dtype(dtype: Any, op: str) -> Any:
 
 
 def _copy(t: _Tensor) -> _Tensor:
-    # A differentiable copy: a later in-place write into the result must not reach ``t``.
-    return t.clone()
+    # A differentiable copy with its own data array (a later in-place write into the result must
+    # not reach ``t``); an op, so reverse and forward transforms both see through it.
+    return _ensure_tensor(_bind(_registry["reshape"], t, shape=tuple(t.shape)))
 
 
 def array(object: Any, dtype: Any = None, *, copy: bool = True, order: Any = None,  # noqa: A002
@@ -198,6 +202,25 @@ def identity(n: int, dtype: Any = None, *, like: Any = None) -> _Tensor:
     return eye(n, dtype=float if dtype is None else dtype, like=like)
 
 
+def make_diagonal(D: Any, offset: int = 0, axis1: int = -1, axis2: int = -2) -> _Tensor:  # noqa: N803
+    """HIPS autograd's extension (not a NumPy name): the last axis of ``D`` spread onto the
+    diagonal of new trailing square matrices, so ``diagonal(make_diagonal(D)) == D``.
+
+    >>> import chainrule.numpy as np
+    >>> np.make_diagonal(np.array([1.0, 2.0]))
+    tensor([[1., 0.],
+            [0., 2.]], dtype=float64)
+    """
+    if offset != 0 or {axis1, axis2} != {-1, -2}:
+        raise NotImplementedError(
+            f"chainrule.numpy.make_diagonal: only offset=0 with axis1, axis2 = -1, -2 is supported "
+            f"(got offset={offset}, axis1={axis1}, axis2={axis2})"
+        )
+    d = asarray(D)
+    n = int(d.shape[-1]) if d.ndim else 1
+    return _ensure_tensor(_reshape(d, tuple(d.shape) + (1,)) * eye(n, dtype=d.dtype))
+
+
 def __getattr__(name: str) -> Any:
     value = _resolve(name, _numpy, [_cr], "chainrule.numpy")
     if not name.startswith("__"):
@@ -208,7 +231,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     names = set(globals())
     for name in dir(_numpy):
-        if name.startswith("_"):
+        if name.startswith("_") or name in names:
             continue
         try:
             __getattr__(name)

@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     names = set(globals())
     for name in dir(_numpy.fft):
-        if not name.startswith("_"):
+        if not name.startswith("_") and name not in names:
             try:
                 __getattr__(name)
             except AttributeError:

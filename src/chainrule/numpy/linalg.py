@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     names = set(globals())
     for name in dir(_numpy.linalg):
-        if not name.startswith("_"):
+        if not name.startswith("_") and name not in names:
             try:
                 __getattr__(name)
             except AttributeError:
