@@ -35,7 +35,7 @@ from chainrule.core.dispatch import bind as _bind
 from chainrule.core.primitive import registry as _registry
 from chainrule.core.tensor import Tensor as _Tensor
 from chainrule.numpy import fft, linalg, random
-from chainrule.numpy._resolve import resolve as _resolve
+from chainrule.numpy._resolve import resolve as _lookup
 from chainrule.ops._api import bind_sequence as _bind_sequence
 from chainrule.ops._api import ensure_tensor as _ensure_tensor
 from chainrule.ops.binary import where as _where
@@ -222,14 +222,14 @@ def make_diagonal(D: Any, offset: int = 0, axis1: int = -1, axis2: int = -2) -> 
 
 
 def __getattr__(name: str) -> Any:
-    value = _resolve(name, _numpy, [_cr], "chainrule.numpy")
+    value = _lookup(name, _numpy, [_cr], "chainrule.numpy")
     if not name.startswith("__"):
         globals()[name] = value  # resolved once: later look-ups are plain attribute reads
     return value
 
 
 def __dir__() -> list[str]:
-    names = set(globals())
+    names = {n for n in globals() if not n.startswith("_") and n not in ("Any", "annotations")}
     for name in dir(_numpy):
         if name.startswith("_") or name in names:
             continue

@@ -42,7 +42,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    names = set(globals())
+    names = {n for n in globals() if not n.startswith("_") and n not in ("Any", "annotations")}
     for name in dir(_numpy.linalg):
         if not name.startswith("_") and name not in names:
             try:
