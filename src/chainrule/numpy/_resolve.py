@@ -8,7 +8,7 @@ A name ``X`` asked of ``chainrule.numpy`` is looked up, first hit wins, in
    ARRAY_FUNCTIONS[numpy.X]``: the same code that runs for ``numpy.X(tensor)``);
 3. the ufunc table of that protocol (``UFUNC_PRIMITIVES[numpy.X]``: ``absolute``, ``negative``...);
 4. the native op ``chainrule.X``, when ``X`` is a NumPy name too (a native op that shares a
-   NumPy name takes NumPy's positional arguments);
+   NumPy name takes NumPy's positional arguments), or a native index trick (``r_``, ``c_``);
 5. NumPy's own object, for the names that carry no derivative (dtypes, constants, ``shape``,
    ``allclose``, ``argsort``...: :data:`NUMPY_AS_IS`). Given a tensor, those run through the
    NumPy protocol, which refuses to drop a derivative silently;
@@ -154,8 +154,12 @@ def resolve(name: str, np_module: types.ModuleType, native: list[Any], where: st
     if name not in _NOT_FROM_NATIVE:
         for space in native:
             fn = getattr(space, name, None)
-            if callable(fn) and not isinstance(fn, (type, types.ModuleType)):
+            if isinstance(fn, (type, types.ModuleType)):
+                continue
+            if callable(fn):
                 return _native(name, fn)
+            if hasattr(type(fn), "__getitem__") and not isinstance(fn, (str, bytes, tuple, list, dict)):
+                return fn  # an index trick such as r_ / c_
     if np_module is numpy and name in NUMPY_AS_IS:
         return np_obj
     raise missing(where, name)
