@@ -188,3 +188,25 @@ def test_names_not_taken_from_the_native_namespace():
     # chainrule.random is chainrule's, chainrule.empty PyTorch-style: neither is NumPy's.
     assert np.random is not cr.random
     assert "empty" in _resolve._NOT_FROM_NATIVE and np.empty((2,)).shape == (2,)
+
+
+
+def test_sequence_functions_take_a_single_array_as_its_rows(monkeypatch):
+    # NumPy reads one array as the sequence of its slices along axis 0 (np.vstack(a)); a native
+    # op that takes only lists gets the rows.
+    def vstack(tup):
+        if not isinstance(tup, (list, tuple)):
+            raise TypeError("vstack: expects a sequence")
+        return cr.concatenate([cr.reshape(t, (1, -1)) if t.ndim < 2 else t for t in tup], 0)
+
+    monkeypatch.setattr(cr, "vstack", vstack, raising=False)
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    try:
+        y = np.vstack(x)
+        assert y.shape == (2, 1)  # NumPy: rows of shape () each become (1, 1)
+        (y[:, 0] * cr.tensor([3.0, 4.0])).sum().backward()
+        numpy.testing.assert_array_equal(x.grad._data, [3.0, 4.0])
+        with pytest.raises(ValueError, match="0-d"):
+            np.vstack(cr.tensor(1.0))
+    finally:
+        np.__dict__.pop("vstack", None)

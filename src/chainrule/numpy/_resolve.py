@@ -134,7 +134,33 @@ def _native(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: NumPy functions whose first argument is a sequence of arrays, where NumPy also takes a single
+#: array as the sequence of its slices along axis 0 (``np.vstack(a)``, ``np.stack(a)``).
+SEQUENCE_FIRST = frozenset({"stack", "concatenate", "vstack", "hstack", "dstack", "column_stack",
+                            "row_stack", "block"})  # fmt: skip
+
+
+def _array_as_sequence(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(arrays: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(arrays, (Tensor, numpy.ndarray)):
+            if not arrays.ndim:
+                raise ValueError(f"chainrule.numpy.{name}: a 0-d array is not a sequence of arrays")
+            arrays = [arrays[i] for i in range(arrays.shape[0])]  # differentiable slices
+        return fn(arrays, *args, **kwargs)
+
+    return wrapper
+
+
 def resolve(name: str, np_module: types.ModuleType, native: list[Any], where: str) -> Any:
+    """:func:`_find`, with NumPy's single-array form of the sequence functions added."""
+    found = _find(name, np_module, native, where)
+    if np_module is numpy and name in SEQUENCE_FIRST and callable(found):
+        return _array_as_sequence(name, found)
+    return found
+
+
+def _find(name: str, np_module: types.ModuleType, native: list[Any], where: str) -> Any:
     """Steps 2 to 6 of the rule above for ``name`` (step 1 is the caller's module globals).
 
     ``np_module`` is ``numpy`` or one of its submodules; ``native`` the chainrule objects to look
