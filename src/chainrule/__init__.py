@@ -48,6 +48,25 @@ from chainrule.transforms import (
     vmap,
 )  # fmt: skip
 
+# HIPS autograd's transform names beside the JAX ones; grad, value_and_grad, jacobian and hessian
+# are rebound to versions that take argnum= (autograd) as well as argnums= (JAX).
+from chainrule.transforms.autograd_api import (  # noqa: E402, F811
+    elementwise_grad,
+    grad,
+    grad_and_aux,
+    hessian,
+    hessian_tensor_product,
+    hessian_vector_product,
+    jacobian,
+    make_ggnvp,
+    make_hvp,
+    make_jvp,
+    make_vjp,
+    tensor_jacobian_product,
+    value_and_grad,
+    vector_jacobian_product,
+)  # fmt: skip
+
 float32 = "float32"
 float64 = "float64"
 int32 = "int32"
@@ -62,4 +81,8 @@ __all__ = [
     "vjp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "jvp", "vmap", "custom_vjp", "custom_jvp",
     "checkpoint", "remat", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
+] + [
+    "elementwise_grad", "make_vjp", "make_jvp", "make_hvp", "hessian_tensor_product",
+    "hessian_vector_product", "tensor_jacobian_product", "vector_jacobian_product", "grad_and_aux",
+    "make_ggnvp",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip

@@ -740,6 +740,14 @@ def install() -> None:
     Tensor.tile = lambda self, *reps: tile(self, reps[0] if len(reps) == 1 else reps)
     Tensor.permute = lambda self, *dims: permute(self, *dims)
     Tensor.unsqueeze = lambda self, dim: expand_dims(self, dim)
+    # NumPy's ravel method (chainrule.numpy): a C-order flat copy of the values, differentiable.
+    Tensor.ravel = _ravel_method
+
+
+def _ravel_method(self: Tensor, order: str = "C") -> Any:
+    if order != "C":
+        raise ValueError(f"Tensor.ravel: order={order!r} is not supported; chainrule tensors are C-ordered")
+    return reshape(self, -1)
 
 
 def _varargs_axes(axes: tuple[Any, ...]) -> Any:
