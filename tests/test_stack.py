@@ -172,3 +172,18 @@ def test_an_error_inside_an_interpreter_leaves_the_stack_as_it_was() -> None:
     with pytest.raises(ValueError), cr.GradientTape():
         cr.reshape(x, (3, 2))
     assert stack.current() == ()
+
+
+def test_clone_keeps_the_tangent_of_a_forward_tracked_value() -> None:
+    # clone() of a value followed only by forward mode copied the data and lost the tangent (0
+    # instead of 1): a silently wrong derivative.
+    _, tangent = cr.jvp(lambda x: x.clone() * 2, (cr.tensor(3.0),), (cr.tensor(1.0),))
+    assert float(tangent) == 2.0
+    x = cr.Variable(2.0)
+    with ForwardAccumulator(x, cr.constant(1.0)) as acc:
+        y = x.clone()
+    assert float(acc.jvp(y)) == 1.0
+    with cr.GradientTape() as tape:
+        tape.watch(x)
+        z = x.clone() * x
+    assert float(tape.gradient(z, x)) == 4.0

@@ -269,7 +269,7 @@ def install() -> None:
     T.astype = lambda self, dtype: shape.astype(self, dtype)
     T.broadcast_to = lambda self, shp: shape.broadcast_to(self, shp)
     T.expand_dims = lambda self, axis: shape.expand_dims(self, axis)
-    T.clone = lambda self: bind(binary.mul_p, self, 1) if self._requires_grad else _copy(self)
+    T.clone = _clone
     T.argmax = lambda self, axis=None, keepdims=False: nondiff.argmax(self, axis, keepdims)
     T.argmin = lambda self, axis=None, keepdims=False: nondiff.argmin(self, axis, keepdims)
     T.any = lambda self, axis=None, keepdims=False: Tensor(np.any(self._data, axis=axis, keepdims=keepdims))
@@ -283,3 +283,11 @@ def install() -> None:
 
 def _copy(t: Tensor) -> Tensor:
     return Tensor(t._data.copy())
+
+
+def _clone(self: Tensor) -> Tensor:
+    """A copy that keeps every derivative ``self`` carries: recorded for reverse mode, and seen
+    by the interpreters (a forward accumulator gives it ``self``'s tangent, a tape records it)."""
+    if self._requires_grad or (state.busy and tracked(self)):
+        return bind(binary.mul_p, self, 1)
+    return _copy(self)

@@ -210,7 +210,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = Fals
         create = _nested(xs)
         grads = _pullback([y], [_ones_like(y)], xs, retain=create, create=create)
         # Under an outer forward transform the value keeps its tangent (detaching would zero it).
-        value = y if create or state.forward else _detached(y)
+        value = y if create or of_type(ForwardAccumulator) else _detached(y)
         g = _assemble(in_def, single, grads)
         return ((value, aux), g) if has_aux else (value, g)
 
@@ -282,7 +282,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         grads = _pullback(ys, cts, xs, retain=True, create=create)
         return tuple(unflatten(in_def, grads))
 
-    value = unflatten(o_def, [y if create or state.forward else _detached(y) for y in ys])
+    value = unflatten(o_def, [y if create or of_type(ForwardAccumulator) else _detached(y) for y in ys])
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
 
