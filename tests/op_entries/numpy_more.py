@@ -227,4 +227,13 @@ SORTING = [
     E("select", _select(cr), _select(np), _away([[(4,), (4,)], [(2, 3), (3,)], [(), (2,)]]), ("where",)),
 ]
 
-ENTRIES = ELEMENTWISE + SHAPES + PRODUCTS + SORTING
+INDEX_TRICKS = [
+    E("r_", lambda x, y: cr.r_[x, 0.5, y, 1:3], lambda x, y: np.r_[x, 0.5, y, 1:3],
+      _cases(([(3,), (2,)], {}), ([(), (2,)], {})), ("concat2", "reshape")),
+    E("r_directive", lambda x, y: cr.r_["1,2,0", x, y], lambda x, y: np.r_["1,2,0", x, y],
+      _cases(([(3,), (3,)], {}), ([(3, 2), (3,)], {})), ("concat2", "reshape", "transpose")),
+    E("c_", lambda x, y: cr.c_[x, y, 0:1:3j], lambda x, y: np.c_[x, y, 0:1:3j],
+      _cases(([(3,), (3,)], {}), ([(3, 2), (3,)], {})), ("concat2", "reshape", "transpose")),
+]
+
+ENTRIES = ELEMENTWISE + SHAPES + PRODUCTS + SORTING + INDEX_TRICKS

@@ -35,7 +35,7 @@ __all__ = [
 __all__ += [
     "tril", "triu", "append", "vstack", "hstack", "column_stack", "row_stack", "dstack",
     "array_split", "vsplit", "hsplit", "dsplit", "rot90", "flipud", "fliplr", "rollaxis",
-    "atleast_1d", "atleast_2d", "atleast_3d",
+    "atleast_1d", "atleast_2d", "atleast_3d", "r_", "c_",
 ]  # fmt: skip
 
 
@@ -1099,3 +1099,130 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
     order = [i for i in range(ndim) if i != ax]
     order.insert(st, ax)
     return ensure_tensor(transpose_p(a, axes=tuple(order)))
+
+
+# ---------------------------------------------------------------- r_ and c_
+def _holds_tensor(item: Any) -> bool:
+    if isinstance(item, Tensor):
+        return True
+    return isinstance(item, (list, tuple)) and any(_holds_tensor(i) for i in item)
+
+
+class _Concatenator:
+    """NumPy's ``r_``/``c_`` index tricks, differentiable in the tensors they join.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> cr.r_[x, 0.0, 5:7]
+    tensor([1., 2., 0., 5., 6.], dtype=float64, grad_fn=<CatBackward0>)
+    >>> cr.c_[x, x].shape
+    (2, 2)
+    """
+
+    def __init__(self, name: str, axis: int, ndmin: int, trans1d: int) -> None:
+        self._name, self._axis, self._ndmin, self._trans1d = name, axis, ndmin, trans1d
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self._name}"
+
+    def __len__(self) -> int:
+        return 0
+
+    def __getitem__(self, key: Any) -> Any:
+        name = self._name
+        key = key if isinstance(key, tuple) else (key,)
+        if key and isinstance(key[0], str) and key[0] in ("r", "c"):
+            raise ValueError(
+                f"{name}: the matrix directives 'r' and 'c' (numpy.matrix output) are not supported; "
+                f"build the array with {name}[...] and reshape it"
+            )
+        if not any(_holds_tensor(item) for item in key):
+            # Constants only: NumPy's own result, as a tensor.
+            return ensure_tensor(np.asarray((np.r_ if name == "r_" else np.c_)[key]))
+        axis, ndmin, trans1d = self._axis, self._ndmin, self._trans1d
+        objs: list[Any] = []
+        kinds: list[Any] = []  # dtypes, or the scalars themselves (NumPy's weak scalars)
+        for k, item in enumerate(key):
+            if isinstance(item, str):
+                if k != 0:
+                    raise ValueError(f"{name}: a directive string must be the first entry, got {item!r} at {k}")
+                try:
+                    parts = [int(v) for v in item.split(",")]
+                except ValueError:
+                    raise ValueError(
+                        f"{name}: unknown directive {item!r}; give 'axis', 'axis,ndmin' or "
+                        "'axis,ndmin,trans1d' as integers"
+                    ) from None
+                if not 1 <= len(parts) <= 3:
+                    raise ValueError(f"{name}: unknown directive {item!r}")
+                axis = parts[0]
+                if len(parts) > 1:
+                    ndmin = parts[1]
+                if len(parts) > 2:
+                    trans1d = parts[2]
+                continue
+            if isinstance(item, slice):
+                const = np.asarray(np.r_[item])
+                if ndmin > 1:
+                    const = np.array(const, ndmin=ndmin)
+                    if trans1d != -1:
+                        const = const.swapaxes(-1, trans1d)
+                objs.append(const)
+                kinds.append(const.dtype)
+                continue
+            if isinstance(item, (bool, int, float, np.generic)):
+                objs.append(item)
+                kinds.append(item)
+                continue
+            obj = as_operand_like(item)
+            shape = np.shape(as_array(obj))
+            if len(shape) < ndmin:
+                obj = reshape_p(obj, shape=(1,) * (ndmin - len(shape)) + shape)
+                if trans1d != -1:
+                    k2 = ndmin - len(shape)
+                    k1 = trans1d + k2 + 1 if trans1d < 0 else trans1d
+                    order = list(range(ndmin))
+                    obj = transpose_p(obj, axes=tuple(order[:k1] + order[k2:] + order[k1:k2]))
+            objs.append(obj)
+            kinds.append(np.asarray(as_array(obj)).dtype)
+        if not objs:
+            raise ValueError(f"{name}: nothing to join")
+        dtype = np.result_type(*kinds)
+        joined = []
+        for obj in objs:
+            if isinstance(obj, (bool, int, float, np.generic)):
+                obj = np.array(obj, ndmin=ndmin, dtype=dtype)
+            elif np.asarray(as_array(obj)).dtype != dtype:
+                obj = astype_p(obj, dtype=dtype)
+            joined.append(obj)
+        return concatenate(joined, axis=axis)
+
+
+def as_operand_like(item: Any) -> Any:
+    from chainrule.ops._api import as_operand
+
+    return as_operand(item)
+
+
+r_ = _Concatenator("r_", axis=0, ndmin=1, trans1d=-1)
+r_.__doc__ = """Join along the first axis with NumPy's ``r_`` syntax, differentiably in tensors.
+
+Slices become ranges (``1:4``, or ``0:1:5j`` for 5 points), scalars and arrays are joined; a
+leading string ``'axis'``, ``'axis,ndmin'`` or ``'axis,ndmin,trans1d'`` sets how. NumPy's own
+``numpy.r_`` reads tensors as plain arrays and drops their gradients: use this one.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1., 2.], requires_grad=True)
+>>> y = cr.r_[x, 0.0, 5:7]
+>>> y
+tensor([1., 2., 0., 5., 6.], dtype=float64, grad_fn=<CatBackward0>)
+"""
+c_ = _Concatenator("c_", axis=-1, ndmin=2, trans1d=0)
+c_.__doc__ = """Join along the last axis with NumPy's ``c_`` syntax (1-d inputs become columns),
+differentiably in tensors.
+
+>>> import chainrule as cr
+>>> cr.c_[cr.tensor([1., 2.]), cr.tensor([3., 4.])]
+tensor([[1., 3.],
+        [2., 4.]], dtype=float64)
+"""
