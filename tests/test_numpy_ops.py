@@ -169,7 +169,7 @@ def test_gradient_of_gradient_matches_finite_differences_of_a_quadratic() -> Non
         (lambda: cr.diag(cr.ones((2, 2, 2))), ValueError, r"diag: .*1-d .* or 2-d .*shape \(2, 2, 2\); use diagonal"),
         (lambda: cr.append(cr.ones((2, 3)), cr.ones(3), axis=0), ValueError,
          r"append: arr of shape \(2, 3\) and values of shape \(3,\) differ .*axis=None"),
-        (lambda: cr.vstack(cr.ones((2, 2))), TypeError, r"vstack: expects a sequence .*wrap it in a list"),
+        (lambda: cr.vstack(cr.tensor(1.0)), TypeError, r"vstack: expects a sequence of arrays, got a 0-d Tensor; wrap it in a list"),
         (lambda: cr.vsplit(cr.ones(4), 2), ValueError, r"vsplit: needs a tensor of at least 2 dimension\(s\), got shape \(4,\)"),
         (lambda: cr.dsplit(cr.ones((2, 2)), 2), ValueError, "dsplit: needs a tensor of at least 3"),
         (lambda: cr.array_split(cr.ones(4), 0), ValueError, "array_split: the number of sections must be positive"),

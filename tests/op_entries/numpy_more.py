@@ -128,6 +128,9 @@ SHAPES = [
     E("vstack", _seq(cr.vstack), _seq(np.vstack), _cases(
         ([(3,), (3,)], {}), ([(2, 3), (3,)], {}), ([(), ()], {}), ([(1, 2, 2), (2, 2, 2)], {}),
     ), ("concat2", "reshape")),
+    # A tensor where a sequence is expected is the sequence of its rows (NumPy iterates it).
+    E("vstack_rows", cr.vstack, np.vstack, _cases(((2,), {}), ((2, 3), {})), ("getitem", "concat2", "reshape")),
+    E("column_stack_rows", cr.column_stack, np.column_stack, _cases(((3, 2), {})), ("getitem", "concat2", "reshape")),
     E("row_stack", _seq(cr.row_stack), _seq(np.vstack), _cases(([(2,), (1, 2)], {})),
       ("concat2", "reshape")),
     E("hstack", _seq(cr.hstack), _seq(np.hstack), _cases(
@@ -225,6 +228,9 @@ SORTING = [
       _cases(((5,), {"kth": 2}), ((3, 4), {"kth": 1})), ("argpartition", "permute_along", "argsort", "getitem"),
       differentiable=False),
     E("select", _select(cr), _select(np), _away([[(4,), (4,)], [(2, 3), (3,)], [(), (2,)]]), ("where",)),
+    E("select_stacked_choices", lambda c: cr.select(cr.tensor(np.array([[True, False, False], [True, True, False]])), c, 0.5),
+      lambda c: np.select([[True, False, False], [True, True, False]], list(c), 0.5), _cases(((2, 3), {})),
+      ("where", "getitem")),
 ]
 
 INDEX_TRICKS = [

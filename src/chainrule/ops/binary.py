@@ -240,8 +240,9 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     tensor([ 1. ,  0.5, 30. ], dtype=float64)
     """
     from chainrule.ops._api import as_array
+    from chainrule.ops.shape import _rows
 
-    condlist, choicelist = list(condlist), list(choicelist)
+    condlist, choicelist = list(_rows(condlist, "select")), list(_rows(choicelist, "select"))
     if len(condlist) != len(choicelist):
         raise ValueError(
             f"select: {len(condlist)} conditions but {len(choicelist)} choices; give one choice per "

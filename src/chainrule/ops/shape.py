@@ -882,12 +882,23 @@ def _at_least(arys: tuple[Any, ...], ndim: int, op: str) -> Any:
 
 
 def _sequence(tup: Any, op: str) -> list[Any]:
-    if isinstance(tup, (Tensor, np.ndarray)):
-        raise TypeError(
-            f"{op}: expects a sequence (list or tuple) of arrays, got a single "
-            f"{type(tup).__name__}; wrap it in a list ([x])"
-        )
-    return _as_list(tup, op)
+    return _as_list(_rows(tup, op), op)
+
+
+def _rows(seq: Any, op: str) -> Any:
+    """A tensor or array given where a sequence is expected is the sequence of its rows (NumPy
+    iterates it); anything else is returned as is."""
+    if isinstance(seq, (Tensor, np.ndarray)):
+        shape = np.shape(as_array(seq))
+        if not shape:
+            raise TypeError(
+                f"{op}: expects a sequence of arrays, got a 0-d {type(seq).__name__}; wrap it in a "
+                "list ([x])"
+            )
+        from chainrule.ops.indexing import getitem
+
+        return [getitem(seq, i) for i in range(shape[0])]
+    return seq
 
 
 def _cast(out: Any, dtype: Any, casting: str, op: str) -> Any:
@@ -950,7 +961,7 @@ def column_stack(tup: Any) -> Any:
             [2., 4.]], dtype=float64)
     """
     xs = []
-    for a in _sequence(tup, "column_stack"):
+    for a in _sequence(tup, "column_stack"):  # (rows of a tensor, as NumPy iterates it)
         a = _operand(a)
         shape = np.shape(as_array(a))
         if len(shape) < 2:
