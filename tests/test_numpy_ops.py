@@ -202,3 +202,18 @@ def test_gradient_of_gradient_matches_finite_differences_of_a_quadratic() -> Non
 def test_errors_name_the_op_the_shapes_and_the_fix(call, error, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------- NumPy's own functions on tensors
+def test_numpy_functions_and_ufuncs_on_tensors_run_the_chainrule_ops() -> None:
+    x = cr.tensor([[0.3, -1.2], [2.5, 0.1]], requires_grad=True)
+    outs = [
+        np.exp2(x), np.arcsinh(x), np.hypot(x, 1.0), np.logaddexp(x, x), np.fmax(x, 0.0),
+        np.sinc(x), np.nan_to_num(x), np.tril(x), np.vstack([x, x]), np.diff(x), np.sort(x),
+        np.gradient(x, axis=0), np.kron(x, x), np.tensordot(x, x), np.cross(x, x), np.rot90(x),
+        np.select([x > 0], [x]), np.atleast_3d(x), np.diag(x), np.inner(x, x),
+    ]
+    for out in outs:
+        assert isinstance(out, cr.Tensor) and out.requires_grad
+    (g,) = cr.autograd.grad(cr.sum(np.sort(x, axis=None) * cr.arange(4.0)), [x])
+    np.testing.assert_array_equal(g.numpy(), [[2.0, 0.0], [3.0, 1.0]])
