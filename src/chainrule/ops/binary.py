@@ -28,6 +28,8 @@ __all__ = [
     "add", "subtract", "multiply", "divide", "power", "arctan2", "maximum", "minimum",
     "where", "clip", "mod",
 ]  # fmt: skip
+# NumPy's further elementwise functions (the block at the end of this file).
+__all__ += ["hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "select"]
 
 
 def _elementwise(name: str, impl: Any, nin: int, **kwargs: Any) -> Primitive:
@@ -168,3 +170,105 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
             out = where_p(greater_p(x, max), max, out)
         return ensure_tensor(out)
     return ensure_tensor(clip_p(x, min=min, max=max))
+
+
+# ---------------------------------------------------------------- NumPy's further elementwise ops
+def _over_hypot(v, ans):  # type: ignore[no-untyped-def]
+    # v / hypot, with 0 at hypot == 0 (the kink at the origin: abs's convention).
+    zero = equal_p(ans, 0)
+    return where_p(zero, 0.0, v / where_p(zero, 1.0, ans))
+
+
+hypot_p = _elementwise("hypot", np.hypot, 2, saves_ans=True)
+hypot_p.def_partials(lambda ans, x, y: _over_hypot(x, ans), lambda ans, x, y: _over_hypot(y, ans))
+
+
+def _exp_p():  # type: ignore[no-untyped-def]
+    from chainrule.ops.unary import exp_p
+
+    return exp_p
+
+
+def _exp2_p():  # type: ignore[no-untyped-def]
+    from chainrule.ops.unary import exp2_p
+
+    return exp2_p
+
+
+# d/dx log(e^x + e^y) = e^(x - ans): a softmax weight, at most 1, so no overflow.
+logaddexp_p = _elementwise("logaddexp", np.logaddexp, 2, saves_ans=True)
+logaddexp_p.def_partials(lambda ans, x, y: _exp_p()(x - ans), lambda ans, x, y: _exp_p()(y - ans))
+logaddexp2_p = _elementwise("logaddexp2", np.logaddexp2, 2, saves_ans=True)
+logaddexp2_p.def_partials(lambda ans, x, y: _exp2_p()(x - ans), lambda ans, x, y: _exp2_p()(y - ans))
+
+
+def _fshare_first(x, y):  # type: ignore[no-untyped-def]
+    """fmax/fmin's share of the first input: 1 where it is chosen (a NaN loses), 0.5 at ties."""
+    from chainrule.ops.nondiff import isnan_p, logical_not_p
+
+    nan_y_only = logical_and_p(isnan_p(y), logical_not_p(isnan_p(x)))
+    return nan_y_only * 1.0 + (greater_p(x, y) * 1.0 + equal_p(x, y) * 0.5)
+
+
+def _fshare_first_min(x, y):  # type: ignore[no-untyped-def]
+    from chainrule.ops.nondiff import isnan_p, logical_not_p
+
+    nan_y_only = logical_and_p(isnan_p(y), logical_not_p(isnan_p(x)))
+    return nan_y_only * 1.0 + (less_p(x, y) * 1.0 + equal_p(x, y) * 0.5)
+
+
+fmax_p = _elementwise("fmax", np.fmax, 2)
+fmax_p.def_partials(lambda ans, x, y: _fshare_first(x, y), lambda ans, x, y: _fshare_first(y, x))
+fmin_p = _elementwise("fmin", np.fmin, 2)
+fmin_p.def_partials(lambda ans, x, y: _fshare_first_min(x, y), lambda ans, x, y: _fshare_first_min(y, x))
+
+hypot = binary_function(hypot_p, "Elementwise √(x² + y²) without overflow; its gradient at the origin is 0.\n\n>>> import chainrule as cr\n>>> cr.hypot(cr.tensor(3.0), 4.0)\ntensor(5., dtype=float64)")
+logaddexp = binary_function(logaddexp_p, "Elementwise log(eˣ + eʸ), stable for large inputs.\n\n>>> import chainrule as cr\n>>> float(cr.logaddexp(cr.tensor(0.0), 0.0))\n0.6931471805599453")
+logaddexp2 = binary_function(logaddexp2_p, "Elementwise log₂(2ˣ + 2ʸ), stable for large inputs.\n\n>>> import chainrule as cr\n>>> cr.logaddexp2(cr.tensor(1.0), 1.0)\ntensor(2., dtype=float64)")
+fmax = binary_function(fmax_p, "Elementwise maximum that ignores NaN (``numpy.fmax``): the gradient goes to the number chosen, split evenly at ties.\n\n>>> import chainrule as cr\n>>> cr.fmax(cr.tensor([1., float('nan')]), cr.tensor([3., 2.]))\ntensor([3., 2.], dtype=float64)")
+fmin = binary_function(fmin_p, "Elementwise minimum that ignores NaN (``numpy.fmin``): the gradient goes to the number chosen, split evenly at ties.\n\n>>> import chainrule as cr\n>>> cr.fmin(cr.tensor([1., float('nan')]), cr.tensor([3., 2.]))\ntensor([1., 2.], dtype=float64)")
+
+
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    """Entries of the first choice whose condition holds, else ``default`` (``numpy.select``).
+
+    A composite of ``where``: the gradient goes to the choice (or default) each entry comes from.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1., 0.5, 3.])
+    >>> cr.select([x < 0, x > 1], [-x, x * 10], default=x)
+    tensor([ 1. ,  0.5, 30. ], dtype=float64)
+    """
+    from chainrule.ops._api import as_array
+    from chainrule.ops.shape import _rows
+
+    condlist, choicelist = list(_rows(condlist, "select")), list(_rows(choicelist, "select"))
+    if len(condlist) != len(choicelist):
+        raise ValueError(
+            f"select: {len(condlist)} conditions but {len(choicelist)} choices; give one choice per "
+            "condition"
+        )
+    if not condlist:
+        raise ValueError("select: needs at least one condition and choice")
+    for i, c in enumerate(condlist):
+        dt = np.asarray(as_array(c)).dtype
+        if dt != np.bool_:
+            raise TypeError(
+                f"select: condition {i} has dtype {dt}, not bool; pass comparisons (x > 0) or "
+                "cast with astype(bool)"
+            )
+    shapes = [np.shape(as_array(a)) for a in [*condlist, *choicelist, default]]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"select: the conditions, choices and default of shapes {shapes} do not broadcast together") from None
+    out = default
+    for c, v in zip(reversed(condlist), reversed(choicelist)):
+        out = where_p(c, v, out)
+    result = ensure_tensor(out)
+    full = np.broadcast_shapes(*shapes)
+    if result.shape != full:
+        from chainrule.ops.shape import broadcast_to_p
+
+        result = ensure_tensor(broadcast_to_p(result, shape=full))
+    return result

@@ -27,6 +27,8 @@ from chainrule.transforms.batching_rules import (
 )
 
 __all__ = ["getitem", "index_put", "take", "take_along_axis"]
+# Sorting, differentiable through its permutation (the block at the end of this file).
+__all__ += ["sort", "partition"]
 
 Index = tuple[Any, ...]
 
@@ -373,3 +375,73 @@ def install() -> None:
     """Attach ``x[index]`` and ``x[index] = value`` to Tensor."""
     Tensor.__getitem__ = getitem
     Tensor.__setitem__ = _setitem
+
+
+# ---------------------------------------------------------------- sort and partition
+# Both are a permutation along one axis, found by a non-differentiable primitive (argsort,
+# argpartition) and applied by ``permute_along``: the gradient flows back through the inverse
+# permutation, so every order of derivative is the permutation's (no scatter-add needed).
+def _permute_along_impl(x: Any, perm: Any, *, axis: int) -> Any:
+    return np.take_along_axis(np.asarray(x), np.asarray(perm), axis=axis)
+
+
+def _permute_along_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
+                         params: dict[str, Any]) -> Any:  # fmt: skip
+    batch = batch_sizes(vals, flags, nb)
+    x, perm = (full_batch(v, f, nb, batch) for v, f in zip(vals, flags))
+    return prim(x, perm, axis=int(params["axis"]) + nb)
+
+
+def _inverse_permutation(perm: Any, axis: int) -> Any:
+    from chainrule.ops.nondiff import argsort_p
+
+    return argsort_p(perm, axis=axis)
+
+
+permute_along_p = Primitive("permute_along", _permute_along_impl, nin=2, saves=(1,),
+                            grad_fn_name="SortBackward0", batching=_permute_along_batch)  # fmt: skip
+permute_along_p.def_vjp(
+    lambda g, ans, x, perm, axis: permute_along_p(g, _inverse_permutation(perm, axis), axis=axis), None
+)
+permute_along_p.def_jvp(lambda t, ans, x, perm, axis: permute_along_p(t, perm, axis=axis), None)
+
+
+def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
+         stable: bool | None = None) -> Any:  # fmt: skip
+    """``a`` sorted along ``axis`` (the flattened input when None), as ``numpy.sort``; NaNs last.
+    The gradient of each output entry goes to the entry it came from (ties: by position, a
+    stable sort whatever ``kind``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([3., 1., 2.], requires_grad=True)
+    >>> y = cr.sort(x)
+    >>> y
+    tensor([1., 2., 3.], dtype=float64, grad_fn=<SortBackward0>)
+    >>> (y * cr.tensor([1., 10., 100.])).sum().backward()
+    >>> x.grad
+    tensor([100.,   1.,  10.], dtype=float64)
+    """
+    from chainrule.ops.nondiff import argsort_p, sort_axis
+
+    if order is not None:
+        raise ValueError("sort: order= sorts structured arrays, which chainrule does not have")
+    x, ax = sort_axis(a, axis, "sort")
+    return ensure_tensor(permute_along_p(x, argsort_p(x, axis=ax), axis=ax))
+
+
+def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None) -> Any:
+    """``a`` rearranged along ``axis`` so that the entry at ``kth`` is where a sort would put it,
+    smaller ones before it and larger ones after (in no set order), as ``numpy.partition``; the
+    gradient follows the entries.
+
+    >>> import chainrule as cr
+    >>> float(cr.partition(cr.tensor([5., 1., 4., 2.]), 1)[1])
+    2.0
+    """
+    from chainrule.ops.nondiff import argpartition_p, check_kth, sort_axis
+
+    if order is not None:
+        raise ValueError("partition: order= sorts structured arrays, which chainrule does not have")
+    x, ax = sort_axis(a, axis, "partition")
+    k = check_kth(kth, np.shape(as_array(x))[ax], "partition")
+    return ensure_tensor(permute_along_p(x, argpartition_p(x, kth=k, axis=ax), axis=ax))

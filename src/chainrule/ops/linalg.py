@@ -34,6 +34,8 @@ __all__ = [
     "matmul", "dot", "outer", "einsum", "trace", "diagonal", "inv", "det", "slogdet", "solve",
     "cholesky",
 ]  # fmt: skip
+# NumPy's further products and diag (the block at the end of this file).
+__all__ += ["diag", "kron", "inner", "tensordot", "cross"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -1432,3 +1434,181 @@ def install() -> None:
     Tensor.dot = lambda self, other: dot(self, other)
     Tensor.trace = lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2)
     Tensor.diagonal = lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2)
+
+
+# ---------------------------------------------------------------- NumPy's further products and diag
+# Composites of diagonal/diagonal_scatter, einsum, mul and the shape primitives: exact, with
+# their rules.
+def diag(v: Any, k: int = 0) -> Tensor:
+    """A 1-d input placed on diagonal ``k`` of a square matrix, or a 2-d input's diagonal ``k``
+    (``numpy.diag``).
+
+    >>> import chainrule as cr
+    >>> cr.diag(cr.tensor([1., 2.]), k=1)
+    tensor([[0., 1., 0.],
+            [0., 0., 2.],
+            [0., 0., 0.]], dtype=float64)
+    >>> cr.diag(cr.eye(3))
+    tensor([1., 1., 1.], dtype=float64)
+    """
+    v = _arr(v)
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise TypeError(f"diag: k must be an int (the diagonal offset), got {k!r}")
+    k = int(k)
+    shape = tuple(v.shape)
+    if len(shape) == 1:
+        n = shape[0] + abs(k)
+        return ensure_tensor(diagonal_scatter_p(v, shape=(n, n), offset=k, axis1=0, axis2=1))
+    if len(shape) == 2:
+        return ensure_tensor(diagonal_p(v, offset=k, axis1=0, axis2=1))
+    raise ValueError(
+        f"diag: the input must be 1-d (to build a matrix) or 2-d (to read a diagonal), got shape "
+        f"{shape}; use diagonal() for stacks of matrices"
+    )
+
+
+def _letters(n: int, start: int = 0) -> str:
+    if start + n > len(_LETTERS):
+        raise ValueError(f"too many dimensions ({start + n}) for a product of tensors")
+    return _LETTERS[start : start + n]
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
+    """Sum of products over the given axes (``numpy.tensordot``): ``axes=N`` pairs the last N
+    axes of ``a`` with the first N of ``b``; ``axes=(axes_a, axes_b)`` names them. The free axes
+    of ``a`` come first, then those of ``b``. A composite of ``einsum``.
+
+    >>> import chainrule as cr
+    >>> cr.tensordot(cr.ones((2, 3, 4)), cr.ones((3, 4, 5))).shape
+    (2, 5)
+    >>> cr.tensordot(cr.ones((2, 3)), cr.ones((3, 2)), axes=([0, 1], [1, 0]))
+    tensor(6., dtype=float64)
+    """
+    a, b = _arr(a), _arr(b)
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        n = int(axes)
+        if n < 0 or n > len(sa) or n > len(sb):
+            raise ValueError(
+                f"tensordot: axes={n} needs 0 <= axes <= the dimensions of both inputs, got shapes {sa} and {sb}"
+            )
+        axes_a, axes_b = list(range(len(sa) - n, len(sa))), list(range(n))
+    else:
+        try:
+            axes_a, axes_b = axes
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"tensordot: axes must be an int or a pair (axes_a, axes_b), got {axes!r}"
+            ) from None
+        axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+        if len(axes_a) != len(axes_b):
+            raise ValueError(
+                f"tensordot: {len(axes_a)} axes of a but {len(axes_b)} of b ({axes!r}); pair them one to one"
+            )
+    from chainrule.ops.shape import _axis
+
+    axes_a = [_axis(x, len(sa), "tensordot") for x in axes_a]
+    axes_b = [_axis(x, len(sb), "tensordot") for x in axes_b]
+    if len(set(axes_a)) != len(axes_a) or len(set(axes_b)) != len(axes_b):
+        raise ValueError(f"tensordot: repeated axis in {axes!r}")
+    for i, j in zip(axes_a, axes_b):
+        if sa[i] != sb[j]:
+            raise ValueError(
+                f"tensordot: shape mismatch for sum: axis {i} of a (shape {sa}) has size {sa[i]} but "
+                f"axis {j} of b (shape {sb}) has size {sb[j]}"
+            )
+    la = list(_letters(len(sa)))
+    lb = list(_letters(len(sb), len(sa)))
+    for i, j in zip(axes_a, axes_b):
+        lb[j] = la[i]
+    out = "".join(c for i, c in enumerate(la) if i not in axes_a) + "".join(
+        c for j, c in enumerate(lb) if j not in axes_b
+    )
+    return ensure_tensor(einsum_p(a, b, subscripts=f"{''.join(la)},{''.join(lb)}->{out}"))
+
+
+def inner(a: Any, b: Any) -> Tensor:
+    """Sum of products over the last axes (``numpy.inner``): the result's shape is
+    ``a.shape[:-1] + b.shape[:-1]``; a 0-d input multiplies.
+
+    >>> import chainrule as cr
+    >>> cr.inner(cr.tensor([1., 2.]), cr.tensor([3., 4.]))
+    tensor(11., dtype=float64)
+    """
+    a, b = _arr(a), _arr(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return ensure_tensor(mul_p(a, b))
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(
+            f"inner: the last dimensions of shapes {tuple(a.shape)} and {tuple(b.shape)} differ "
+            f"({a.shape[-1]} != {b.shape[-1]}); they are summed over and must match"
+        )
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def kron(a: Any, b: Any) -> Tensor:
+    """Kronecker product (``numpy.kron``): blocks ``a[i, j] * b``; the input with fewer dimensions
+    gets leading size-1 ones. A composite of ``mul`` and ``reshape``.
+
+    >>> import chainrule as cr
+    >>> cr.kron(cr.tensor([1., 10.]), cr.tensor([1., 2., 3.]))
+    tensor([ 1.,  2.,  3., 10., 20., 30.], dtype=float64)
+    """
+    a, b = _arr(a), _arr(b)
+    nd = max(a.ndim, b.ndim)
+    sa = (1,) * (nd - a.ndim) + tuple(a.shape)
+    sb = (1,) * (nd - b.ndim) + tuple(b.shape)
+    wide_a = reshape_p(a, shape=tuple(v for n in sa for v in (n, 1)))
+    wide_b = reshape_p(b, shape=tuple(v for n in sb for v in (1, n)))
+    return ensure_tensor(reshape_p(mul_p(wide_a, wide_b), shape=tuple(m * n for m, n in zip(sa, sb))))
+
+
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None) -> Tensor:
+    """Cross product of 3-vectors (or 2-vectors, whose missing z is 0) along ``axisa``/``axisb``,
+    the result's vectors along ``axisc``; ``axis`` sets all three (``numpy.cross``). Two 2-vectors
+    give the z component alone. Other dimensions broadcast.
+
+    >>> import chainrule as cr
+    >>> cr.cross(cr.tensor([1., 0., 0.]), cr.tensor([0., 1., 0.]))
+    tensor([0., 0., 1.], dtype=float64)
+    """
+    from chainrule.ops.indexing import getitem
+    from chainrule.ops.shape import _axis, moveaxis, stack
+
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = _arr(a), _arr(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"cross: needs vectors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    a = moveaxis(a, _axis(axisa, a.ndim, "cross"), -1)
+    b = moveaxis(b, _axis(axisb, b.ndim, "cross"), -1)
+    na, nb = a.shape[-1], b.shape[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(
+            f"cross: incompatible vector sizes {na} and {nb} (axisa={axisa}, axisb={axisb}); the "
+            "vectors must have 2 or 3 components"
+        )
+    try:
+        batch = np.broadcast_shapes(tuple(a.shape[:-1]), tuple(b.shape[:-1]))
+    except ValueError:
+        raise ValueError(
+            f"cross: the shapes {tuple(a.shape)} and {tuple(b.shape)} (vectors moved last) do not broadcast"
+        ) from None
+    ca = [getitem(a, (Ellipsis, i)) for i in range(na)]
+    cb = [getitem(b, (Ellipsis, i)) for i in range(nb)]
+    z = ca[0] * cb[1] - ca[1] * cb[0]
+    if na == 2 and nb == 2:
+        return ensure_tensor(broadcast_to_p(z, shape=batch))
+    if na == 3 and nb == 3:
+        x = ca[1] * cb[2] - ca[2] * cb[1]
+        y = ca[2] * cb[0] - ca[0] * cb[2]
+    elif na == 2:
+        x = ca[1] * cb[2]
+        y = -(ca[0] * cb[2])
+    else:
+        x = -(ca[2] * cb[1])
+        y = ca[2] * cb[0]
+    parts = [broadcast_to_p(c, shape=batch) for c in (x, y, z)]
+    out = stack(parts, axis=-1)
+    return moveaxis(out, -1, _axis(axisc, len(batch) + 1, "cross"))

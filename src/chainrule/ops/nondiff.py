@@ -20,6 +20,8 @@ __all__ = [
     "logical_and", "logical_or", "logical_not", "logical_xor", "isfinite", "isnan", "isinf",
     "argmax", "argmin", "floor_divide", "floor", "ceil", "round",
 ]  # fmt: skip
+# The sorting permutations (the block at the end of this file).
+__all__ += ["argsort", "argpartition"]
 
 
 def _nondiff(name: str, impl: Any, nin: int, batching: Any = "elementwise") -> Primitive:
@@ -110,3 +112,78 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     tensor(0, dtype=int64)
     """
     return ensure_tensor(argmin_p(x, axis=axis, keepdims=keepdims))
+
+
+# ---------------------------------------------------------------- sorting permutations
+# Always along one axis (the public functions flatten for axis=None), so the generic "axis" rule
+# batches them.
+def _argsort_impl(x: np.ndarray, *, axis: int) -> np.ndarray:
+    # Stable, so that sort's gradient at ties is fixed by position (as NumPy's stable sort).
+    return np.argsort(x, axis=axis, kind="stable")
+
+
+def _argpartition_impl(x: np.ndarray, *, kth: Any, axis: int) -> np.ndarray:
+    return np.argpartition(x, kth, axis=axis)
+
+
+argsort_p = _nondiff("argsort", _argsort_impl, 1, batching="axis")
+argpartition_p = _nondiff("argpartition", _argpartition_impl, 1, batching="axis")
+
+
+def sort_axis(x: Any, axis: Any, op: str) -> tuple[Any, int]:
+    """``x`` flattened when ``axis`` is None, and the axis checked and made non-negative."""
+    from chainrule.ops._api import as_array, as_operand
+
+    x = as_operand(x)
+    if axis is None:
+        return reshape_p(x, shape=(-1,)), 0
+    ndim = np.ndim(as_array(x))
+    if ndim == 0:
+        raise ValueError(f"{op}: needs an input of at least 1 dimension (or axis=None), got a 0-d tensor")
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int or None, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return x, int(axis) % ndim
+
+
+def check_kth(kth: Any, size: int, op: str) -> Any:
+    """``kth`` (an int or a sequence of ints) checked against the axis size, NumPy's form kept."""
+    ks = np.asarray(kth)
+    if ks.dtype.kind not in "iu" or ks.ndim > 1:
+        raise TypeError(f"{op}: kth must be an int or a sequence of ints, got {kth!r}")
+    if np.any((ks < -size) | (ks >= size)):
+        raise ValueError(f"{op}: kth {kth!r} is out of range for an axis of size {size}")
+    return int(ks) if ks.ndim == 0 else tuple(int(k) for k in ks)
+
+
+def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
+            stable: bool | None = None) -> Any:  # fmt: skip
+    """Indices that sort ``a`` along ``axis`` (the flattened input when None), as
+    ``numpy.argsort``; always a stable sort (ties keep their order), whatever ``kind``.
+
+    >>> import chainrule as cr
+    >>> cr.argsort(cr.tensor([3., 1., 2.]))
+    tensor([1, 2, 0], dtype=int64)
+    """
+    if order is not None:
+        raise ValueError("argsort: order= sorts structured arrays, which chainrule does not have")
+    x, ax = sort_axis(a, axis, "argsort")
+    return ensure_tensor(argsort_p(x, axis=ax))
+
+
+def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None) -> Any:
+    """Indices that partition ``a`` around its ``kth`` smallest entries along ``axis``, as
+    ``numpy.argpartition``.
+
+    >>> import chainrule as cr
+    >>> int(cr.argpartition(cr.tensor([3., 1., 2.]), 0)[0])
+    1
+    """
+    if order is not None:
+        raise ValueError("argpartition: order= sorts structured arrays, which chainrule does not have")
+    from chainrule.ops._api import as_array
+
+    x, ax = sort_axis(a, axis, "argpartition")
+    k = check_kth(kth, np.shape(as_array(x))[ax], "argpartition")
+    return ensure_tensor(argpartition_p(x, kth=k, axis=ax))

@@ -468,3 +468,27 @@ def _array_function(self: Tensor, func: Any, types: Any, args: Any, kwargs: Any)
 def install() -> None:
     Tensor.__array_ufunc__ = _array_ufunc
     Tensor.__array_function__ = _array_function
+
+
+# ---------------------------------------------------------------- NumPy's further functions
+# The ops of issue 17, under their NumPy names: each chainrule function takes NumPy's signature.
+UFUNC_PRIMITIVES.update({
+    np.exp2: unary.exp2_p, np.arcsinh: unary.arcsinh_p, np.arccosh: unary.arccosh_p,
+    np.arctanh: unary.arctanh_p, np.hypot: binary.hypot_p, np.logaddexp: binary.logaddexp_p,
+    np.logaddexp2: binary.logaddexp2_p, np.fmax: binary.fmax_p, np.fmin: binary.fmin_p,
+})  # fmt: skip
+ARRAY_FUNCTIONS.update({
+    np.sinc: unary.sinc, np.nan_to_num: unary.nan_to_num, np.select: binary.select,
+    np.tril: shape_ops.tril, np.triu: shape_ops.triu, np.append: shape_ops.append,
+    np.vstack: shape_ops.vstack, np.hstack: shape_ops.hstack, np.dstack: shape_ops.dstack,
+    np.column_stack: shape_ops.column_stack, np.array_split: shape_ops.array_split,
+    np.split: shape_ops.split, np.vsplit: shape_ops.vsplit, np.hsplit: shape_ops.hsplit,
+    np.dsplit: shape_ops.dsplit, np.rot90: shape_ops.rot90, np.flipud: shape_ops.flipud,
+    np.fliplr: shape_ops.fliplr, np.rollaxis: shape_ops.rollaxis,
+    np.atleast_1d: shape_ops.atleast_1d, np.atleast_2d: shape_ops.atleast_2d,
+    np.atleast_3d: shape_ops.atleast_3d, np.diff: reduce.diff, np.gradient: reduce.gradient,
+    np.diag: linalg.diag, np.kron: linalg.kron, np.inner: linalg.inner,
+    np.tensordot: linalg.tensordot, np.cross: linalg.cross, np.sort: indexing.sort,
+    np.partition: indexing.partition, np.argsort: nondiff.argsort,
+    np.argpartition: nondiff.argpartition,
+})  # fmt: skip

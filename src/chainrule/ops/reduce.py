@@ -29,6 +29,8 @@ __all__ = [
     "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp", "norm",
     "cumsum", "cumprod",
 ]  # fmt: skip
+# NumPy's finite differences (the block at the end of this file).
+__all__ += ["diff", "gradient"]
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -621,3 +623,179 @@ def install() -> None:
     T.norm = lambda self, ord=None, axis=None, keepdims=False: norm(self, ord, axis, keepdims)  # noqa: A002
     T.cumsum = lambda self, axis=None: cumsum(self, axis)
     T.cumprod = lambda self, axis=None: cumprod(self, axis)
+
+
+# ---------------------------------------------------------------- NumPy's finite differences
+# Composites of crops (pad with negative widths), sub/mul and concatenation: exact and linear.
+_NO_VALUE: Any = object()
+
+
+def _crop(x: Any, ndim: int, axis: int, start: int, stop: int, n: int) -> Any:
+    """``x[start:stop]`` along ``axis`` (of size ``n``), with 0 <= start <= stop <= n."""
+    from chainrule.ops.shape import pad_p
+
+    widths = tuple((-start, stop - n) if i == axis else (0, 0) for i in range(ndim))
+    return pad_p(x, widths=widths)
+
+
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE, append: Any = _NO_VALUE) -> Any:
+    """The ``n``-th discrete difference along ``axis``, ``a[1:] - a[:-1]`` applied n times, after
+    joining ``prepend``/``append`` (a scalar is repeated across the other axes) (``numpy.diff``).
+
+    >>> import chainrule as cr
+    >>> cr.diff(cr.tensor([1., 4., 9., 16.]))
+    tensor([3., 5., 7.], dtype=float64)
+    >>> cr.diff(cr.tensor([1., 4., 9.]), n=2, prepend=0.0)
+    tensor([2., 2.], dtype=float64)
+    """
+    from chainrule.ops._api import as_operand
+    from chainrule.ops.binary import sub_p
+    from chainrule.ops.shape import _axis, concatenate
+
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"diff: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"diff: the order n must be non-negative, got {n}")
+    a = as_operand(a)
+    shape = np.shape(as_array(a))
+    if not shape:
+        raise ValueError("diff: needs an input of at least 1 dimension, got a 0-d tensor")
+    nd = len(shape)
+    ax = _axis(axis, nd, "diff")
+    if n == 0:
+        return ensure_tensor(a)
+    pieces = []
+    for name, extra in (("prepend", prepend), (None, a), ("append", append)):
+        if extra is _NO_VALUE:
+            continue
+        extra = as_operand(extra)
+        if name is not None and np.ndim(as_array(extra)) == 0:
+            extra = broadcast_to_p(extra, shape=shape[:ax] + (1,) + shape[ax + 1 :])
+        pieces.append(extra)
+    if len(pieces) > 1:
+        a = concatenate(pieces, axis=ax)
+    shape = np.shape(as_array(a))
+    size = shape[ax]
+    for _ in range(n):
+        if size == 0:
+            break
+        a = sub_p(_crop(a, nd, ax, 1, size, size), _crop(a, nd, ax, 0, size - 1, size))
+        size -= 1
+    return ensure_tensor(a)
+
+
+def _spacings(f_shape: tuple[int, ...], axes: tuple[int, ...], varargs: tuple[Any, ...]) -> list[Any]:
+    """Per axis: a uniform step (a float) or the steps between coordinates (a 1-d array)."""
+    if not varargs:
+        return [1.0] * len(axes)
+    if len(varargs) == 1 and np.ndim(_constant_spacing(varargs[0])) == 0:
+        return [float(_constant_spacing(varargs[0]))] * len(axes)
+    if len(varargs) != len(axes):
+        raise TypeError(
+            f"gradient: {len(varargs)} spacings for {len(axes)} axes; give none, one scalar, or one "
+            "per axis (a scalar step or the coordinates along that axis)"
+        )
+    out: list[Any] = []
+    for ax, v in zip(axes, varargs):
+        v = _constant_spacing(v)
+        if np.ndim(v) == 0:
+            out.append(float(v))
+            continue
+        if np.ndim(v) != 1:
+            raise ValueError(f"gradient: the coordinates along an axis must be 1-d, got shape {np.shape(v)}")
+        if len(v) != f_shape[ax]:
+            raise ValueError(
+                f"gradient: {len(v)} coordinates along axis {ax}, whose size is {f_shape[ax]}; give "
+                "one coordinate per entry"
+            )
+        steps = np.diff(np.asarray(v, dtype=np.float64))
+        out.append(float(steps[0]) if steps.size and np.all(steps == steps[0]) else steps)
+    return out
+
+
+def _constant_spacing(v: Any) -> Any:
+    if isinstance(v, Tensor):
+        if v.requires_grad:
+            raise TypeError(
+                "gradient: a spacing that requires grad is not supported (the result is not "
+                "differentiated with respect to the coordinates); pass v.detach()"
+            )
+        return v._data
+    return np.asarray(v)
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """Central differences in the interior, one-sided ones of order ``edge_order`` (1 or 2) at the
+    ends, per axis (``numpy.gradient``). Spacing: none (1), one scalar for all axes, or per axis
+    a scalar step or the coordinates. One axis gives one tensor, several a tuple.
+
+    >>> import chainrule as cr
+    >>> cr.gradient(cr.tensor([1., 4., 9., 16.]))
+    tensor([3., 4., 6., 7.], dtype=float64)
+    >>> cr.gradient(cr.tensor([1., 4., 9., 16.]), 2.0, edge_order=2)
+    tensor([1., 2., 3., 4.], dtype=float64)
+    """
+    from chainrule.ops._api import as_operand
+    from chainrule.ops.binary import add_p, mul_p, sub_p
+    from chainrule.ops.shape import _axes, astype_p, concatenate
+
+    f = as_operand(f)
+    shape = np.shape(as_array(f))
+    nd = len(shape)
+    if nd == 0:
+        raise ValueError("gradient: needs an input of at least 1 dimension, got a 0-d tensor")
+    axes = tuple(range(nd)) if axis is None else _axes(axis, nd, "gradient")
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+    dtype = np.asarray(as_array(f)).dtype
+    if dtype.kind in "biu":
+        f = astype_p(f, dtype=np.dtype(np.float64))
+    steps = _spacings(shape, axes, varargs)
+    outs = []
+    for ax, dx in zip(axes, steps):
+        n = shape[ax]
+        if n < edge_order + 1:
+            raise ValueError(
+                f"gradient: axis {ax} has {n} entries; edge_order={edge_order} needs at least "
+                f"{edge_order + 1}"
+            )
+
+        def part(start: int, stop: int, ax: int = ax, n: int = n) -> Any:
+            return _crop(f, nd, ax, start, stop, n)
+
+        def along(c: Any, ax: int = ax) -> Any:
+            # Per-position coefficients as a column along this axis.
+            return np.reshape(c, tuple(-1 if i == ax else 1 for i in range(nd)))
+
+        uniform = np.ndim(dx) == 0
+        if uniform:
+            inner = mul_p(sub_p(part(2, n), part(0, n - 2)), 1.0 / (2.0 * dx))
+        else:
+            d1, d2 = dx[:-1], dx[1:]
+            ca = along(-d2 / (d1 * (d1 + d2)))
+            cb = along((d2 - d1) / (d1 * d2))
+            cc = along(d1 / (d2 * (d1 + d2)))
+            inner = add_p(add_p(mul_p(part(0, n - 2), ca), mul_p(part(1, n - 1), cb)), mul_p(part(2, n), cc))
+        if edge_order == 1:
+            h0 = dx if uniform else dx[0]
+            h1 = dx if uniform else dx[-1]
+            first = mul_p(sub_p(part(1, 2), part(0, 1)), 1.0 / h0)
+            last = mul_p(sub_p(part(n - 1, n), part(n - 2, n - 1)), 1.0 / h1)
+        else:
+            if uniform:
+                a0, b0, c0 = -1.5 / dx, 2.0 / dx, -0.5 / dx
+                a1, b1, c1 = 0.5 / dx, -2.0 / dx, 1.5 / dx
+            else:
+                h1, h2 = dx[0], dx[1]
+                a0 = -(2.0 * h1 + h2) / (h1 * (h1 + h2))
+                b0 = (h1 + h2) / (h1 * h2)
+                c0 = -h1 / (h2 * (h1 + h2))
+                h1, h2 = dx[-2], dx[-1]
+                a1 = h2 / (h1 * (h1 + h2))
+                b1 = -(h2 + h1) / (h1 * h2)
+                c1 = (2.0 * h2 + h1) / (h2 * (h1 + h2))
+            first = add_p(add_p(mul_p(part(0, 1), a0), mul_p(part(1, 2), b0)), mul_p(part(2, 3), c0))
+            last = add_p(add_p(mul_p(part(n - 3, n - 2), a1), mul_p(part(n - 2, n - 1), b1)),
+                         mul_p(part(n - 1, n), c1))  # fmt: skip
+        outs.append(concatenate([first, inner, last], axis=ax))
+    return outs[0] if len(outs) == 1 else tuple(outs)

@@ -31,6 +31,12 @@ __all__ = [
     "swapaxes", "moveaxis", "permute", "squeeze", "concatenate", "stack", "split", "tile", "repeat",
     "pad", "flip", "roll",
 ]  # fmt: skip
+# NumPy's further shape functions (the block at the end of this file).
+__all__ += [
+    "tril", "triu", "append", "vstack", "hstack", "column_stack", "row_stack", "dstack",
+    "array_split", "vsplit", "hsplit", "dsplit", "rot90", "flipud", "fliplr", "rollaxis",
+    "atleast_1d", "atleast_2d", "atleast_3d", "r_", "c_",
+]  # fmt: skip
 
 
 def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
@@ -756,3 +762,486 @@ def _varargs_axes(axes: tuple[Any, ...]) -> Any:
     if len(axes) == 1:
         return axes[0]
     return axes
+
+
+# ---------------------------------------------------------------- NumPy's further shape functions
+# Composites of the primitives above (and of where): each is exact, and its rules are theirs.
+def _operand(x: Any) -> Any:
+    """A Tensor (or a list holding tensors, stacked) as is; anything else as an ndarray."""
+    from chainrule.ops._api import as_operand
+
+    return as_operand(x)
+
+
+def _triangle(x: Any, k: Any, op: str, lower: bool) -> Any:
+    from chainrule.ops.binary import where_p
+
+    x = _operand(x)
+    shape = np.shape(as_array(x))
+    if not shape:
+        raise ValueError(f"{op}: needs at least 1 dimension, got a 0-d tensor; reshape it first")
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise TypeError(f"{op}: k must be an int (the diagonal offset), got {k!r}")
+    n, m = shape[-2:] if len(shape) >= 2 else (shape[0], shape[0])
+    mask = np.tri(n, m, int(k), dtype=bool) if lower else ~np.tri(n, m, int(k) - 1, dtype=bool)
+    zero = np.zeros((), dtype=np.asarray(as_array(x)).dtype)
+    # Selected, not multiplied by the mask: an inf or NaN above the diagonal gives 0, as NumPy.
+    return ensure_tensor(where_p(mask, x, zero))
+
+
+def tril(m: Any, k: int = 0) -> Any:
+    """The lower triangle: entries above diagonal ``k`` set to 0 (``numpy.tril``), over the last
+    two axes; a 1-d input is repeated as rows first.
+
+    >>> import chainrule as cr
+    >>> cr.tril(cr.ones((3, 3)), k=-1)
+    tensor([[0., 0., 0.],
+            [1., 0., 0.],
+            [1., 1., 0.]], dtype=float64)
+    """
+    return _triangle(m, k, "tril", lower=True)
+
+
+def triu(m: Any, k: int = 0) -> Any:
+    """The upper triangle: entries below diagonal ``k`` set to 0 (``numpy.triu``), over the last
+    two axes; a 1-d input is repeated as rows first.
+
+    >>> import chainrule as cr
+    >>> cr.triu(cr.ones((2, 3)), k=1)
+    tensor([[0., 1., 1.],
+            [0., 0., 1.]], dtype=float64)
+    """
+    return _triangle(m, k, "triu", lower=False)
+
+
+def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    """``values`` joined after ``arr`` (``numpy.append``): both flattened when ``axis`` is None,
+    else along ``axis``, where their other dimensions must match.
+
+    >>> import chainrule as cr
+    >>> cr.append(cr.tensor([[1., 2.]]), [[3., 4.]], axis=0).shape
+    (2, 2)
+    >>> cr.append(cr.tensor([[1., 2.]]), 3.0)
+    tensor([1., 2., 3.], dtype=float64)
+    """
+    arr, values = _operand(arr), _operand(values)
+    if axis is None:
+        arr = reshape_p(arr, shape=(-1,))
+        values = reshape_p(values, shape=(-1,))
+        axis = 0
+    a_shape, v_shape = np.shape(as_array(arr)), np.shape(as_array(values))
+    if len(a_shape) != len(v_shape):
+        raise ValueError(
+            f"append: arr of shape {a_shape} and values of shape {v_shape} differ in their number "
+            "of dimensions; with an axis they must match (or pass axis=None to flatten both)"
+        )
+    return concatenate([arr, values], axis=axis)
+
+
+def atleast_1d(*arys: Any) -> Any:
+    """Each input with at least 1 dimension (a 0-d one becomes shape ``(1,)``); one input gives
+    one tensor, several a tuple (``numpy.atleast_1d``).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_1d(cr.tensor(2.0)).shape
+    (1,)
+    """
+    return _at_least(arys, 1, "atleast_1d")
+
+
+def atleast_2d(*arys: Any) -> Any:
+    """Each input with at least 2 dimensions: ``(n,)`` becomes ``(1, n)`` (``numpy.atleast_2d``).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_2d(cr.tensor([1., 2.])).shape
+    (1, 2)
+    """
+    return _at_least(arys, 2, "atleast_2d")
+
+
+def atleast_3d(*arys: Any) -> Any:
+    """Each input with at least 3 dimensions: ``(n,)`` becomes ``(1, n, 1)`` and ``(m, n)``
+    becomes ``(m, n, 1)`` (``numpy.atleast_3d``).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_3d(cr.ones((2, 3))).shape
+    (2, 3, 1)
+    """
+    return _at_least(arys, 3, "atleast_3d")
+
+
+def _at_least(arys: tuple[Any, ...], ndim: int, op: str) -> Any:
+    if not arys:
+        raise TypeError(f"{op}: needs at least one array")
+    outs = []
+    for a in arys:
+        a = _operand(a)
+        shape = np.shape(as_array(a))
+        if len(shape) < ndim:
+            if ndim == 3 and len(shape) == 1:
+                shape = (1, *shape, 1)
+            elif ndim == 3 and len(shape) == 2:
+                shape = (*shape, 1)
+            else:
+                shape = (1,) * (ndim - len(shape)) + shape
+            a = reshape_p(a, shape=shape)
+        outs.append(ensure_tensor(a))
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _sequence(tup: Any, op: str) -> list[Any]:
+    return _as_list(_rows(tup, op), op)
+
+
+def _rows(seq: Any, op: str) -> Any:
+    """A tensor or array given where a sequence is expected is the sequence of its rows (NumPy
+    iterates it); anything else is returned as is."""
+    if isinstance(seq, (Tensor, np.ndarray)):
+        shape = np.shape(as_array(seq))
+        if not shape:
+            raise TypeError(
+                f"{op}: expects a sequence of arrays, got a 0-d {type(seq).__name__}; wrap it in a "
+                "list ([x])"
+            )
+        from chainrule.ops.indexing import getitem
+
+        return [getitem(seq, i) for i in range(shape[0])]
+    return seq
+
+
+def _cast(out: Any, dtype: Any, casting: str, op: str) -> Any:
+    if casting != "same_kind":
+        raise ValueError(f"{op}: only casting='same_kind' is supported, got casting={casting!r}")
+    return out if dtype is None else astype(out, dtype)
+
+
+def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """Join along the first axis after ``atleast_2d`` (``numpy.vstack``): 1-d inputs are rows.
+
+    >>> import chainrule as cr
+    >>> cr.vstack([cr.tensor([1., 2.]), cr.tensor([3., 4.])]).shape
+    (2, 2)
+    """
+    xs = [atleast_2d(a) for a in _sequence(tup, "vstack")]
+    return _cast(concatenate(xs, axis=0), dtype, casting, "vstack")
+
+
+def row_stack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """``vstack`` under its older NumPy name.
+
+    >>> import chainrule as cr
+    >>> cr.row_stack([cr.tensor([1., 2.]), cr.tensor([3., 4.])]).shape
+    (2, 2)
+    """
+    return vstack(tup, dtype=dtype, casting=casting)
+
+
+def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """Join along the second axis, or the first for 1-d inputs (``numpy.hstack``).
+
+    >>> import chainrule as cr
+    >>> cr.hstack([cr.tensor([1., 2.]), cr.tensor([3.])])
+    tensor([1., 2., 3.], dtype=float64)
+    """
+    xs = [atleast_1d(a) for a in _sequence(tup, "hstack")]
+    axis = 0 if xs[0].ndim == 1 else 1
+    return _cast(concatenate(xs, axis=axis), dtype, casting, "hstack")
+
+
+def dstack(tup: Any) -> Any:
+    """Join along the third axis after ``atleast_3d`` (``numpy.dstack``).
+
+    >>> import chainrule as cr
+    >>> cr.dstack([cr.ones((2, 3)), cr.zeros((2, 3))]).shape
+    (2, 3, 2)
+    """
+    xs = [atleast_3d(a) for a in _sequence(tup, "dstack")]
+    return concatenate(xs, axis=2)
+
+
+def column_stack(tup: Any) -> Any:
+    """1-d inputs as columns, 2-d ones as they are, joined along the second axis
+    (``numpy.column_stack``).
+
+    >>> import chainrule as cr
+    >>> cr.column_stack([cr.tensor([1., 2.]), cr.tensor([3., 4.])])
+    tensor([[1., 3.],
+            [2., 4.]], dtype=float64)
+    """
+    xs = []
+    for a in _sequence(tup, "column_stack"):  # (rows of a tensor, as NumPy iterates it)
+        a = _operand(a)
+        shape = np.shape(as_array(a))
+        if len(shape) < 2:
+            a = reshape_p(a, shape=(int(np.prod(shape)), 1))
+        xs.append(a)
+    return concatenate(xs, axis=1)
+
+
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """``split`` that allows unequal parts (``numpy.array_split``): ``k`` sections of an axis of
+    size ``n`` are ``n % k`` parts of size ``n // k + 1``, then parts of size ``n // k``.
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.array_split(cr.arange(5.0), 3)]
+    [(2,), (2,), (1,)]
+    """
+    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"array_split: the number of sections must be positive, got {k}")
+        shape = np.shape(as_array(ary))
+        n = shape[_axis(axis, len(shape), "array_split")] if shape else 0
+        each, extras = divmod(n, k)
+        sizes = [each + 1] * extras + [each] * (k - extras)
+        indices_or_sections = [int(c) for c in np.cumsum(sizes)[:-1]]
+    return split(ary, indices_or_sections, axis=axis)
+
+
+def _split_family(ary: Any, indices_or_sections: Any, axis: int, need: int, op: str) -> list[Any]:
+    ndim = np.ndim(as_array(ary))
+    if ndim < need:
+        raise ValueError(
+            f"{op}: needs a tensor of at least {need} dimension(s), got shape {np.shape(as_array(ary))}"
+        )
+    return split(ary, indices_or_sections, axis=axis)
+
+
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``split`` along the first axis of a tensor of at least 2 dimensions (``numpy.vsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.vsplit(cr.ones((4, 2)), 2)]
+    [(2, 2), (2, 2)]
+    """
+    return _split_family(ary, indices_or_sections, 0, 2, "vsplit")
+
+
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``split`` along the second axis (the first of a 1-d tensor) (``numpy.hsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.hsplit(cr.ones((2, 4)), [1])]
+    [(2, 1), (2, 3)]
+    """
+    ndim = np.ndim(as_array(ary))
+    return _split_family(ary, indices_or_sections, 1 if ndim > 1 else 0, 1, "hsplit")
+
+
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``split`` along the third axis of a tensor of at least 3 dimensions (``numpy.dsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.dsplit(cr.ones((1, 2, 4)), 2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
+    return _split_family(ary, indices_or_sections, 2, 3, "dsplit")
+
+
+def flipud(m: Any) -> Any:
+    """Reverse the first axis (``numpy.flipud``).
+
+    >>> import chainrule as cr
+    >>> cr.flipud(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[3., 4.],
+            [1., 2.]], dtype=float64)
+    """
+    m = _operand(m)
+    if np.ndim(as_array(m)) < 1:
+        raise ValueError("flipud: needs a tensor of at least 1 dimension, got a 0-d tensor")
+    return flip(m, 0)
+
+
+def fliplr(m: Any) -> Any:
+    """Reverse the second axis (``numpy.fliplr``).
+
+    >>> import chainrule as cr
+    >>> cr.fliplr(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[2., 1.],
+            [4., 3.]], dtype=float64)
+    """
+    m = _operand(m)
+    if np.ndim(as_array(m)) < 2:
+        raise ValueError(f"fliplr: needs a tensor of at least 2 dimensions, got shape {np.shape(as_array(m))}")
+    return flip(m, 1)
+
+
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``, from the first axis towards the
+    second (``numpy.rot90``); a composite of ``flip`` and ``transpose``.
+
+    >>> import chainrule as cr
+    >>> cr.rot90(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[2., 4.],
+            [1., 3.]], dtype=float64)
+    """
+    m = _operand(m)
+    ndim = np.ndim(as_array(m))
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError(f"rot90: axes must name 2 axes, got {axes}")
+    if ndim < 2:
+        raise ValueError(f"rot90: needs a tensor of at least 2 dimensions, got shape {np.shape(as_array(m))}")
+    a0, a1 = _axis(axes[0], ndim, "rot90"), _axis(axes[1], ndim, "rot90")
+    if a0 == a1:
+        raise ValueError(f"rot90: the two axes must differ, got {axes}")
+    k = int(k) % 4
+    if k == 0:
+        return ensure_tensor(reshape_p(m, shape=np.shape(as_array(m))))
+    if k == 2:
+        return flip(m, (a0, a1))
+    perm = list(range(ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return transpose(flip(m, a1), perm)
+    return flip(transpose(m, perm), a1)
+
+
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """Move ``axis`` to come before position ``start`` (``numpy.rollaxis``; ``moveaxis`` is the
+    clearer spelling).
+
+    >>> import chainrule as cr
+    >>> cr.rollaxis(cr.zeros((3, 4, 5, 6)), 3, 1).shape
+    (3, 6, 4, 5)
+    """
+    a = _operand(a)
+    ndim = np.ndim(as_array(a))
+    ax = _axis(axis, ndim, "rollaxis")
+    if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+        raise TypeError(f"rollaxis: start must be an int, got {type(start).__name__}")
+    st = int(start) + ndim if start < 0 else int(start)
+    if not 0 <= st < ndim + 1:
+        raise ValueError(f"rollaxis: start {start} is out of range; it needs {-ndim} <= start < {ndim + 1}")
+    if ax < st:
+        st -= 1
+    order = [i for i in range(ndim) if i != ax]
+    order.insert(st, ax)
+    return ensure_tensor(transpose_p(a, axes=tuple(order)))
+
+
+# ---------------------------------------------------------------- r_ and c_
+def _holds_tensor(item: Any) -> bool:
+    if isinstance(item, Tensor):
+        return True
+    return isinstance(item, (list, tuple)) and any(_holds_tensor(i) for i in item)
+
+
+class _Concatenator:
+    """NumPy's ``r_``/``c_`` index tricks, differentiable in the tensors they join.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> cr.r_[x, 0.0, 5:7]
+    tensor([1., 2., 0., 5., 6.], dtype=float64, grad_fn=<CatBackward0>)
+    >>> cr.c_[x, x].shape
+    (2, 2)
+    """
+
+    def __init__(self, name: str, axis: int, ndmin: int, trans1d: int) -> None:
+        self._name, self._axis, self._ndmin, self._trans1d = name, axis, ndmin, trans1d
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self._name}"
+
+    def __len__(self) -> int:
+        return 0
+
+    def __getitem__(self, key: Any) -> Any:
+        name = self._name
+        key = key if isinstance(key, tuple) else (key,)
+        if key and isinstance(key[0], str) and key[0] in ("r", "c"):
+            raise ValueError(
+                f"{name}: the matrix directives 'r' and 'c' (numpy.matrix output) are not supported; "
+                f"build the array with {name}[...] and reshape it"
+            )
+        if not any(_holds_tensor(item) for item in key):
+            # Constants only: NumPy's own result, as a tensor.
+            return ensure_tensor(np.asarray((np.r_ if name == "r_" else np.c_)[key]))
+        axis, ndmin, trans1d = self._axis, self._ndmin, self._trans1d
+        objs: list[Any] = []
+        kinds: list[Any] = []  # dtypes, or the scalars themselves (NumPy's weak scalars)
+        for k, item in enumerate(key):
+            if isinstance(item, str):
+                if k != 0:
+                    raise ValueError(f"{name}: a directive string must be the first entry, got {item!r} at {k}")
+                try:
+                    parts = [int(v) for v in item.split(",")]
+                except ValueError:
+                    raise ValueError(
+                        f"{name}: unknown directive {item!r}; give 'axis', 'axis,ndmin' or "
+                        "'axis,ndmin,trans1d' as integers"
+                    ) from None
+                if not 1 <= len(parts) <= 3:
+                    raise ValueError(f"{name}: unknown directive {item!r}")
+                axis = parts[0]
+                if len(parts) > 1:
+                    ndmin = parts[1]
+                if len(parts) > 2:
+                    trans1d = parts[2]
+                continue
+            if isinstance(item, slice):
+                const = np.asarray(np.r_[item])
+                if ndmin > 1:
+                    const = np.array(const, ndmin=ndmin)
+                    if trans1d != -1:
+                        const = const.swapaxes(-1, trans1d)
+                objs.append(const)
+                kinds.append(const.dtype)
+                continue
+            if isinstance(item, (bool, int, float, np.generic)):
+                objs.append(item)
+                kinds.append(item)
+                continue
+            obj = as_operand_like(item)
+            shape = np.shape(as_array(obj))
+            if len(shape) < ndmin:
+                obj = reshape_p(obj, shape=(1,) * (ndmin - len(shape)) + shape)
+                if trans1d != -1:
+                    k2 = ndmin - len(shape)
+                    k1 = trans1d + k2 + 1 if trans1d < 0 else trans1d
+                    order = list(range(ndmin))
+                    obj = transpose_p(obj, axes=tuple(order[:k1] + order[k2:] + order[k1:k2]))
+            objs.append(obj)
+            kinds.append(np.asarray(as_array(obj)).dtype)
+        if not objs:
+            raise ValueError(f"{name}: nothing to join")
+        dtype = np.result_type(*kinds)
+        joined = []
+        for obj in objs:
+            if isinstance(obj, (bool, int, float, np.generic)):
+                obj = np.array(obj, ndmin=ndmin, dtype=dtype)
+            elif np.asarray(as_array(obj)).dtype != dtype:
+                obj = astype_p(obj, dtype=dtype)
+            joined.append(obj)
+        return concatenate(joined, axis=axis)
+
+
+def as_operand_like(item: Any) -> Any:
+    from chainrule.ops._api import as_operand
+
+    return as_operand(item)
+
+
+r_ = _Concatenator("r_", axis=0, ndmin=1, trans1d=-1)
+r_.__doc__ = """Join along the first axis with NumPy's ``r_`` syntax, differentiably in tensors.
+
+Slices become ranges (``1:4``, or ``0:1:5j`` for 5 points), scalars and arrays are joined; a
+leading string ``'axis'``, ``'axis,ndmin'`` or ``'axis,ndmin,trans1d'`` sets how. NumPy's own
+``numpy.r_`` reads tensors as plain arrays and drops their gradients: use this one.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1., 2.], requires_grad=True)
+>>> y = cr.r_[x, 0.0, 5:7]
+>>> y
+tensor([1., 2., 0., 5., 6.], dtype=float64, grad_fn=<CatBackward0>)
+"""
+c_ = _Concatenator("c_", axis=-1, ndmin=2, trans1d=0)
+c_.__doc__ = """Join along the last axis with NumPy's ``c_`` syntax (1-d inputs become columns),
+differentiably in tensors.
+
+>>> import chainrule as cr
+>>> cr.c_[cr.tensor([1., 2.]), cr.tensor([3., 4.])]
+tensor([[1., 3.],
+        [2., 4.]], dtype=float64)
+"""

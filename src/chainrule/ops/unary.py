@@ -20,6 +20,11 @@ __all__ = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid",
     "softplus", "relu", "gelu", "erf", "abs", "sign", "leaky_relu",
 ]  # fmt: skip
+# NumPy's further elementwise functions (the block at the end of this file).
+__all__ += [
+    "exp2", "arcsinh", "arccosh", "arctanh", "sinc", "fabs", "deg2rad", "rad2deg", "degrees",
+    "radians", "nan_to_num",
+]  # fmt: skip
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -175,3 +180,167 @@ def leaky_relu(x, negative_slope: float = 0.01):  # type: ignore[no-untyped-def]
     from chainrule.ops._api import ensure_tensor
 
     return ensure_tensor(leaky_relu_p(x, negative_slope=negative_slope))
+
+
+# ---------------------------------------------------------------- NumPy's further elementwise ops
+exp2_p = _elementwise("exp2", np.exp2, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (ans * _LN2))
+arcsinh_p = _elementwise("arcsinh", np.arcsinh, grad_fn_name="AsinhBackward0")
+arcsinh_p.def_chain(lambda s, ans, x: s / sqrt_p(x * x + 1))
+arccosh_p = _elementwise("arccosh", np.arccosh, grad_fn_name="AcoshBackward0")
+arccosh_p.def_chain(lambda s, ans, x: s / sqrt_p(x * x - 1))
+arctanh_p = _elementwise("arctanh", np.arctanh, grad_fn_name="AtanhBackward0")
+arctanh_p.def_chain(lambda s, ans, x: s / (1 - x * x))
+
+
+def _sinc_derivative_impl(x: np.ndarray, *, order: int) -> np.ndarray:
+    """The ``order``-th derivative of ``sinc(x) = sin(pi x) / (pi x)``, exact at 0 as well.
+
+    With ``u = pi x`` and ``f(u) = sin(u) / u`` it is ``pi**order * f^(order)(u)``. Near 0 (where
+    the closed form cancels) the Maclaurin series of f is differentiated term by term; elsewhere
+    Leibniz's rule on ``sin(u) * u**-1`` gives the closed form.
+    """
+    x = np.asarray(x)
+    dtype = np.result_type(x, 1.0)
+    u = np.pi * np.asarray(x, dtype=np.float64)
+    k = order
+    small = np.abs(u) < 2.0
+    us = np.where(small, u, 0.0)
+    series = np.zeros_like(u)
+    for n in range((k + 1) // 2, (k + 1) // 2 + 24):
+        # d^k/du^k of (-1)^n u^(2n) / (2n+1)!
+        coef = (-1.0) ** n * math.factorial(2 * n) / (math.factorial(2 * n + 1) * math.factorial(2 * n - k))
+        series = series + coef * us ** (2 * n - k)
+    ub = np.where(small, 1.0, u)
+    closed = np.zeros_like(u)
+    for j in range(k + 1):
+        m = k - j
+        closed = closed + (math.comb(k, j) * (-1.0) ** m * math.factorial(m)) * np.sin(ub + j * np.pi / 2) / ub ** (m + 1)
+    return (np.pi**k * np.where(small, series, closed)).astype(dtype, copy=False)
+
+
+def _sinc_impl(x: np.ndarray) -> np.ndarray:
+    return np.sinc(x)
+
+
+# Every derivative of sinc is one primitive (its order a param) whose partial is the next order:
+# a masked quotient would give 0, not -pi^2/3, for the second derivative at 0.
+sinc_derivative_p = _elementwise("sinc_derivative", _sinc_derivative_impl)
+sinc_derivative_p.def_partials(lambda ans, x, order: sinc_derivative_p(x, order=order + 1))
+sinc_p = _elementwise("sinc", _sinc_impl).def_partials(lambda ans, x: sinc_derivative_p(x, order=1))
+
+
+def _nan_to_num_impl(x: np.ndarray, *, nan: float = 0.0, posinf: float | None = None,
+                     neginf: float | None = None) -> np.ndarray:  # fmt: skip
+    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _pass_finite(s, ans, x, **params):  # type: ignore[no-untyped-def]
+    # The replaced entries are constants: 0 there, selected rather than multiplied, so that an
+    # inf or NaN seed (the square of a replaced 1.8e308) stays out of them.
+    from chainrule.ops.binary import where_p
+    from chainrule.ops.nondiff import isfinite_p
+
+    return where_p(isfinite_p(x), s, 0.0)
+
+
+nan_to_num_p = _elementwise("nan_to_num", _nan_to_num_impl, grad_fn_name="NanToNumBackward0")
+nan_to_num_p.def_chain(_pass_finite)
+
+exp2 = unary_function(exp2_p, "Elementwise 2ˣ.\n\n>>> import chainrule as cr\n>>> cr.exp2(cr.tensor(3.0))\ntensor(8., dtype=float64)")
+arcsinh = unary_function(arcsinh_p, "Elementwise inverse hyperbolic sine.\n\n>>> import chainrule as cr\n>>> cr.arcsinh(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+arccosh = unary_function(arccosh_p, "Elementwise inverse hyperbolic cosine (defined for x >= 1).\n\n>>> import chainrule as cr\n>>> cr.arccosh(cr.tensor(1.0))\ntensor(0., dtype=float64)")
+arctanh = unary_function(arctanh_p, "Elementwise inverse hyperbolic tangent (defined for |x| < 1).\n\n>>> import chainrule as cr\n>>> cr.arctanh(cr.tensor(0.0))\ntensor(0., dtype=float64)")
+sinc = unary_function(sinc_p, "Elementwise normalised sinc, sin(πx)/(πx), 1 at 0 (``numpy.sinc``); its derivatives of every order are exact at 0 too.\n\n>>> import chainrule as cr\n>>> cr.sinc(cr.tensor([0.0, 0.5]))\ntensor([1.        , 0.63661977], dtype=float64)")
+
+_DEG_TO_RAD = math.pi / 180.0
+_RAD_TO_DEG = 180.0 / math.pi
+
+
+def _float_input(x: Any) -> Any:
+    """``x`` cast to float64 when it holds integers or bools (NumPy's float-only ufuncs do that)."""
+    from chainrule.ops._api import as_array
+    from chainrule.ops.shape import astype_p
+
+    if np.asarray(as_array(x)).dtype.kind in "biu":
+        return astype_p(x, dtype=np.dtype(np.float64))
+    return x
+
+
+def deg2rad(x: Any) -> Any:
+    """Angles from degrees to radians, ``x * pi / 180`` (``numpy.deg2rad``).
+
+    >>> import chainrule as cr
+    >>> float(cr.deg2rad(cr.tensor(180.0)))
+    3.141592653589793
+    """
+    from chainrule.ops._api import ensure_tensor
+    from chainrule.ops.binary import mul_p
+
+    return ensure_tensor(mul_p(_float_input(x), _DEG_TO_RAD))
+
+
+def rad2deg(x: Any) -> Any:
+    """Angles from radians to degrees, ``x * 180 / pi`` (``numpy.rad2deg``).
+
+    >>> import chainrule as cr
+    >>> float(cr.rad2deg(cr.tensor(3.141592653589793)))
+    180.0
+    """
+    from chainrule.ops._api import ensure_tensor
+    from chainrule.ops.binary import mul_p
+
+    return ensure_tensor(mul_p(_float_input(x), _RAD_TO_DEG))
+
+
+def radians(x: Any) -> Any:
+    """``deg2rad`` under NumPy's other name.
+
+    >>> import chainrule as cr
+    >>> float(cr.radians(cr.tensor(90.0)))
+    1.5707963267948966
+    """
+    return deg2rad(x)
+
+
+def degrees(x: Any) -> Any:
+    """``rad2deg`` under NumPy's other name.
+
+    >>> import chainrule as cr
+    >>> float(cr.degrees(cr.tensor(1.5707963267948966)))
+    90.0
+    """
+    return rad2deg(x)
+
+
+def fabs(x: Any) -> Any:
+    """Elementwise |x| as floats (``numpy.fabs``); its derivative at 0 is 0, as ``abs``.
+
+    >>> import chainrule as cr
+    >>> cr.fabs(cr.tensor([-2, 3]))
+    tensor([2., 3.], dtype=float64)
+    """
+    from chainrule.ops._api import ensure_tensor
+
+    return ensure_tensor(abs_p(_float_input(x)))
+
+
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Any:  # fmt: skip
+    """NaN replaced by ``nan``, ±inf by ``posinf``/``neginf`` (the dtype's largest finite values
+    when None), as ``numpy.nan_to_num``. The gradient passes at finite entries and is 0 at
+    replaced ones. ``copy`` is accepted for NumPy's signature; the result is always a new tensor.
+
+    >>> import chainrule as cr
+    >>> cr.nan_to_num(cr.tensor([float("nan"), 1.0, float("inf")]), posinf=9.0)
+    tensor([0., 1., 9.], dtype=float64)
+    """
+    from chainrule.ops._api import ensure_tensor
+
+    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+            raise TypeError(
+                f"nan_to_num: {name} must be a number (or None for posinf/neginf), got {value!r}; "
+                "use where() to replace entries by values of a tensor"
+            )
+    return ensure_tensor(nan_to_num_p(x, nan=float(nan), posinf=None if posinf is None else float(posinf),
+                                      neginf=None if neginf is None else float(neginf)))  # fmt: skip
