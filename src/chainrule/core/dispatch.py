@@ -37,7 +37,7 @@ ALIAS_HOOKS: list[Any] = []
 
 #: How the transforms take part in bind, registered by their own modules so that the core names
 #: none of them: ``"batching"`` runs an op on batched values (vmap), ``"forward"`` gives its
-#: result a tangent in every active forward accumulator.
+#: result a tangent in every active forward accumulator, ``"jet"`` runs it on Taylor series.
 TRANSFORM_HOOKS: dict[str, Any] = {}
 
 #: Set by ``chainrule.ops``: turns a (nested) list or tuple holding tensors into one tensor by
@@ -368,7 +368,9 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
 
 
 def _bind_slow(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    """bind with tapes, forward accumulators, vmap levels or anomaly mode active."""
+    """bind with tapes, forward accumulators, vmap levels, jets or anomaly mode active."""
+    if state.jet:
+        return TRANSFORM_HOOKS["jet"](prim, args, params)
     if state.batching:
         return TRANSFORM_HOOKS["batching"](prim, args, params)
     datas = []

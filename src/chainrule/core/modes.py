@@ -33,12 +33,14 @@ class _State(threading.local):
         self.forward: list[Any] = []
         # Active batching levels (vmap), innermost last.
         self.batching: list[Any] = []
+        # Active Taylor-mode (jet) evaluations, innermost last.
+        self.jet: list[Any] = []
         self.anomaly: bool = False
         # True when bind has any extra work beyond plain reverse-mode recording.
         self.busy: bool = False
 
     def refresh(self) -> None:
-        self.busy = bool(self.tapes or self.forward or self.batching or self.anomaly)
+        self.busy = bool(self.tapes or self.forward or self.batching or self.anomaly or self.jet)
 
 
 state = _State()
