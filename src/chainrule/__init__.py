@@ -45,6 +45,9 @@ from chainrule.transforms import (
     vmap,
 )  # fmt: skip
 
+# Taylor mode (transforms/jet.py)
+from chainrule.transforms.jet import jet, taylor
+
 float32 = "float32"
 float64 = "float64"
 int32 = "int32"
@@ -60,3 +63,4 @@ __all__ = [
     "checkpoint", "remat", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip
+__all__ += ["jet", "taylor"]
