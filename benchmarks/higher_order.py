@@ -19,7 +19,7 @@ import numpy as np
 from benchmarks import libraries
 from benchmarks.timing import CheckFailed, Row, WorkloadResult, run_candidate
 
-__all__ = ["NAME", "TITLE", "ORDERS", "X", "run", "exact"]
+__all__ = ["NAME", "TITLE", "ORDERS", "X", "run", "exact", "chainrule_create_graph"]
 
 NAME = "higher_order"
 TITLE = "k-th derivative of sin(x) exp(x) at x = 0.5, k = 1..8, nested reverse mode"
@@ -59,6 +59,20 @@ def _chainrule(k: int) -> Callable[[], object]:
     return lambda: f(X)
 
 
+def chainrule_create_graph(k: int) -> Callable[[], object]:
+    """chainrule nesting ``autograd.grad(create_graph=True)``, as PyTorch does (the issue's form)."""
+    cr = libraries.load_chainrule()
+
+    def step():
+        x = cr.tensor(X, requires_grad=True)
+        y = cr.sin(x) * cr.exp(x)
+        for _ in range(k):
+            (y,) = cr.autograd.grad(y, [x], create_graph=True)
+        return y
+
+    return step
+
+
 def _hips(k: int) -> Callable[[], object]:
     autograd = libraries.load_autograd()
     anp = autograd.numpy
@@ -84,6 +98,7 @@ def _jax(k: int, jit: bool) -> Callable[[], object]:
 LIBRARIES: dict[str, Callable[[int], Callable[[], object]]] = {
     "PyTorch": _torch,
     "chainrule": _chainrule,
+    "chainrule create_graph": chainrule_create_graph,
     "HIPS autograd": _hips,
     "JAX (eager)": lambda k: _jax(k, False),
     "JAX (jit)": lambda k: _jax(k, True),

@@ -223,35 +223,47 @@ def _setup_chainrule(init, x, y) -> Trainer:
     return Trainer(step, lambda: [p.numpy().copy() for p in params], lambda v: float(v.item()))
 
 
-def run(quick: bool = False) -> WorkloadResult:
-    """Check every library's first step against NumPy's, then time steps."""
+def reference() -> tuple[list[np.ndarray], np.ndarray, np.ndarray, float, list[np.ndarray]]:
+    """The data, NumPy's first-step loss and the gradients that step applied."""
     init, x, y = initial_parameters()
     ref_params = [p.copy() for p in init]
     ref_loss = numpy_step(ref_params, x, y)
     # What the step subtracted, divided by lr: the gradient, compared with a tolerance fit for
     # float32 (summation order differs between BLAS kernels) but far tighter than any real bug.
     ref_grads = [(a - b) / LR for a, b in zip(init, ref_params)]
+    return init, x, y, ref_loss, ref_grads
+
+
+def checked(setup: Callable[[], Trainer], init: list[np.ndarray], ref_loss: float,
+            ref_grads: list[np.ndarray]) -> tuple[Callable[[], Callable[[], object]], Callable[[Callable[[], object]], None]]:  # fmt: skip
+    """``(build, check)`` for ``run_candidate``: the check compares the first step with NumPy's."""
+    holder: dict[str, Trainer] = {}
+
+    def build() -> Callable[[], object]:
+        holder["trainer"] = setup()
+        return holder["trainer"].step
+
+    def check(step: Callable[[], object]) -> None:
+        trainer = holder["trainer"]
+        loss = trainer.loss_value(step())
+        if not np.isclose(loss, ref_loss, rtol=1e-4):
+            raise CheckFailed(f"loss {loss:.6g} != reference {ref_loss:.6g}")
+        names = ("dW1", "db1", "dW2", "db2", "dW3", "db3")
+        for name, before, after, want in zip(names, init, trainer.parameters(), ref_grads):
+            if after.dtype != np.float32:
+                raise CheckFailed(f"{name[1:]} became {after.dtype}, expected float32")
+            scale = float(np.max(np.abs(want)))
+            compare_arrays(name, (before - after) / LR, want, rtol=1e-2, atol=1e-2 * scale)
+
+    return build, check
+
+
+def run(quick: bool = False) -> WorkloadResult:
+    """Check every library's first step against NumPy's, then time steps."""
+    init, x, y, ref_loss, ref_grads = reference()
 
     def as_check(setup: Callable[[], Trainer]):
-        holder: dict[str, Trainer] = {}
-
-        def build() -> Callable[[], object]:
-            holder["trainer"] = setup()
-            return holder["trainer"].step
-
-        def check(step: Callable[[], object]) -> None:
-            trainer = holder["trainer"]
-            loss = trainer.loss_value(step())
-            if not np.isclose(loss, ref_loss, rtol=1e-4):
-                raise CheckFailed(f"loss {loss:.6g} != reference {ref_loss:.6g}")
-            names = ("dW1", "db1", "dW2", "db2", "dW3", "db3")
-            for name, before, after, want in zip(names, init, trainer.parameters(), ref_grads):
-                if after.dtype != np.float32:
-                    raise CheckFailed(f"{name[1:]} became {after.dtype}, expected float32")
-                scale = float(np.max(np.abs(want)))
-                compare_arrays(name, (before - after) / LR, want, rtol=1e-2, atol=1e-2 * scale)
-
-        return build, check
+        return checked(setup, init, ref_loss, ref_grads)
 
     pending = (AttributeError, TypeError, NotImplementedError)
     # NumPy-based rows first: PyTorch's OpenMP and XLA's thread pools keep spinning for a while

@@ -6,6 +6,10 @@ Usage (from the repository root)::
     python -m benchmarks.run op_overhead      # some of them
     python -m benchmarks.run --quick          # fewer, shorter samples (under a minute)
 
+These tables time every library in one process, which skews ratios (thread pools and caches left
+by the rows before). The issue's targets are measured by ``python -m benchmarks.fresh``: each
+library in its own fresh process, alternating, with the spread over runs.
+
 Thread pools are pinned before NumPy, PyTorch or JAX is imported, so keep this module's top-level
 imports free of them: the workloads are imported by name once the pinning is done.
 """
@@ -32,7 +36,7 @@ __all__ = ["WORKLOADS", "main", "format_result"]
 # Each name is a module benchmarks/<name>.py exposing NAME, TITLE and run(quick) -> WorkloadResult.
 # Later workloads (jacobian, hessian, higher_order, train_digits, memory_chain) are added here.
 WORKLOADS = ["op_overhead", "mlp_step", "jacobian", "hessian", "higher_order", "train_digits", "memory_chain",
-             "memory_checkpoint"]
+             "memory_checkpoint", "taylor"]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

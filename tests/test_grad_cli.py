@@ -230,3 +230,12 @@ def test_trace_of_a_large_graph_suggests_graph(capsys: pytest.CaptureFixture[str
     # The explanation alone still works, and so does the drawing.
     code, out, _ = run(capsys, big, "x=1", "--explain")
     assert code == 0 and "Backward pass" in out
+
+
+def test_order_uses_taylor_mode_beyond_nested_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    # d^k/dx^k e^x sin x = 2^(k/2) e^x sin(x + k pi/4); order 12 was refused by the nested path
+    code, out, _ = run(capsys, "exp(x) * sin(x)", "x=0.5", "--order", "12", "--json")
+    assert code == 0
+    got = json.loads(out)["derivatives"]
+    want = [2 ** (k / 2) * math.exp(0.5) * math.sin(0.5 + k * math.pi / 4) for k in range(1, 13)]
+    assert len(got) == 12 and all(math.isclose(g, w, rel_tol=1e-11) for g, w in zip(got, want))

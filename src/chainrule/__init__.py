@@ -67,6 +67,9 @@ from chainrule.transforms.autograd_api import (  # noqa: E402, F811
     vector_jacobian_product,
 )  # fmt: skip
 
+# Taylor mode (transforms/jet.py)
+from chainrule.transforms.jet import jet, taylor
+
 float32 = "float32"
 float64 = "float64"
 int32 = "int32"
@@ -86,3 +89,4 @@ __all__ = [
     "hessian_vector_product", "tensor_jacobian_product", "vector_jacobian_product", "grad_and_aux",
     "make_ggnvp",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip
+__all__ += ["jet", "taylor"]

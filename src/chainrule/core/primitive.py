@@ -135,6 +135,7 @@ class Primitive:
         "reads",
         "view",
         "batching",
+        "jet",
     )
 
     def __init__(
@@ -171,6 +172,8 @@ class Primitive:
         if view:
             VIEW_PRIMITIVES.add(self)
         self.batching: tuple[str, ...] | Rule | None = None
+        # Taylor-mode rule (transforms/jet.py): a rule, "linear" (from def_linear), or None.
+        self.jet: Rule | str | None = None
         if batching is not None:
             self._set_batching(batching)
         if register:
@@ -285,6 +288,13 @@ class Primitive:
         >>> del registry["twice_doc"]
         """
         self.jvp_rules = tuple(_linear_jvp(self, i) for i in range(self.nin))
+        if self.jet is None:
+            self.jet = "linear"
+        return self
+
+    def def_jet(self, rule: Rule) -> Primitive:
+        """Declare the Taylor-mode rule (``transforms/jet.py`` says what a rule receives)."""
+        self.jet = rule
         return self
 
     def def_batching(self, kind: str | Rule, *axis_params: str) -> Primitive:

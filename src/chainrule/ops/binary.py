@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import Primitive
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import Tensor, binary_function, ensure_tensor
 from chainrule.ops.nondiff import (
     equal_p,
@@ -38,11 +39,15 @@ def _elementwise(name: str, impl: Any, nin: int, **kwargs: Any) -> Primitive:
 
 # The partials (or, where the seed reads better inside, one rule for both modes) of each input.
 add_p = _elementwise("add", np.add, 2, saves=()).def_partials(1, 1)
+add_p.def_jet(T.add)
 sub_p = _elementwise("sub", np.subtract, 2, saves=()).def_partials(1, -1)
+sub_p.def_jet(T.sub)
 mul_p = _elementwise("mul", np.multiply, 2, reads=((1,), (0,)))
 mul_p.def_chain(lambda s, ans, x, y: s * y, lambda s, ans, x, y: s * x)
+mul_p.def_jet(T.multiply)
 div_p = _elementwise("div", np.true_divide, 2, saves=(1,), saves_ans=True)
 div_p.def_chain(lambda s, ans, x, y: s / y, lambda s, ans, x, y: -s * ans / y)
+div_p.def_jet(T.divide)
 
 
 def _pow_dx(g, ans, x, y):  # type: ignore[no-untyped-def]
@@ -76,12 +81,14 @@ def _pow_impl(x: Any, y: Any) -> Any:
 
 
 pow_p = _elementwise("pow", _pow_impl, 2, saves=(0, 1), saves_ans=True).def_chain(_pow_dx, _pow_dy)
+pow_p.def_jet(T.power)
 
 arctan2_p = _elementwise("arctan2", np.arctan2, 2, grad_fn_name="Atan2Backward0")
 arctan2_p.def_chain(
     lambda s, ans, y, x: s * x / (x * x + y * y),
     lambda s, ans, y, x: -s * y / (x * x + y * y),
 )
+arctan2_p.def_jet(T.arctan2)
 
 
 def _share_first(x, y):  # type: ignore[no-untyped-def]
@@ -91,8 +98,10 @@ def _share_first(x, y):  # type: ignore[no-untyped-def]
 
 maximum_p = _elementwise("maximum", np.maximum, 2)
 maximum_p.def_partials(lambda ans, x, y: _share_first(x, y), lambda ans, x, y: _share_first(y, x))
+maximum_p.def_jet(T.maximum)
 minimum_p = _elementwise("minimum", np.minimum, 2)
 minimum_p.def_partials(lambda ans, x, y: _share_first(y, x), lambda ans, x, y: _share_first(x, y))
+minimum_p.def_jet(T.minimum)
 
 
 def _where_impl(cond: Any, x: Any, y: Any) -> Any:
@@ -107,6 +116,7 @@ where_p.def_chain(
     lambda s, ans, c, x, y: where_p(c, s, 0.0),
     lambda s, ans, c, x, y: where_p(c, 0.0, s),
 )
+where_p.def_jet(T.where)
 
 
 def _clip_impl(x: Any, *, min: Any = None, max: Any = None) -> Any:  # noqa: A002
@@ -124,9 +134,11 @@ def _clip_pass(x, min, max):  # type: ignore[no-untyped-def] # noqa: A002
 
 clip_p = _elementwise("clip", _clip_impl, 1, grad_fn_name="ClampBackward1")
 clip_p.def_partials(lambda ans, x, min=None, max=None: _clip_pass(x, min, max))  # noqa: A002
+clip_p.def_jet(T.clip)
 
 mod_p = _elementwise("mod", np.mod, 2, grad_fn_name="RemainderBackward0")
 mod_p.def_partials(1, lambda ans, x, y: -floor_divide_p(x, y))
+mod_p.def_jet(T.mod)
 
 add = binary_function(add_p, "Elementwise x + y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.add(cr.tensor([1., 2.]), 1.0)\ntensor([2., 3.], dtype=float64)")
 subtract = binary_function(sub_p, "Elementwise x - y, broadcasting.\n\n>>> import chainrule as cr\n>>> cr.subtract(cr.tensor(3.0), 1.0)\ntensor(2., dtype=float64)")

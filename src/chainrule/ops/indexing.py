@@ -16,6 +16,7 @@ import numpy as np
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor, bump_version
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.methods import check_inplace, inplace_update
 from chainrule.ops.shape import reshape_p
@@ -218,6 +219,7 @@ index_put_p.def_jvp(
     lambda t, ans, x, values, index: index_put_p(t, 0.0, index=index),
     lambda t, ans, x, values, index: index_put_p(_zeros_like(x, t), t, index=index),
 )
+index_put_p.def_jet(T.zero_filled(_index_put_impl))
 
 
 # ---------------------------------------------------------------- public functions

@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import mul_p
 from chainrule.ops.reduce import max_p, min_p, norm_p, sum_p
@@ -667,6 +668,7 @@ inv_p = Primitive("inv", np.linalg.inv, nin=1, saves=(), saves_ans=True, grad_fn
                   batching="trailing")  # fmt: skip
 inv_p.def_vjp(lambda g, ans, x: -matmul_p(matmul_p(_mT(ans), g), _mT(ans)))
 inv_p.def_jvp(lambda t, ans, x: -matmul_p(matmul_p(ans, t), ans))
+inv_p.def_jet(T.inv)
 
 
 def inv(x: Any) -> Tensor:
@@ -794,6 +796,7 @@ solve_p = Primitive("solve", _solve_impl, nin=2, saves=(0,), saves_ans=True, use
                     grad_fn_name="LinalgSolveExBackward0", batching=_solve_batch)  # fmt: skip
 solve_p.def_vjp(_solve_vjp_a, _solve_vjp_b)
 solve_p.def_jvp(_solve_jvp_a, _solve_jvp_b)
+solve_p.def_jet(T.solve)
 
 
 def solve(a: Any, b: Any) -> Tensor:

@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import add_p, minimum_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
@@ -47,6 +48,7 @@ def _elu_slope(x: Any, alpha: float) -> Any:
 
 elu_p = Primitive("elu", _elu_impl, nin=1, batching="elementwise")
 elu_p.def_partials(lambda ans, x, alpha=1.0: _elu_slope(x, alpha))
+elu_p.def_jet(T.elu)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -144,6 +146,7 @@ log_softmax_p = Primitive("log_softmax", _log_softmax_impl, nin=1, saves=(), sav
                           grad_fn_name="LogSoftmaxBackward0", batching="axis")  # fmt: skip
 log_softmax_p.def_vjp(lambda g, ans, x, *, axis: g - exp_p(ans) * sum_p(g, axis=axis, keepdims=True))
 log_softmax_p.def_jvp(lambda t, ans, x, *, axis: t - sum_p(exp_p(ans) * t, axis=axis, keepdims=True))
+log_softmax_p.def_jet(T.log_softmax)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:

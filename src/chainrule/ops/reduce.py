@@ -19,6 +19,7 @@ from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.stack import tracked
 from chainrule.core.tensor import Tensor
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.ops.binary import where_p
 from chainrule.ops.nondiff import isfinite_p
@@ -253,9 +254,11 @@ def _extreme_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = Fa
 max_p = Primitive("max", _max_impl, nin=1, saves_ans=True, grad_fn_name="AmaxBackward0", batching="axis")
 max_p.def_vjp(_extreme_vjp)
 max_p.def_jvp(_extreme_jvp)
+max_p.def_jet(T.select_reduce(np.max))
 min_p = Primitive("min", _min_impl, nin=1, saves_ans=True, grad_fn_name="AminBackward0", batching="axis")
 min_p.def_vjp(_extreme_vjp)
 min_p.def_jvp(_extreme_jvp)
+min_p.def_jet(T.select_reduce(np.min))
 
 
 # ---------------------------------------------------------------- var
@@ -283,6 +286,7 @@ var_p.def_jvp(
         t, _var_weights(x, axis, ddof), axis, keepdims
     )
 )
+var_p.def_jet(T.var)
 
 
 # ---------------------------------------------------------------- logsumexp
@@ -320,6 +324,7 @@ logsumexp_p.def_jvp(
         t, _softmax_weights(ans, x, axis, keepdims), axis, keepdims
     )
 )
+logsumexp_p.def_jet(T.logsumexp)
 
 
 # ---------------------------------------------------------------- 2-norm
@@ -341,6 +346,7 @@ norm_p.def_jvp(
     lambda t, ans, x, axis=None, keepdims=False: sum_p(t * x, axis=axis, keepdims=keepdims)
     / _safe_norm(ans)
 )
+norm_p.def_jet(T.norm)
 
 
 # ---------------------------------------------------------------- cumsum and cumprod

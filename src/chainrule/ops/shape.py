@@ -17,6 +17,7 @@ from chainrule.core.dispatch import SEQUENCE_TO_TENSOR
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_array, ensure_tensor
 from chainrule.transforms.batching_rules import (
     batch_sizes,
@@ -327,6 +328,7 @@ pad_p = Primitive("pad", _pad_impl, nin=1, saves=(), grad_fn_name="ConstantPadNd
 pad_p.def_vjp(lambda g, ans, x, widths, value=0.0: pad_p(g, widths=_negate_widths(widths)))
 # Affine in x when the fill value is not 0: the tangent is padded with zeros (not def_linear).
 pad_p.def_jvp(lambda t, ans, x, widths, value=0.0: pad_p(t, widths=widths))
+pad_p.def_jet(T.zero_filled(_pad_impl, value=0.0))
 
 
 def _axis_widths(ndim: int, axis: int, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
@@ -359,6 +361,7 @@ concat2_p.def_jvp(
     lambda t, ans, a, b, axis: pad_p(t, widths=_axis_widths(len(a.shape), axis, 0, b.shape[axis])),
     lambda t, ans, a, b, axis: pad_p(t, widths=_axis_widths(len(a.shape), axis, a.shape[axis], 0)),
 )
+concat2_p.def_jet(T.zero_filled(_concat2_impl))
 
 
 # ---------------------------------------------------------------- flip and roll

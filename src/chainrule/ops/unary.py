@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import Primitive
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import unary_function
 from chainrule.ops.nondiff import greater_p
 
@@ -81,39 +82,61 @@ def _elementwise(name: str, impl: Any, **kwargs: Any) -> Primitive:
 # benchmarks' op chains (sin, cos, exp, tanh, square, and mul) use the one-rule form: a partial
 # costs one more Python call per edge, which op_overhead measured.
 neg_p = _elementwise("neg", np.negative, saves=(), grad_fn_name="NegBackward0").def_partials(-1)
+neg_p.def_jet(T.neg)
 square_p = _elementwise("square", np.square, grad_fn_name="PowBackward0")
 square_p.def_chain(lambda s, ans, x: s * (2 * x))
+square_p.def_jet(T.square)
 sqrt_p = _elementwise("sqrt", np.sqrt, saves=(), saves_ans=True)
 sqrt_p.def_chain(lambda s, ans, x: s / (2 * ans))
+sqrt_p.def_jet(T.sqrt)
 reciprocal_p = _elementwise("reciprocal", np.reciprocal, saves=(), saves_ans=True)
 reciprocal_p.def_chain(lambda s, ans, x: -s * ans * ans)
+reciprocal_p.def_jet(T.reciprocal)
 exp_p = _elementwise("exp", np.exp, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * ans)
+exp_p.def_jet(T.exp)
 expm1_p = _elementwise("expm1", np.expm1, saves=(), saves_ans=True).def_partials(lambda ans, x: ans + 1)
+expm1_p.def_jet(T.expm1)
 log_p = _elementwise("log", np.log).def_chain(lambda s, ans, x: s / x)
+log_p.def_jet(T.log)
 log1p_p = _elementwise("log1p", np.log1p).def_chain(lambda s, ans, x: s / (x + 1))
+log1p_p.def_jet(T.log1p)
 log2_p = _elementwise("log2", np.log2).def_chain(lambda s, ans, x: s / (x * _LN2))
+log2_p.def_jet(T.log2)
 log10_p = _elementwise("log10", np.log10).def_chain(lambda s, ans, x: s / (x * _LN10))
+log10_p.def_jet(T.log10)
 sin_p = _elementwise("sin", np.sin)
 cos_p = _elementwise("cos", np.cos)
 sin_p.def_chain(lambda s, ans, x: s * cos_p(x))
+sin_p.def_jet(T.sin)
 cos_p.def_chain(lambda s, ans, x: s * -sin_p(x))
+cos_p.def_jet(T.cos)
 tan_p = _elementwise("tan", np.tan, saves=(), saves_ans=True).def_partials(lambda ans, x: 1 + ans * ans)
+tan_p.def_jet(T.tan)
 arcsin_p = _elementwise("arcsin", np.arcsin, grad_fn_name="AsinBackward0")
 arcsin_p.def_chain(lambda s, ans, x: s / sqrt_p(1 - x * x))
+arcsin_p.def_jet(T.arcsin)
 arccos_p = _elementwise("arccos", np.arccos, grad_fn_name="AcosBackward0")
 arccos_p.def_chain(lambda s, ans, x: -s / sqrt_p(1 - x * x))
+arccos_p.def_jet(T.arccos)
 arctan_p = _elementwise("arctan", np.arctan, grad_fn_name="AtanBackward0")
 arctan_p.def_chain(lambda s, ans, x: s / (1 + x * x))
+arctan_p.def_jet(T.arctan)
 sinh_p = _elementwise("sinh", np.sinh)
 cosh_p = _elementwise("cosh", np.cosh)
 sinh_p.def_partials(lambda ans, x: cosh_p(x))
+sinh_p.def_jet(T.sinh)
 cosh_p.def_partials(lambda ans, x: sinh_p(x))
+cosh_p.def_jet(T.cosh)
 tanh_p = _elementwise("tanh", np.tanh, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (1 - ans * ans))
+tanh_p.def_jet(T.tanh)
 sigmoid_p = _elementwise("sigmoid", _sigmoid_impl, saves=(), saves_ans=True)
 sigmoid_p.def_partials(lambda ans, x: ans * (1 - ans))
+sigmoid_p.def_jet(T.sigmoid)
 softplus_p = _elementwise("softplus", _softplus_impl).def_partials(lambda ans, x: sigmoid_p(x))
+softplus_p.def_jet(T.softplus)
 # relu'(x) is a step; the mask is computed from the output so nothing else is kept.
 relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_partials(lambda ans, x: ans > 0)
+relu_p.def_jet(T.relu)
 
 
 def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
@@ -123,7 +146,9 @@ def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
 
 leaky_relu_p = _elementwise("leaky_relu", _leaky_relu_impl)
 leaky_relu_p.def_partials(lambda ans, x, negative_slope=0.01: _leaky_slope(x, negative_slope))
+leaky_relu_p.def_jet(T.leaky_relu)
 erf_p = _elementwise("erf", _erf_impl).def_partials(lambda ans, x: _SQRT_2_OVER_PI * exp_p(-(x * x)))
+erf_p.def_jet(T.erf)
 
 
 def _gelu_derivative(x):  # type: ignore[no-untyped-def]
@@ -134,11 +159,14 @@ def _gelu_derivative(x):  # type: ignore[no-untyped-def]
 
 
 gelu_p = _elementwise("gelu", _gelu_impl).def_partials(lambda ans, x: _gelu_derivative(x))
+gelu_p.def_jet(T.gelu)
 
 # |x|' = sign(x), with sign(0) = 0 (PyTorch's convention).
 abs_p = _elementwise("abs", np.abs)
 sign_p = _elementwise("sign", np.sign, saves=()).def_partials(0)
+sign_p.def_jet(T.zero)
 abs_p.def_partials(lambda ans, x: sign_p(x))
+abs_p.def_jet(T.abs)
 
 
 # ---------------------------------------------------------------- public functions

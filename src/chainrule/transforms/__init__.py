@@ -15,6 +15,7 @@ from chainrule.transforms.batching import BatchedTensor, vmap
 from chainrule.transforms.checkpoint import checkpoint, remat
 from chainrule.transforms.custom import custom_jvp, custom_vjp
 from chainrule.transforms.forward import ForwardAccumulator, UnconnectedGradients, jacfwd, jvp
+from chainrule.transforms.jet import jet, taylor
 from chainrule.transforms.pytree import flatten as tree_flatten
 from chainrule.transforms.pytree import tree_map
 from chainrule.transforms.pytree import unflatten as tree_unflatten
@@ -25,3 +26,4 @@ __all__ = [
     "vmap", "ForwardAccumulator", "UnconnectedGradients", "tree_flatten", "tree_unflatten",
     "tree_map", "BatchedTensor", "custom_vjp", "custom_jvp", "checkpoint", "remat",
 ]  # fmt: skip
+__all__ += ["jet", "taylor"]

@@ -1,0 +1,509 @@
+"""Taylor-mode rules: truncated Taylor series pushed through one primitive (``Primitive.def_jet``).
+
+A series is a list ``[a0, a1, ..., aK]`` of *normalised* Taylor coefficients of ``x(t) = Σ ak tᵏ``
+(``ak`` is the k-th derivative divided by k!; ``transforms/jet.py`` converts from and to JAX's
+derivative-scaled terms). Coefficients are raw arrays; the float ``0.0`` stands for a coefficient
+known to be zero (an input that is a constant in ``t``), so sums skip it and NumPy broadcasting
+handles it where it does enter.
+
+A rule is ``rule(ans, *xs, **params) -> series``: ``ans`` is the op's output on the primals,
+``xs[i]`` the series of input ``i`` (``xs[i][0]`` its primal, ``0.0`` for every higher coefficient
+of a constant), and it returns the output series (its entry 0 is ignored: ``ans`` is the primal).
+Elementwise ops use the standard recurrences: products by Cauchy sums, quotients by solving for
+the next coefficient, and an op whose derivative is known (``y' = g · x'``) by integrating the
+series of ``g`` term by term: ``k·yk = Σ_{j=1..k} j·xj·g_{k-j}``, where ``g`` may itself be
+built from the ``y`` coefficients found so far (exp, tanh, sigmoid, tan).
+
+>>> import numpy as np
+>>> y = exp(np.exp(0.0), [np.asarray(0.0), np.asarray(1.0), 0.0, 0.0])  # exp(t)
+>>> [round(float(c), 6) for c in y]
+[1.0, 1.0, 0.5, 0.166667]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+Series = list[Any]
+
+__all__ = [
+    "nz", "coef_mul", "mul", "div", "recip", "integrate", "ode", "series_exp", "series_pow",
+    "neg", "add", "sub", "square", "sqrt", "reciprocal", "exp", "expm1", "log", "log1p", "log2",
+    "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid",
+    "softplus", "erf", "gelu", "relu", "leaky_relu", "elu", "abs", "zero", "multiply", "divide",
+    "power", "arctan2", "maximum", "minimum", "where", "clip", "mod", "select_reduce",
+    "zero_filled", "var", "logsumexp", "log_softmax", "norm", "inv", "solve",
+]  # fmt: skip
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+def nz(c: Any) -> bool:
+    """Whether coefficient ``c`` may be nonzero (the float 0.0 marks a known zero)."""
+    return not (type(c) is float and c == 0.0)
+
+
+# ---------------------------------------------------------------- series algebra
+def coef_mul(a: Series, b: Series, k: int) -> Any:
+    """The k-th coefficient of the product: ``Σ_{j=0..k} aj·b_{k-j}`` (Cauchy)."""
+    total: Any = 0.0
+    for j in range(k + 1):
+        x, y = a[j], b[k - j]
+        if nz(x) and nz(y):
+            total = x * y if not nz(total) else total + x * y
+    return total
+
+
+def mul(a: Series, b: Series) -> Series:
+    """The product of two series."""
+    return [coef_mul(a, b, k) for k in range(len(a))]
+
+
+def div(a: Series, b: Series) -> Series:
+    """The quotient ``a / b``: ``ck = (ak - Σ_{j=1..k} bj·c_{k-j}) / b0``."""
+    c = [a[0] / b[0]]
+    for k in range(1, len(a)):
+        acc = a[k]
+        for j in range(1, k + 1):
+            if nz(b[j]) and nz(c[k - j]):
+                acc = acc - b[j] * c[k - j]
+        c.append(acc / b[0] if nz(acc) else 0.0)
+    return c
+
+
+def recip(b: Series) -> Series:
+    """``1 / b``."""
+    return div([1.0] + [0.0] * (len(b) - 1), b)
+
+
+def integrate(x: Series, g: Series, y0: Any) -> Series:
+    """The series of ``y`` with ``y(0) = y0`` and ``y' = g·x'``: ``k·yk = Σ j·xj·g_{k-j}``."""
+    y = [y0]
+    for k in range(1, len(x)):
+        acc: Any = 0.0
+        for j in range(1, k + 1):
+            if nz(x[j]) and nz(g[k - j]):
+                acc = acc + j * x[j] * g[k - j]
+        y.append(acc / k if nz(acc) else 0.0)
+    return y
+
+
+def ode(x: Series, y0: Any, g_of: Any) -> Series:
+    """``y' = g·x'`` where ``g``'s coefficient m is ``g_of(y, m)``, from ``y0 .. ym`` only."""
+    y = [y0]
+    g: Series = []
+    for k in range(1, len(x)):
+        g.append(g_of(y, k - 1))
+        acc: Any = 0.0
+        for j in range(1, k + 1):
+            if nz(x[j]) and nz(g[k - j]):
+                acc = acc + j * x[j] * g[k - j]
+        y.append(acc / k if nz(acc) else 0.0)
+    return y
+
+
+def _one(m: int) -> float:
+    return 1.0 if m == 0 else 0.0
+
+
+def series_exp(x: Series, y0: Any = None) -> Series:
+    """``exp(x)``: ``y' = y·x'``."""
+    return ode(x, np.exp(x[0]) if y0 is None else y0, lambda y, m: y[m])
+
+
+def series_pow(x: Series, c: Any, y0: Any = None) -> Series:
+    """``x ** c`` for a constant exponent ``c`` (scalar or array).
+
+    An integer scalar exponent is exact everywhere (repeated products, as for ``x * x``); any
+    other needs ``x0 != 0``: from ``x·y' = c·y·x'``, ``k·x0·yk = Σ_{j=1..k} (c·j - (k-j))·xj·y_{k-j}``.
+    """
+    if y0 is None:
+        y0 = np.power(x[0], c)
+    if isinstance(c, (int, float, np.integer, np.floating)) and float(c).is_integer() and -64 <= c <= 64:
+        n = int(c)
+        if n == 0:
+            return [y0] + [0.0] * (len(x) - 1)
+        base = x if n > 0 else recip(x)
+        out = _power_by_squaring(base, n if n > 0 else -n)
+        out[0] = y0
+        return out
+    y = [y0]
+    for k in range(1, len(x)):
+        acc: Any = 0.0
+        for j in range(1, k + 1):
+            if nz(x[j]) and nz(y[k - j]):
+                acc = acc + (c * j - (k - j)) * x[j] * y[k - j]
+        y.append(acc / (k * x[0]) if nz(acc) else 0.0)
+    return y
+
+
+def _power_by_squaring(x: Series, n: int) -> Series:
+    result: Series | None = None
+    base = x
+    while n:
+        if n & 1:
+            result = base if result is None else mul(result, base)
+        n >>= 1
+        if n:
+            base = mul(base, base)
+    assert result is not None
+    return list(result)
+
+
+def _sin_cos(x: Series, s0: Any, c0: Any, sign: float) -> tuple[Series, Series]:
+    """``s' = c·x'`` and ``c' = sign·s·x'`` together (sin/cos: sign -1, sinh/cosh: +1)."""
+    s, c = [s0], [c0]
+    for k in range(1, len(x)):
+        acc_s: Any = 0.0
+        acc_c: Any = 0.0
+        for j in range(1, k + 1):
+            if nz(x[j]):
+                jx = j * x[j]
+                acc_s = acc_s + jx * c[k - j]
+                acc_c = acc_c + jx * s[k - j]
+        s.append(acc_s / k if nz(acc_s) else 0.0)
+        c.append(sign * acc_c / k if nz(acc_c) else 0.0)
+    return s, c
+
+
+def _scale(x: Series, f: Any) -> Series:
+    return [c * f if nz(c) else 0.0 for c in x]
+
+
+def _constant(value: Any, like: Series) -> Series:
+    return [value] + [0.0] * (len(like) - 1)
+
+
+# ---------------------------------------------------------------- one-input rules
+def neg(ans: Any, x: Series) -> Series:
+    return [-c if nz(c) else 0.0 for c in x]
+
+
+def square(ans: Any, x: Series) -> Series:
+    return mul(x, x)
+
+
+def sqrt(ans: Any, x: Series) -> Series:
+    # y·y = x: 2·y0·yk = xk - Σ_{j=1..k-1} yj·y_{k-j}
+    y = [ans]
+    for k in range(1, len(x)):
+        acc = x[k]
+        for j in range(1, k):
+            if nz(y[j]) and nz(y[k - j]):
+                acc = acc - y[j] * y[k - j]
+        y.append(acc / (2 * ans) if nz(acc) else 0.0)
+    return y
+
+
+def reciprocal(ans: Any, x: Series) -> Series:
+    return recip(x)
+
+
+def exp(ans: Any, x: Series) -> Series:
+    return series_exp(x, ans)
+
+
+def expm1(ans: Any, x: Series) -> Series:
+    return series_exp(x, ans + 1)
+
+
+def log(ans: Any, x: Series) -> Series:
+    return integrate(x, recip(x), ans)
+
+
+def log1p(ans: Any, x: Series) -> Series:
+    return integrate(x, recip([x[0] + 1] + x[1:]), ans)
+
+
+def log2(ans: Any, x: Series) -> Series:
+    return integrate(x, _scale(recip(x), 1 / math.log(2.0)), ans)
+
+
+def log10(ans: Any, x: Series) -> Series:
+    return integrate(x, _scale(recip(x), 1 / math.log(10.0)), ans)
+
+
+def sin(ans: Any, x: Series) -> Series:
+    return _sin_cos(x, ans, np.cos(x[0]), -1.0)[0]
+
+
+def cos(ans: Any, x: Series) -> Series:
+    return _sin_cos(x, np.sin(x[0]), ans, -1.0)[1]
+
+
+def sinh(ans: Any, x: Series) -> Series:
+    return _sin_cos(x, ans, np.cosh(x[0]), 1.0)[0]
+
+
+def cosh(ans: Any, x: Series) -> Series:
+    return _sin_cos(x, np.sinh(x[0]), ans, 1.0)[1]
+
+
+def tan(ans: Any, x: Series) -> Series:
+    return ode(x, ans, lambda y, m: _one(m) + coef_mul(y, y, m))
+
+
+def tanh(ans: Any, x: Series) -> Series:
+    return ode(x, ans, lambda y, m: _one(m) - coef_mul(y, y, m))
+
+
+def sigmoid(ans: Any, x: Series) -> Series:
+    return ode(x, ans, lambda y, m: y[m] - coef_mul(y, y, m))
+
+
+def _one_minus_square(x: Series) -> Series:
+    sq = mul(x, x)
+    return [1 - sq[0]] + [-c if nz(c) else 0.0 for c in sq[1:]]
+
+
+def arcsin(ans: Any, x: Series) -> Series:
+    return integrate(x, series_pow(_one_minus_square(x), -0.5), ans)
+
+
+def arccos(ans: Any, x: Series) -> Series:
+    return integrate(x, _scale(series_pow(_one_minus_square(x), -0.5), -1.0), ans)
+
+
+def arctan(ans: Any, x: Series) -> Series:
+    sq = mul(x, x)
+    return integrate(x, recip([1 + sq[0]] + sq[1:]), ans)
+
+
+def softplus(ans: Any, x: Series) -> Series:
+    from chainrule.ops.unary import _sigmoid_impl
+
+    s0 = _sigmoid_impl(x[0])
+    return integrate(x, sigmoid(s0, x), ans)
+
+
+def erf(ans: Any, x: Series) -> Series:
+    sq = mul(x, x)
+    return integrate(x, _scale(series_exp([-sq[0]] + [-c if nz(c) else 0.0 for c in sq[1:]]),
+                               _TWO_OVER_SQRT_PI), ans)  # fmt: skip
+
+
+def gelu(ans: Any, x: Series) -> Series:
+    # x·Φ(x) with Φ(x) = (1 + erf(x/√2)) / 2
+    from chainrule.ops.unary import _erf_impl
+
+    u = _scale(x, _INV_SQRT2)
+    e = erf(_erf_impl(u[0]), u)
+    cdf = [(1 + e[0]) / 2] + _scale(e[1:], 0.5)
+    return mul(x, cdf)
+
+
+def _select(mask: Any, x: Series, other: Series | None = None, factor: Any = None) -> Series:
+    """Per coefficient: ``x`` where ``mask``, else ``other`` (or ``factor·x``, or 0)."""
+    out = [None]
+    for k in range(1, len(x)):
+        a = x[k]
+        b = 0.0 if other is None else other[k]
+        if factor is not None:
+            b = a * factor if nz(a) else 0.0
+        out.append(np.where(mask, a, b) if nz(a) or nz(b) else 0.0)
+    return out
+
+
+def relu(ans: Any, x: Series) -> Series:
+    return _select(x[0] > 0, x)  # relu'(0) = 0, as the first-order rules
+
+
+def leaky_relu(ans: Any, x: Series, negative_slope: float = 0.01) -> Series:
+    return _select(x[0] > 0, x, factor=negative_slope)
+
+
+def elu(ans: Any, x: Series, alpha: float = 1.0) -> Series:
+    # alpha·expm1(x) where x <= 0; exp sees min(x0, 0) so the unused branch cannot overflow
+    neg_part = _scale(series_exp([np.minimum(x[0], 0)] + x[1:]), alpha)
+    return _select(x[0] > 0, x, other=neg_part)
+
+
+def abs(ans: Any, x: Series) -> Series:  # noqa: A001
+    return _scale(x, np.sign(x[0]))  # |x|'(0) = 0, as the first-order rules
+
+
+def zero(ans: Any, *xs: Series, **params: Any) -> Series:
+    """A piecewise-constant op (sign): every higher coefficient is zero."""
+    return [ans] + [0.0] * (len(xs[0]) - 1)
+
+
+# ---------------------------------------------------------------- several inputs
+def add(ans: Any, x: Series, y: Series) -> Series:
+    return [a + b if nz(a) or nz(b) else 0.0 for a, b in zip(x, y)]
+
+
+def sub(ans: Any, x: Series, y: Series) -> Series:
+    return [a - b if nz(b) else a for a, b in zip(x, y)]
+
+
+def multiply(ans: Any, x: Series, y: Series) -> Series:
+    return mul(x, y)
+
+
+def divide(ans: Any, x: Series, y: Series) -> Series:
+    if not any(nz(c) for c in y[1:]):
+        return [c / y[0] if nz(c) else 0.0 for c in x]
+    return div(x, y)
+
+
+def power(ans: Any, x: Series, y: Series) -> Series:
+    if not any(nz(c) for c in y[1:]):
+        return series_pow(x, y[0], ans)
+    # x ** y = exp(y · log x), as JAX's rule (defined where x > 0)
+    logx = integrate(x, recip(x), np.log(x[0]))
+    return series_exp(mul(y, logx), ans)
+
+
+def arctan2(ans: Any, y: Series, x: Series) -> Series:
+    # d atan2(y, x) = (x·dy - y·dx) / (x² + y²): integrate the quotient's series term by term
+    K = len(x) - 1
+    dy = [(m + 1) * y[m + 1] if nz(y[m + 1]) else 0.0 for m in range(K)]
+    dx = [(m + 1) * x[m + 1] if nz(x[m + 1]) else 0.0 for m in range(K)]
+    x_, y_ = x[:K], y[:K]
+    num = sub(None, mul(x_, dy), mul(y_, dx))
+    den = add(None, mul(x_, x_), mul(y_, y_))
+    q = div(num, den) if K else []
+    return [ans] + [q[k - 1] / k if nz(q[k - 1]) else 0.0 for k in range(1, K + 1)]
+
+
+def _share(x0: Any, y0: Any) -> Any:
+    # 1 where x wins, 0.5 at ties, 0 where y wins: the split of the first-order rules
+    return (x0 > y0) * 1.0 + (x0 == y0) * 0.5
+
+
+def maximum(ans: Any, x: Series, y: Series) -> Series:
+    w = _share(x[0], y[0])
+    return [ans] + [w * a + (1 - w) * b if nz(a) or nz(b) else 0.0 for a, b in zip(x[1:], y[1:])]
+
+
+def minimum(ans: Any, x: Series, y: Series) -> Series:
+    w = _share(y[0], x[0])
+    return [ans] + [w * a + (1 - w) * b if nz(a) or nz(b) else 0.0 for a, b in zip(x[1:], y[1:])]
+
+
+def where(ans: Any, c: Series, x: Series, y: Series) -> Series:
+    return _select(c[0], x, other=y)
+
+
+def clip(ans: Any, x: Series, min: Any = None, max: Any = None) -> Series:  # noqa: A002
+    inside = np.ones(np.shape(x[0]), dtype=bool)
+    if min is not None:
+        inside = inside & (x[0] >= min)
+    if max is not None:
+        inside = inside & (x[0] <= max)
+    return _select(inside, x)  # the seed passes at the bounds, as the first-order rules
+
+
+def mod(ans: Any, x: Series, y: Series) -> Series:
+    # x mod y = x - floor(x / y)·y, with floor(x / y) constant
+    q = np.floor_divide(x[0], y[0])
+    return [ans] + [a - q * b if nz(b) else a for a, b in zip(x[1:], y[1:])]
+
+
+def select_reduce(reduce: Any) -> Any:
+    """Rule of a reduction that picks entries (max, min): the series of the picked entries,
+    averaged over ties (JAX's choice)."""
+
+    def rule(ans: Any, x: Series, axis: Any = None, keepdims: bool = False) -> Series:
+        full = reduce(x[0], axis=axis, keepdims=True)
+        picked = x[0] == full
+        count = np.sum(picked, axis=axis, keepdims=keepdims)
+        out = [ans]
+        for c in x[1:]:
+            out.append(np.sum(np.where(picked, c, 0.0), axis=axis, keepdims=keepdims) / count if nz(c) else 0.0)
+        return out
+
+    return rule
+
+
+# ---------------------------------------------------------------- structure, reductions, linear algebra
+def zero_filled(impl: Any, **fixed: Any) -> Any:
+    """Rule of an op linear in all its inputs jointly (concat, pad with a zero fill, index_put):
+    the op on each order's coefficients, zeros standing in for an input without one. ``fixed``
+    overrides params for the coefficients (``value=0.0``: a pad's fill is a constant)."""
+
+    def rule(ans: Any, *xs: Series, **params: Any) -> Series:
+        out = [ans]
+        for k in range(1, len(xs[0])):
+            coefs = [x[k] for x in xs]
+            if not any(nz(c) for c in coefs):
+                out.append(0.0)
+                continue
+            filled = [c if nz(c) else np.zeros(np.shape(x[0]), np.result_type(x[0], 0.0)) for c, x in zip(coefs, xs)]
+            out.append(impl(*filled, **{**params, **fixed}))
+        return out
+
+    return rule
+
+
+def _reduce_sum(c: Any, axis: Any, keepdims: bool) -> Any:
+    return np.sum(c, axis=axis, keepdims=keepdims) if nz(c) else 0.0
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    if axis is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in axis]))
+
+
+def var(ans: Any, x: Series, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Series:
+    # var = Σ d² / (n - ddof) with d = x - mean(x), d linear in x
+    dof = _count(np.shape(x[0]), axis) - ddof
+    d = [c - np.mean(c, axis=axis, keepdims=True) if nz(c) else 0.0 for c in x]
+    return [ans] + [_reduce_sum(coef_mul(d, d, k), axis, keepdims) / dof for k in range(1, len(x))]
+
+
+def logsumexp(ans: Any, x: Series, axis: Any = None, keepdims: bool = False) -> Series:
+    # log Σ exp(x - m) + m, with m the (constant) maximum of the primal
+    if np.size(x[0]) == 0:
+        return [ans] + [0.0] * (len(x) - 1)
+    m = np.max(x[0], axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0.0)  # (an empty or all -inf slice: no shift)
+    e = series_exp([x[0] - m] + x[1:])
+    s = [_reduce_sum(c, axis, keepdims) for c in e]
+    return integrate(s, recip(s), ans)
+
+
+def log_softmax(ans: Any, x: Series, axis: Any) -> Series:
+    lse = logsumexp(None, x, axis=axis, keepdims=True)
+    return [ans] + [a - b if nz(b) else a for a, b in zip(x[1:], lse[1:])]
+
+
+def norm(ans: Any, x: Series, axis: Any = None, keepdims: bool = False) -> Series:
+    sq = [_reduce_sum(c, axis, keepdims) for c in mul(x, x)]
+    return sqrt(ans, sq)
+
+
+def inv(ans: Any, x: Series) -> Series:
+    # X·Y = I: Yk = -Y0 · Σ_{j=1..k} Xj·Y_{k-j}
+    y = [ans]
+    for k in range(1, len(x)):
+        acc: Any = 0.0
+        for j in range(1, k + 1):
+            if nz(x[j]) and nz(y[k - j]):
+                acc = acc + np.matmul(x[j], y[k - j])
+        y.append(-np.matmul(ans, acc) if nz(acc) else 0.0)
+    return y
+
+
+def solve(ans: Any, a: Series, b: Series) -> Series:
+    # A·Z = B: A0·Zk = Bk - Σ_{j=1..k} Aj·Z_{k-j}
+    vector = np.ndim(b[0]) == 1
+
+    def times(m: Any, z: Any) -> Any:
+        return np.matmul(m, z[..., None])[..., 0] if vector else np.matmul(m, z)
+
+    z = [ans]
+    for k in range(1, len(a)):
+        acc = b[k]
+        for j in range(1, k + 1):
+            if nz(a[j]) and nz(z[k - j]):
+                acc = acc - times(a[j], z[k - j])
+        if nz(acc):
+            acc = np.linalg.solve(a[0], acc[..., None])[..., 0] if vector else np.linalg.solve(a[0], acc)
+        z.append(acc)
+    return z
