@@ -120,6 +120,6 @@ class DoctestBlocks(griffe.Extension):
         ):
             agent.inspect(child)
 
-    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = to_markdown(obj.docstring.value)
