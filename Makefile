@@ -12,8 +12,9 @@ $(VENV)/bin/python:
 
 # PyTorch is not a dependency of chainrule, but the cross-checks in tests/crosscheck compare
 # against it: the CPU wheel, pinned exactly (a plain `torch` would pull a multi-GB CUDA build).
+# The docs extra too: tests/test_docs_site.py builds the site with --strict.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,docs]'
 	$(PY) -m pip install -q torch==2.13.0
 	touch $(STAMP)
 
