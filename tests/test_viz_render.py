@@ -114,6 +114,28 @@ def test_large_graphs_are_collapsed_and_still_render() -> None:
     assert "collapsed" in repr(d)
 
 
+def test_deep_graphs_grouped_in_depth_bands_stay_acyclic() -> None:
+    # 60 rounds of sin -> mul -> add: too deep for one group per (depth, op), so ops are
+    # grouped in bands of depths; grouping a band by kind of op made cycles (sin -> mul ->
+    # add -> sin in one band) and the layout failed.
+    z = cr.tensor(np.linspace(0.0, 1.0, 5), requires_grad=True)
+    h = z
+    for _ in range(60):
+        h = cr.sin(h) * 1.01 + z
+    graph = capture(cr.sum(h))
+    view = collapse(graph)
+    assert len(graph) > 200 and len(view) <= 60
+    order = {n.id: k for k, n in enumerate(view.nodes)}
+    depth: dict[int, int] = {}
+    for n in sorted(view.nodes, key=lambda n: order[n.id]):
+        assert all(j in depth for j in n.inputs), "a group reads a group that comes after it"
+        depth[n.id] = 1 + max((depth[j] for j in n.inputs), default=-1)
+    assert sorted(m for n in view.nodes for m in n.members) == sorted(
+        n.id for n in graph.nodes if n.kind != "constant"
+    )
+    assert ET.fromstring(draw(graph, engine="matplotlib").svg) is not None
+
+
 def test_very_wide_graphs_end_as_a_summary() -> None:
     xs = [cr.tensor(float(i), requires_grad=True) for i in range(70)]
     total = xs[0]

@@ -5,6 +5,7 @@
     chainrule grad "x*y + sin(x)" x=1 y=2 --hessian --json
     chainrule grad "exp(x) * sin(x)" x=0.5 --order 4
     chainrule grad "x**2 * y" x=3 y=2 --trace
+    chainrule grad "(x + y)**2 + 2*x*y" x=2 y=-4 --html out.html
 
 The expression is read by :mod:`chainrule.expr`, a whitelist parser (arithmetic, comparisons,
 chainrule's elementwise functions, named variables): it is never evaluated by Python. Any
@@ -67,6 +68,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="print the primal, tangent and adjoint trace tables")  # fmt: skip
     parser.add_argument("--graph", metavar="FILE",
                         help="draw the graph with values and adjoints to FILE (.svg, .png, .pdf or .dot)")  # fmt: skip
+    parser.add_argument("--html", metavar="FILE",
+                        help="write an interactive page stepping through the forward and backward "
+                             "pass to FILE (.html; self-contained, opens from disk)")  # fmt: skip
     parser.add_argument("--json", action="store_true",
                         help='print strict JSON instead: a NaN is written as null, the infinities as '
                              'the strings "Infinity" and "-Infinity"')  # fmt: skip
@@ -202,6 +206,9 @@ def _run(args: argparse.Namespace) -> None:
         suffix = Path(args.graph).suffix.lower()
         if suffix not in (".svg", ".png", ".pdf", ".dot", ".gv"):
             raise CommandError(f"--graph: the file must end in .svg, .png, .pdf or .dot, not {args.graph!r}")
+    if args.html is not None:
+        if not args.html.strip() or Path(args.html).suffix.lower() not in (".html", ".htm"):
+            raise CommandError(f"--html: the file must end in .html, not {args.html!r}")
 
     xs = [cr.tensor(point[n], requires_grad=True) for n in names]
     env = dict(zip(names, xs))
@@ -268,6 +275,16 @@ def _run(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise CommandError(f"--graph: cannot write {args.graph}: {exc.strerror or exc}") from None
         result["graph"] = str(args.graph)
+    if args.html is not None:
+        from chainrule.viz.explore import explore
+
+        at = ", ".join(f"{n} = {_number(point[n])}" for n in names)
+        title = f"f({', '.join(names)}) = {args.expression.strip()}" + (f"  at {at}" if at else "")
+        try:
+            explore(f, names=labels, title=title).save(args.html)
+        except OSError as exc:
+            raise CommandError(f"--html: cannot write {args.html}: {exc.strerror or exc}") from None
+        result["html"] = str(args.html)
 
     if args.json:
         print(json.dumps(_strict_json(result), indent=2, allow_nan=False))
@@ -304,6 +321,8 @@ def _print_text(result: dict[str, Any], names: list[str], explanation: Any, trac
         print(trace.to_text().rstrip())
     if args.graph is not None:
         print(f"graph written to {args.graph}")
+    if args.html is not None:
+        print(f"interactive page written to {args.html} (open it in a browser)")
 
 
 def _fmt(value: Any) -> str:

@@ -6,6 +6,8 @@ print evaluation-trace tables, and say why a gradient is None.
   and DOT text; drawings display inline in Jupyter;
 - :func:`explain`: the forward values and the backward pass step by step, as text or Markdown;
 - :func:`trace_tables`: Griewank-Walther primal, tangent and adjoint traces;
+- :func:`explore`: an interactive HTML page stepping through the forward and backward pass
+  (self-contained; Jupyter shows it inline);
 - :func:`why_none`: why a gradient is None. Importing this package also makes the error that
   ``autograd.grad`` raises for an unused input carry that explanation.
 
@@ -26,6 +28,7 @@ from typing import Any
 from chainrule.core import entry as _entry
 from chainrule.viz.capture import Graph, GraphNode, capture
 from chainrule.viz.explain import Explanation, explain
+from chainrule.viz.explore import Explorer, explore
 from chainrule.viz.render import Drawing, collapse, draw, to_dot
 from chainrule.viz.trace import TraceTables, trace_tables
 from chainrule.viz.why_none import Diagnosis, why_none
@@ -33,6 +36,7 @@ from chainrule.viz.why_none import Diagnosis, why_none
 __all__ = [
     "capture", "draw", "to_dot", "collapse", "explain", "trace_tables", "why_none",
     "Graph", "GraphNode", "Drawing", "Explanation", "TraceTables", "Diagnosis",
+    "explore", "Explorer",
 ]  # fmt: skip
 
 

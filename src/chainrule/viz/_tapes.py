@@ -42,5 +42,5 @@ def watched_names(tape: Any) -> dict[Any, str]:
     for t in tape._watched.values():
         name = getattr(t, "name", None)
         if isinstance(name, str) and name and name != "Variable":
-            out[t] = name
+            out[t] = name.split(":")[0]  # TensorFlow's "x:0" is the variable x, as in capture
     return out

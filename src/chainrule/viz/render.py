@@ -150,8 +150,13 @@ def _groups(graph: Graph) -> list[list[int]]:
             continue
         if n.kind == "input" or n.is_output:
             buckets[("own", n.id)] = [n.id]
+        elif band == 1:
+            buckets.setdefault((depth[n.id], n.op), []).append(n.id)
         else:
-            buckets.setdefault((depth[n.id] // band, n.op), []).append(n.id)
+            # Within a band of several depths, ops of different kinds read each other both
+            # ways (sin -> mul -> add -> sin): one group per kind would make a cycle, so the
+            # whole band is one group. Edges only go to deeper bands: the view stays acyclic.
+            buckets.setdefault((depth[n.id] // band,), []).append(n.id)
     return list(buckets.values())
 
 
