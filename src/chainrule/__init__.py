@@ -28,6 +28,7 @@ from chainrule.ops.nondiff import *  # noqa: F403
 from chainrule.ops.reduce import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 from chainrule.ops.unary import *  # noqa: F403
+from chainrule.ops.complex import *  # noqa: F403, I001
 from chainrule.tape import GradientTape, Variable, constant
 from chainrule.transforms import (
     ForwardAccumulator,
