@@ -20,6 +20,7 @@ from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops import FAMILIES as _FAMILIES
 from chainrule.ops.binary import *  # noqa: F403
+from chainrule.ops.complex import *  # noqa: F403
 from chainrule.ops.creation import *  # noqa: F403
 from chainrule.ops.indexing import *  # noqa: F403
 from chainrule.ops.linalg import *  # noqa: F403
@@ -28,7 +29,6 @@ from chainrule.ops.nondiff import *  # noqa: F403
 from chainrule.ops.reduce import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 from chainrule.ops.unary import *  # noqa: F403
-from chainrule.ops.complex import *  # noqa: F403, I001
 from chainrule.tape import GradientTape, Variable, constant
 from chainrule.transforms import (
     ForwardAccumulator,
