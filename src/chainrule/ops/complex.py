@@ -163,7 +163,7 @@ COMPLEX_SAFE = (
     "add", "sub", "neg", "mul", "div", "square", "sqrt", "reciprocal", "pow",
     "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "sinh", "cosh", "tanh",
     "sum", "mean", "reshape", "transpose", "getitem", "concat2", "matmul", "einsum", "broadcast_to",
-    "sum_to", "astype", "pad", "roll", "flip", "where", "cumsum", "diagonal",
+    "sum_to", "astype", "pad", "roll", "flip", "where", "cumsum", "diagonal", "diagonal_scatter", "index_add",
 )  # fmt: skip
 
 
