@@ -110,7 +110,7 @@ def _angle_vjp(g: Any, ans: Any, x: Any) -> Any:
     # θ = atan2(y, x): dθ/dx = -y/r², dθ/dy = x/r², so the cotangent is g (-y - ix) / r²
     # = -i g conj(z) / r²; 0 where z = 0 (and for a real input, whose angle is constant).
     if not _is_complex(x):
-        return None
+        return mul_p(g, 0.0)
     r2 = mul_p(conj_p(x), x)
     return mul_p(g, div_p(mul_p(conj_p(x), -1j), where_p(equal_p(r2, 0), 1.0, r2)))
 
@@ -118,7 +118,7 @@ def _angle_vjp(g: Any, ans: Any, x: Any) -> Any:
 def _angle_jvp(t: Any, ans: Any, x: Any) -> Any:
     # dθ = (x dy - y dx) / r² = Im(conj(z) dz) / r²
     if not _is_complex(x):
-        return None
+        return mul_p(t, 0.0)
     r2 = real_p(mul_p(conj_p(x), x))
     return div_p(imag_p(mul_p(conj_p(x), t)), where_p(equal_p(r2, 0), 1.0, r2))
 
