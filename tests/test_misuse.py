@@ -260,7 +260,7 @@ CASES: list[Misuse] = [
     Misuse("string data", "native", lambda: cr.tensor(["a", "b"]), TypeError,
            ("tensor", "unsupported dtype", r"np\.asarray\(data, dtype=np\.float64\)")),
     Misuse("requires_grad on an int tensor", "native", lambda: cr.tensor([1, 2], requires_grad=True), TypeError,
-           ("requires_grad", "only floating-point tensors", r"astype\(np\.float64\)")),
+           ("requires_grad", "only floating-point or complex tensors", r"astype\(np\.float64\)")),
     Misuse("cross_entropy of int logits", "native",
            lambda: cr.cross_entropy(cr.tensor([[1, 2]]), cr.tensor([0])), TypeError,
            ("cross_entropy", "float32 or float64", "astype")),

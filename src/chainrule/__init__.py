@@ -20,6 +20,7 @@ from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops import FAMILIES as _FAMILIES
 from chainrule.ops.binary import *  # noqa: F403
+from chainrule.ops.complex import *  # noqa: F403
 from chainrule.ops.creation import *  # noqa: F403
 from chainrule.ops.indexing import *  # noqa: F403
 from chainrule.ops.linalg import *  # noqa: F403

@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.core.modes import state
 from chainrule.core.node import Node
-from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive
+from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive, refuse_complex
 from chainrule.core.tensor import CUT, Tensor, share_version
 
 __all__ = ["bind", "record", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
@@ -65,7 +65,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             _link_view(prim, params, a, t)
         if a._requires_grad:
             if state.grad_enabled:
-                if prim.differentiable and t._data.dtype.kind == "f":
+                if prim.differentiable and t._data.dtype.kind in "fc":
                     _record(prim, args, params, t, None)
                 elif t._view is None:
                     t._view = (CUT, prim.name, None)
@@ -130,7 +130,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     t._requires_grad = False
     if tracked:
         if state.grad_enabled:
-            if prim.differentiable and t._data.dtype.kind == "f":
+            if prim.differentiable and t._data.dtype.kind in "fc":
                 _record(prim, args, params, t, None)
             else:
                 t._view = (CUT, prim.name, None)
@@ -225,7 +225,10 @@ def _record(
         # One tensor input (the common case): no loops, no lists.
         a = args[0]
         d = a._data
-        node.in_meta = ((d.shape, d.dtype),)
+        dt = d.dtype
+        node.in_meta = ((d.shape, dt),)
+        if dt.kind == "c" and not prim.complex_ok:
+            refuse_complex(prim, "input")
         node.parents = (a._node if a._node is not None else a,)
         if prim.saves:
             vc = a._vc
@@ -244,7 +247,9 @@ def _record(
         # object joins `versions` for it: every allocation here is paid per op, GC included.)
         node.ans_vc = out._vc = [0]
     node.out_shape = out._data.shape
-    node.out_dtype = out._data.dtype
+    dt = node.out_dtype = out._data.dtype
+    if dt.kind == "c" and not prim.complex_ok:
+        refuse_complex(prim, "result")
     out._node = node
     out._requires_grad = True
     return node
@@ -282,6 +287,8 @@ def _fill_many(node: Node, args: tuple[Any, ...], watched: Any) -> None:
         if isinstance(a, Tensor):
             d = a._data
             metas.append((d.shape, d.dtype))
+            if d.dtype.kind == "c" and not node.prim.complex_ok:
+                refuse_complex(node.prim, "input")
             if i in kept:
                 saved.append(a)
                 saved_data.append(d)
@@ -320,6 +327,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
     if a_is:
         da = a._data
         meta_a = (da.shape, da.dtype)
+        if meta_a[1].kind == "c" and not prim.complex_ok:
+            refuse_complex(prim, "input")
         if 0 in saves:
             saved_a = a
             vc = a._vc
@@ -332,6 +341,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
     if b_is:
         db = b._data
         meta_b = (db.shape, db.dtype)
+        if meta_b[1].kind == "c" and not prim.complex_ok:
+            refuse_complex(prim, "input")
         if 1 in saves:
             saved_b = b
             vc = b._vc

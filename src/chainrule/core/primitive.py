@@ -49,7 +49,7 @@ from chainrule.core.modes import state as _state
 from chainrule.core.tensor import Tensor
 
 __all__ = ["Primitive", "registry", "RULE_NOT_DIFFERENTIABLE", "OP_ERRORS", "VIEW_PRIMITIVES",
-           "BATCHING_KINDS"]
+           "BATCHING_KINDS", "refuse_complex"]
 
 Rule = Callable[..., Any]
 
@@ -74,6 +74,16 @@ OP_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError, LinAlgError)
 #: - ``"trailing"``: the op works on its last axes and already maps over any leading ones
 #:   (NumPy's linear algebra on stacks of matrices).
 BATCHING_KINDS = ("elementwise", "axis", "trailing")
+
+
+def refuse_complex(prim: Primitive, where: str) -> None:
+    """Raise: ``prim``'s rules are not written for the complex values it was applied to."""
+    raise TypeError(
+        f"{prim.name}: cannot differentiate through this op with a complex {where}; its "
+        "derivative rules are written for real values and would give a wrong gradient. Apply it "
+        "to real values (cr.real, cr.imag, cr.abs of the complex one) or compute it without "
+        "gradient (under cr.no_grad, or on .detach())"
+    )
 
 
 def _camel(name: str) -> str:
@@ -113,6 +123,11 @@ class Primitive:
     register:
         ``False`` keeps the primitive out of ``registry`` (a rule made at run time, such as one
         ``custom_vjp`` call's node: it has no op-table entry and its name need not be unique).
+    complex_ok:
+        The rules are right for complex inputs and outputs under JAX's convention (the
+        cotangent of ``z = x + iy`` is ``dL/dx - i dL/dy``; a holomorphic op's VJP is
+        ``g * f'(z)``). False (the default): recording the op on a complex value raises, since
+        rules written for real values (max, sign, sort...) would give a wrong gradient.
     batching:
         How vmap runs the op on a batch: a kind from ``BATCHING_KINDS`` (``"elementwise"``,
         ``"axis"``, ``"trailing"``), ``("axis", "axis1", "axis2")`` to name the params holding
@@ -136,6 +151,7 @@ class Primitive:
         "view",
         "batching",
         "jet",
+        "complex_ok",
     )
 
     def __init__(
@@ -153,6 +169,7 @@ class Primitive:
         view: bool = False,
         register: bool = True,
         batching: str | tuple[str, ...] | Rule | None = None,
+        complex_ok: bool = False,
     ) -> None:
         if register and name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
@@ -171,6 +188,7 @@ class Primitive:
         self.view = view
         if view:
             VIEW_PRIMITIVES.add(self)
+        self.complex_ok = complex_ok
         self.batching: tuple[str, ...] | Rule | None = None
         # Taylor-mode rule (transforms/jet.py): a rule, "linear" (from def_linear), or None.
         self.jet: Rule | str | None = None

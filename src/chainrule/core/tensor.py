@@ -15,17 +15,17 @@ import numpy as np
 __all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version", "CUT",
            "cut_by"]
 
-#: NumPy dtype kinds whose tensors can require grad.
-DIFFERENTIABLE_KINDS = "f"
+#: NumPy dtype kinds whose tensors can require grad (complex under JAX's convention).
+DIFFERENTIABLE_KINDS = "fc"
 
-_SUPPORTED_KINDS = "fiub"
+_SUPPORTED_KINDS = "fciub"
 
 
 def _check_dtype(data: np.ndarray, where: str) -> None:
     if data.dtype.kind not in _SUPPORTED_KINDS:
         raise TypeError(
             f"{where}: unsupported dtype {data.dtype}; chainrule tensors hold float32/float64, "
-            "integer or bool data. Convert with np.asarray(data, dtype=np.float64) first."
+            "complex64/complex128, integer or bool data. Convert with np.asarray(data, dtype=np.float64) first."
         )
 
 
@@ -172,7 +172,7 @@ class Tensor:
             return
         if flag and self._data.dtype.kind not in DIFFERENTIABLE_KINDS:
             raise TypeError(
-                f"requires_grad: only floating-point tensors can require gradients, this one is "
+                f"requires_grad: only floating-point or complex tensors can require gradients, this one is "
                 f"{self._data.dtype}. Convert it first with .astype(np.float64)."
             )
         self._requires_grad = bool(flag)

@@ -177,7 +177,8 @@ def _find(name: str, np_module: types.ModuleType, native: list[Any], where: str)
     prim = numpy_protocol.UFUNC_PRIMITIVES.get(np_obj) if isinstance(np_obj, numpy.ufunc) else None
     if prim is not None:
         return _ufunc(name, np_obj, prim)
-    if name not in _NOT_FROM_NATIVE:
+    # (The exclusions are top-level NumPy names: numpy.fft.fft is the transform, not the module.)
+    if name not in _NOT_FROM_NATIVE or np_module is not numpy:
         for space in native:
             fn = getattr(space, name, None)
             if isinstance(fn, (type, types.ModuleType)):

@@ -3,6 +3,7 @@ operators and methods (each family that adds methods has an ``install()``)."""
 
 from chainrule.ops import (
     binary,
+    complex,
     creation,
     indexing,
     linalg,
@@ -15,7 +16,7 @@ from chainrule.ops import (
     unary,
 )  # fmt: skip
 
-FAMILIES = (unary, binary, nondiff, reduce, shape, indexing, linalg, nn, creation)
+FAMILIES = (unary, binary, nondiff, reduce, shape, indexing, linalg, nn, creation, complex)
 
 methods.install()
 numpy_protocol.install()

@@ -27,8 +27,8 @@ def _shape(shape: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 def _dtype(dtype: Any, default: Any = np.float64) -> np.dtype:
     dt = np.dtype(default if dtype is None else dtype)
-    if dt.kind not in "fiub":
-        raise TypeError(f"unsupported dtype {dt}: use float32, float64, an integer type or bool")
+    if dt.kind not in "fciub":
+        raise TypeError(f"unsupported dtype {dt}: use float32, float64, complex64, complex128, an integer type or bool")
     return dt
 
 
@@ -71,10 +71,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy ndarray, got {type(array).__name__}")
-    if array.dtype.kind not in "fiub":
+    if array.dtype.kind not in "fciub":
         raise TypeError(
-            f"from_numpy: unsupported dtype {array.dtype}; chainrule tensors hold float, integer "
-            "or bool data"
+            f"from_numpy: unsupported dtype {array.dtype}; chainrule tensors hold float, complex, "
+            "integer or bool data"
         )
     if not array.dtype.isnative:
         raise TypeError(

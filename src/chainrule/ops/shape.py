@@ -143,7 +143,12 @@ transpose_p.def_view(
 
 # ---------------------------------------------------------------- astype
 def _astype_impl(x: Any, *, dtype: Any) -> Any:
-    return np.asarray(x).astype(dtype, copy=False)
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        # Complex to real keeps the real part, which is also a real input's cotangent under
+        # JAX's complex convention (the engine casts cotangents with this op); NumPy would warn.
+        x = x.real
+    return x.astype(dtype, copy=False)
 
 
 astype_p = Primitive("astype", _astype_impl, nin=1, saves=(), uses_shapes=True, view=True,
@@ -272,8 +277,8 @@ def astype(x: Any, dtype: Any) -> Any:
         raise TypeError(
             f"astype: {dtype!r} is not a dtype; use 'float32', 'float64', an integer type or 'bool'"
         ) from None
-    if dt.kind not in "fiub":
-        raise TypeError(f"astype: unsupported dtype {dt}; use float32, float64, an integer or bool")
+    if dt.kind not in "fciub":
+        raise TypeError(f"astype: unsupported dtype {dt}; use float32, float64, complex64, complex128, an integer or bool")
     return ensure_tensor(astype_p(x, dtype=dt))
 
 

@@ -12,8 +12,9 @@ against central finite differences:
 
 This follows HIPS autograd's ``autograd.test_util.check_grads``: ``ε = 1e-6`` and agreement to an
 absolute *or* relative ``1e-6``; random directions come from NumPy's global generator (seed it for
-repeatable checks). Inputs and outputs may be numbers, arrays, tensors or containers of them;
-real floating point only. A disagreement raises :class:`GradcheckError` (an ``AssertionError``).
+repeatable checks). Inputs and outputs may be numbers, arrays, tensors or containers of them,
+real or complex (a complex value is checked as the pair of its real and imaginary parts, with
+JAX's convention for its cotangent). A disagreement raises :class:`GradcheckError` (an ``AssertionError``).
 For per-element Jacobian checks with tight tolerances see :func:`chainrule.testing.gradcheck`.
 
 >>> import numpy as np
@@ -47,10 +48,7 @@ RTOL = 1e-6
 
 def _value(leaf: Any) -> np.ndarray:
     data = leaf._data if isinstance(leaf, Tensor) else leaf
-    arr = np.asarray(data)
-    if arr.dtype.kind == "c":
-        raise TypeError("check_grads: complex values are not supported (chainrule differentiates real arrays)")
-    return arr
+    return np.asarray(data)
 
 
 def _leaves(x: Any) -> tuple[list[np.ndarray], Any]:
@@ -60,13 +58,26 @@ def _leaves(x: Any) -> tuple[list[np.ndarray], Any]:
 
 def _randn_like(x: Any) -> Any:
     leaves, treedef = _leaves(x)
-    return unflatten(treedef, [np.random.randn(*leaf.shape) for leaf in leaves])
+    return unflatten(treedef, [_randn(leaf) for leaf in leaves])
+
+
+def _randn(leaf: np.ndarray) -> np.ndarray:
+    if leaf.dtype.kind == "c":
+        return np.random.randn(*leaf.shape) + 1j * np.random.randn(*leaf.shape)
+    return np.random.randn(*leaf.shape)
 
 
 def _inner(a: Any, b: Any) -> float:
+    # Complex values are pairs of reals: <a, b> = Re(sum(conj(a) b)).
     la, _ = _leaves(a)
     lb, _ = _leaves(b)
-    return float(sum(np.sum(x * y) for x, y in zip(la, lb)))
+    return float(sum(np.real(np.sum(np.conj(x) * y)) for x, y in zip(la, lb)))
+
+
+def _covector(v: Any) -> Any:
+    """The cotangent that pairs with ``v`` by :func:`_inner` (JAX's convention: its conjugate)."""
+    leaves, treedef = _leaves(v)
+    return unflatten(treedef, [np.conj(leaf) if leaf.dtype.kind == "c" else leaf for leaf in leaves])
 
 
 def _shift(x: Any, v: Any, scale: float) -> Any:
@@ -107,7 +118,7 @@ def _numerical_jvp(f: Callable[[Any], Any], x: Any) -> Callable[[Any], Any]:
 def _check_vjp(f: Callable[[Any], Any], x: Any) -> None:
     vjp, y = make_vjp(f)(x)
     x_v, y_v = _randn_like(x), _randn_like(y)
-    vjp_y = vjp(y_v)
+    vjp_y = _covector(vjp(_covector(y_v)))
     differs = _same_space(vjp_y, x)
     if differs is not None:
         raise GradcheckError(f"check_grads: the VJP of {_name(f)} does not match its input ({differs})")

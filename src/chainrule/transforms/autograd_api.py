@@ -194,7 +194,7 @@ def _unary(fun: Callable[..., Any], argnum: Any, args: tuple[Any, ...],
 def _require_float_output(out: Any, op: str) -> None:
     for leaf in flatten(out)[0]:
         dtype = leaf.dtype if isinstance(leaf, (Tensor, np.ndarray, np.generic)) else np.asarray(leaf).dtype
-        if dtype.kind != "f":
+        if dtype.kind not in "fc":
             raise TypeError(
                 f"{op}: the function returned a value of dtype {dtype} ({type(leaf).__name__}), which "
                 "has no derivative; differentiate a floating-point output (cast with .astype(float) if "

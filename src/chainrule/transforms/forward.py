@@ -26,7 +26,7 @@ import numpy as np
 
 from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
-from chainrule.core.primitive import Primitive, registry
+from chainrule.core.primitive import Primitive, refuse_complex, registry
 from chainrule.core.stack import Interpreter, bind_below, of_type, pop, push, run_with
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import (
@@ -164,8 +164,8 @@ class ForwardAccumulator(Interpreter):
                     f"use), got {type(p).__name__}; create it with chainrule.Variable or "
                     "chainrule.constant first"
                 )
-            if p.dtype.kind != "f":
-                raise TypeError(f"{op}: a primal must be floating point to have a tangent, got {p.dtype}")
+            if p.dtype.kind not in "fc":
+                raise TypeError(f"{op}: a primal must be floating point or complex to have a tangent, got {p.dtype}")
             tangent = _tangent_like(t, p, op)
             base, levels = _base_of(p)
             self._set(base, to_base_world(tangent, levels))
@@ -218,7 +218,7 @@ class ForwardAccumulator(Interpreter):
         if not prim.differentiable:
             return
         data = out._data
-        if data.dtype.kind != "f":
+        if data.dtype.kind not in "fc":
             return
         tangents = None
         for i, a in enumerate(args):
@@ -230,6 +230,12 @@ class ForwardAccumulator(Interpreter):
                     tangents[i] = t
         if tangents is None:
             return
+        if not prim.complex_ok:
+            # (as bind does when it records a node: rules written for real values only)
+            if data.dtype.kind == "c":
+                refuse_complex(prim, "result")
+            if any(t is not None and a._data.dtype.kind == "c" for a, t in zip(args, tangents)):
+                refuse_complex(prim, "input")
         rules = prim.jvp_rules
         if not rules:
             raise NotImplementedError(
@@ -306,9 +312,9 @@ def _float_tensor(x: Any, op: str) -> Tensor:
         if arr.dtype.kind in "iub" and isinstance(x, (int, float, bool)):
             arr = arr.astype(np.float64)
         t = _plain(arr)
-    if t.dtype.kind != "f":
+    if t.dtype.kind not in "fc":
         raise TypeError(
-            f"{op}: differentiated inputs must be floating point, got dtype {t.dtype} "
+            f"{op}: differentiated inputs must be floating point or complex, got dtype {t.dtype} "
             f"(shape {tuple(t.shape)}); convert with .astype('float64')"
         )
     return t
