@@ -60,6 +60,9 @@ def _call(entry: OpInfo, sample: Sample, positions: tuple[int, ...], xs: list) -
     return entry.op(*args, **sample.kwargs)
 
 
+COMPLEX_PRIMITIVES = {"fft_c2c", "fft_r2c", "fft_c2r", "real", "imag", "conj", "angle"}
+
+
 def _nested(fun, order: int) -> list[float]:
     """d^k/dt^k fun(t) at t = 0, k = 0..order, by nesting create_graph (zero once constant)."""
     t = cr.tensor(0.0, requires_grad=True)
@@ -93,6 +96,11 @@ def test_jet_matches_nested_grad(entry: OpInfo, sample: Sample) -> None:
         return out
 
     series = tuple([u] + [np.zeros_like(u)] * (order - 1) for u in us)
+    if set(entry.primitives) & COMPLEX_PRIMITIVES or entry.name.startswith("complex_"):
+        # A complex intermediate: Taylor mode refuses it rather than give a zero series.
+        with pytest.raises(NotImplementedError, match="complex"):
+            cr.jet(f, tuple(xs), series)
+        return
     if entry.name in IN_PLACE:
         with pytest.raises(TypeError, match="on a jet value"):
             cr.jet(f, tuple(xs), series)

@@ -158,6 +158,13 @@ def bind_jet(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> 
     except OP_ERRORS as exc:
         raise _op_error(prim, primals, params, exc) from exc
     ans = np.asarray(ans)
+    if ans.dtype.kind == "c" or any(np.iscomplexobj(p) for p in primals):
+        # Complex coefficients would need their own series algebra; a zero series here would be
+        # a silently wrong derivative.
+        raise NotImplementedError(
+            f"jet: '{prim.name}' has a complex input or output; Taylor mode supports real values "
+            "only. Use nested grad/jvp for complex intermediates"
+        )
     if not prim.differentiable or ans.dtype.kind != "f":
         return wrap_array(ans)  # piecewise constant in t: no series
     rule = prim.jet
