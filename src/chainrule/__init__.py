@@ -60,3 +60,8 @@ __all__ = [
     "checkpoint", "remat", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "float64", "int32", "int64", "bool_",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip
+
+# cr.jit and its control flow (transforms/jit.py)
+from chainrule.transforms.jit import cond, fori_loop, jit  # noqa: E402
+
+__all__ += ["jit", "cond", "fori_loop"]

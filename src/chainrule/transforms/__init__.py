@@ -25,3 +25,8 @@ __all__ = [
     "vmap", "ForwardAccumulator", "UnconnectedGradients", "tree_flatten", "tree_unflatten",
     "tree_map", "BatchedTensor", "custom_vjp", "custom_jvp", "checkpoint", "remat",
 ]  # fmt: skip
+
+# cr.jit: trace once, replay on arrays (jit.py, jit_program.py)
+from chainrule.transforms.jit import cond, fori_loop, jit  # noqa: E402
+
+__all__ += ["jit", "cond", "fori_loop"]
