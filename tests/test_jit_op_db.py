@@ -71,6 +71,35 @@ def _scalar(f):
     return s
 
 
+def _all_traced(entry, sample):
+    """Gradients with respect to the float arguments, with *every* array argument traced (class
+    indices, masks): the program must follow them too, not bake the first call's values."""
+    positions = [i for i, a in enumerate(sample.args) if np.asarray(a).dtype.kind == "f"]
+    if entry.grad_args is not None:
+        positions = list(entry.grad_args)
+    n = len(sample.args)
+
+    def f(*args):
+        return entry.op(*args, **sample.kwargs)
+
+    def s(*args):
+        return _scalar(f)(*args)
+
+    return cr.grad(s, argnums=tuple(positions)), [np.asarray(a) for a in sample.args], n
+
+
+@pytest.mark.parametrize("entry,sample", [c for c in DIFF_CASES if any(np.asarray(a).dtype.kind != "f" for a in c[1].args)],
+                         ids=[i for i, c in zip(DIFF_IDS, DIFF_CASES) if any(np.asarray(a).dtype.kind != "f" for a in c[1].args)])
+def test_jit_grad_follows_integer_arguments(entry, sample) -> None:
+    g, xs, _ = _all_traced(entry, sample)
+    jg = cr.jit(g)
+    _assert_same(jg(*[cr.tensor(x) for x in xs]), g(*[cr.tensor(x) for x in xs]))
+    # Other float values, and the integer arguments permuted where that keeps them valid.
+    ys = [x * 0.97 if x.dtype.kind == "f" else (x[::-1].copy() if x.ndim else x) for x in xs]
+    want = _eager_or_skip(g, ys)
+    _assert_same(jg(*[cr.tensor(y) for y in ys]), want)
+
+
 @pytest.mark.parametrize("entry,sample", DIFF_CASES, ids=DIFF_IDS)
 def test_jit_grad_equals_eager(entry, sample) -> None:
     f, xs = _closure(entry, sample)

@@ -185,7 +185,17 @@ class _Tracing(Interpreter):
     def slot_of(self, a: Any) -> int | None:
         data = a._data if isinstance(a, Tensor) else a
         if isinstance(data, _ndarray):
-            return self.slots.get(id(data))
+            s = self.slots.get(id(data))
+            if s is None and data.base is not None:
+                # A whole-array view of a traced array (``detach()`` makes one) is that value.
+                base = data.base
+                s = self.slots.get(id(base))
+                if s is not None and not (
+                    base.shape == data.shape and base.dtype == data.dtype and base.strides == data.strides
+                    and base.__array_interface__["data"][0] == data.__array_interface__["data"][0]
+                ):  # fmt: skip
+                    s = None
+            return s
         return None
 
     def tracks(self, t: Any) -> bool:
