@@ -147,3 +147,8 @@ __all__ = [
     "Module", "math", "linalg", "random", "nn", "image", "autodiff", "dtypes", "errors", "keras",
     "saved_model",
 ]  # fmt: skip
+
+# tf.print: runs at every call of a tf.function (transforms/jit.py's callback)
+from chainrule.tf._function import print_ as print  # noqa: A001, E402
+
+__all__ += ["print"]

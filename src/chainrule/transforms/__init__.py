@@ -27,6 +27,6 @@ __all__ = [
 ]  # fmt: skip
 
 # cr.jit: trace once, replay on arrays (jit.py, jit_program.py)
-from chainrule.transforms.jit import cond, fori_loop, jit  # noqa: E402
+from chainrule.transforms.jit import Traced, callback, cond, fori_loop, jit, retype  # noqa: E402
 
-__all__ += ["jit", "cond", "fori_loop"]
+__all__ += ["jit", "cond", "fori_loop", "callback", "Traced", "retype"]

@@ -52,13 +52,14 @@ import numpy as np
 
 from chainrule.core.dispatch import ALIAS_HOOKS, SEQUENCE_TO_TENSOR, bind
 from chainrule.core.modes import state
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Primitive, registry
 from chainrule.core.stack import Interpreter, bind_below, push, set_stack
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.jit_program import Const, Eqn, Program
 from chainrule.transforms.pytree import flatten, unflatten
 
-__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing"]
+__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing", "callback",
+           "Traced", "retype", "traced_class"]
 
 _ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -173,6 +174,12 @@ class _Tracing(Interpreter):
         self.avals: dict[int, tuple[tuple[int, ...], np.dtype]] = {}
         self.traced: list[Any] = []  # weak references to the Traced tensors made
         self.count = 0
+        #: Tensors the function closes over that are state, not constants (Variables, tensors
+        #: that require grad): inputs of the program read at every call, in this order.
+        self.captures: list[Tensor] = []
+        self.capture_slots: list[int] = []
+        #: The name of a primitive the program cannot replay, if one was bound.
+        self.opaque: str | None = None
 
     def new_slot(self, data: np.ndarray) -> int:
         slot = self.count
@@ -214,6 +221,10 @@ class _Tracing(Interpreter):
         traced = False
         for a in args:
             s = self.slot_of(a)
+            if s is None and isinstance(a, Tensor) and _is_state(a):
+                s = self.new_slot(a._data)
+                self.captures.append(a)
+                self.capture_slots.append(s)
             if s is None:
                 refs.append(Const(a._data if isinstance(a, Tensor) else a))
             else:
@@ -222,6 +233,10 @@ class _Tracing(Interpreter):
         out = bind_below(self, prim, args, params)
         if not traced:
             return out  # computed from constants only: a constant of the program
+        if self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE:
+            # A one-off primitive (a custom_vjp call hands out the output its fwd computed):
+            # its impl cannot run again on new values.
+            self.opaque = prim.name
         if isinstance(out, Tensor):
             data = out._data
         else:
@@ -234,12 +249,52 @@ class _Tracing(Interpreter):
             self.mark(out)
         return out
 
+    def effect(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Record a call of ``fn`` on the values of ``args`` to run at every replay."""
+        refs = []
+        for a in args:
+            s = self.slot_of(a) if isinstance(a, (Tensor, _ndarray)) else None
+            if s is None and isinstance(a, Tensor) and _is_state(a):
+                s = self.new_slot(a._data)
+                self.captures.append(a)
+                self.capture_slots.append(s)
+            refs.append(Const(a._data if isinstance(a, Tensor) else a) if s is None else s)
+        slot = self.new_slot(_EFFECT_TOKEN.copy())
+        self.eqns.append(Eqn(_Effect(fn), tuple(refs), {}, slot, (), np.dtype(bool)))
+
     def alias(self, alias: Tensor, source: Tensor) -> None:
         """``alias`` took ``source``'s value in place: later reads of it read ``source``'s slot."""
         s = self.slot_of(source)
         if s is not None:
             self.slots[id(alias._data)] = s
             self.keep.append(alias._data)
+
+
+_EFFECT_TOKEN = np.zeros((), dtype=bool)
+#: Unregistered primitives whose impl is a pure function of its inputs.
+_REPLAYABLE = frozenset({"custom_alias", "custom_probe"})
+
+
+class _Effect:
+    """A host call in the program (``callback``, ``tf.print``): kept by every pass, run in order."""
+
+    effect = True
+    differentiable = False
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.name = f"callback[{getattr(fn, '__name__', 'fn')}]"
+
+    def impl(self, *arrays: Any) -> np.ndarray:
+        self.fn(*arrays)
+        return _EFFECT_TOKEN
+
+
+def _is_state(t: Tensor) -> bool:
+    """A closed-over tensor that may change between calls (a Variable, a parameter)."""
+    from chainrule.tape import Variable
+
+    return t._requires_grad or isinstance(t, Variable)
 
 
 def _holds_tensor(seq: Any) -> bool:
@@ -282,7 +337,7 @@ def _leaf_key(leaf: Any, where: str) -> Any:
 class _Entry:
     """One traced signature: the program as traced, optimized, and its compiled replay."""
 
-    __slots__ = ("traced", "program", "run", "out_def", "out_static", "trace_stats")
+    __slots__ = ("traced", "program", "run", "out_def", "out_static", "captures", "eager")
 
     def __init__(self, traced: Program, out_def: Any, out_static: list[Any]) -> None:
         self.traced = traced
@@ -290,6 +345,11 @@ class _Entry:
         self.run = self.program.compile()
         self.out_def = out_def
         self.out_static = out_static
+        self.captures: list[Tensor] = []
+        #: Set (to the primitive's name) when the program holds a custom-rule call it cannot
+        #: replay: the function then runs as it is at every call (eager mode's values and
+        #: gradients; its Python side effects run every time).
+        self.eager: str | None = None
 
 
 class Lowered:
@@ -434,14 +494,22 @@ class Jitted:
                 t = ref()
                 if t is not None:
                     t.__class__ = _Escaped
-        program = Program(inputs, interp.eqns, outputs, interp.avals, self.__name__)
-        return _Entry(program, out_def, out_static)
+        program = Program(inputs + interp.capture_slots, interp.eqns, outputs, interp.avals, self.__name__)
+        entry = _Entry(program, out_def, out_static)
+        entry.captures = list(interp.captures)
+        entry.eager = interp.opaque
+        return entry
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         entry, leaves = self._entry(args, kwargs)
+        if entry.eager is not None:
+            return self._fun(*args, **kwargs)
         dyn = [leaf for leaf in leaves if isinstance(leaf, _ARRAY_TYPES)]
-        if state.busy or any(isinstance(x, Tensor) and (x._requires_grad or x._node is not None) for x in dyn):
+        if entry.captures:
+            dyn = dyn + entry.captures
+        if state.busy or (state.grad_enabled and any(
+                isinstance(x, Tensor) and (x._requires_grad or x._node is not None) for x in dyn)):  # fmt: skip
             results = _replay_bind(entry.program, dyn)
         else:
             results = entry.run(*[x._data if isinstance(x, Tensor) else np.asarray(x) for x in dyn])
@@ -486,6 +554,9 @@ def _replay_bind(program: Program, inputs: list[Any]) -> tuple[Any, ...]:
         env[s] = x if isinstance(x, Tensor) else wrap_array(np.asarray(x))
     for eq in program.eqns:
         args = [r.value if isinstance(r, Const) else env[r] for r in eq.ins]
+        if type(eq.prim) is _Effect:
+            eq.prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args])
+            continue
         env[eq.out] = bind(eq.prim, *args, **eq.params)
     return tuple(wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r]
                  for r in program.outputs)  # fmt: skip
@@ -613,3 +684,41 @@ def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_
     for i in range(bounds[0], bounds[1]):
         val = body_fun(i, val)
     return val
+
+
+def callback(fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn`` on the values of ``args`` (NumPy arrays) now, and, inside ``cr.jit``, at every
+    call of the compiled function (JAX's ``jax.debug.callback``): what ``tf.print`` is built on.
+
+    >>> import chainrule as cr
+    >>> from chainrule.transforms import callback
+    >>> f = cr.jit(lambda x: (callback(lambda v: print("x =", v), x), x * 2)[1])
+    >>> _ = f(cr.tensor([1.0, 2.0]))
+    x = [1. 2.]
+    >>> _ = f(cr.tensor([3.0, 4.0]))
+    x = [3. 4.]
+    """
+    for interp in reversed(state.stack):
+        if type(interp) is _Tracing:
+            interp.effect(fn, args)
+            return
+    fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+
+
+_RETYPED: dict[type, type] = {}
+
+
+def traced_class(cls: type) -> type:
+    """The traced counterpart of a dialect's tensor class (both behaviours, no new slots)."""
+    combined = _RETYPED.get(cls)
+    if combined is None:
+        combined = type(f"Traced{cls.__name__}", (Traced, cls), {"__slots__": ()})
+        _RETYPED[cls] = combined
+    return combined
+
+
+def retype(t: Any, cls: type) -> Any:
+    """Give a traced tensor the dialect class ``cls`` too (dialects call this from ``wrap``)."""
+    if type(t) is Traced:
+        t.__class__ = traced_class(cls)
+    return t

@@ -173,6 +173,9 @@ class Program:
                         args.append(f"out=v{r}")
                         break
             call = f"{fn}({', '.join(args)})"
+            if getattr(eq.prim, "effect", False):
+                lines.append(f"    {call}")
+                continue
             if eq.shape == () or not ufunc:
                 # NumPy gives scalars for 0-d results, and some impls give array-likes: the
                 # next impl and the caller get arrays, as under bind.
@@ -263,7 +266,7 @@ def fold(prog: Program) -> Program:
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
         ins = [subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins]
-        if all(isinstance(r, Const) for r in ins):
+        if all(isinstance(r, Const) for r in ins) and not getattr(eq.prim, "effect", False):
             subst[eq.out] = Const(np.asarray(eq.prim.impl(*[r.value for r in ins], **eq.params)))
     return _substitute(prog, subst)
 
@@ -287,6 +290,8 @@ def cse(prog: Program) -> Program:
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
         ins = tuple(subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins)
+        if getattr(eq.prim, "effect", False):
+            continue
         try:
             key = (eq.prim, tuple(("c", id(r.value)) if isinstance(r, Const) else r for r in ins),
                    _freeze(eq.params))  # fmt: skip
@@ -305,7 +310,7 @@ def dce(prog: Program) -> Program:
     live = {r for r in prog.outputs if not isinstance(r, Const)}
     kept = []
     for eq in reversed(prog.eqns):
-        if eq.out in live:
+        if eq.out in live or getattr(eq.prim, "effect", False):
             kept.append(eq)
             live.update(r for r in eq.ins if not isinstance(r, Const))
     kept.reverse()
