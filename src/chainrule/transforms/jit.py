@@ -323,7 +323,7 @@ def _leaf_key(leaf: Any, where: str) -> Any:
     if isinstance(leaf, Tensor):
         return ("T", tuple(leaf.shape), leaf.dtype)
     if isinstance(leaf, (_ndarray, np.generic)):
-        return ("A", np.shape(leaf), np.asarray(leaf).dtype)
+        return ("T", np.shape(leaf), np.asarray(leaf).dtype)
     try:
         hash(leaf)
     except TypeError:
