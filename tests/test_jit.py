@@ -364,3 +364,18 @@ def test_torch_compile_a_module_and_backward() -> None:
 
     np.testing.assert_allclose(f(torch.tensor([1.0])).numpy(), np.sin([1.0]) * 2, rtol=1e-6)
     assert sys.modules["chainrule.torch"].compile(f, disable=True) is f
+
+
+def test_viz_draws_the_program_before_and_after_the_passes() -> None:
+    from chainrule import viz
+
+    lowered = cr.jit(cr.grad(_f)).lower(cr.tensor([0.1, 0.2]))
+    before, after = lowered.to_graph(optimized=False), lowered.to_graph()
+    ops = [n for n in after.nodes if n.kind == "op"]
+    assert len(ops) == len(lowered.program.eqns) < len([n for n in before.nodes if n.kind == "op"])
+    assert {n.op for n in ops} >= {"sin", "cos", "tanh"} and after.outputs
+    d = viz.draw(lowered, engine="matplotlib")
+    assert d.svg.lstrip().startswith("<?xml")
+    titled = lowered.draw(engine="matplotlib")
+    assert "after the passes" in titled.title and "dce -" in titled.title
+    assert "as traced" in lowered.draw(optimized=False, engine="matplotlib").title

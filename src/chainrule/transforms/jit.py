@@ -56,6 +56,7 @@ from chainrule.core.primitive import Primitive, registry
 from chainrule.core.stack import Interpreter, bind_below, push, set_stack
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.jit_program import Const, Eqn, Program
+from chainrule.transforms.jit_program import _short as jit_program_short
 from chainrule.transforms.pytree import flatten, unflatten
 
 __all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing", "callback",
@@ -379,6 +380,68 @@ class Lowered:
     def source(self) -> str:
         """The Python source of the replay function."""
         return self.program.source
+
+    def to_graph(self, optimized: bool = True) -> Any:
+        """The program as a ``viz`` graph (what ``viz.draw`` and ``viz.explore`` show)."""
+        return program_graph(self.program if optimized else self.traced)
+
+    def draw(self, path: Any = None, *, optimized: bool = True, **kwargs: Any) -> Any:
+        """``viz.draw`` of the program, before (``optimized=False``) or after the passes; the
+        title says how many ops each pass removed.
+
+        >>> import chainrule as cr
+        >>> lowered = cr.jit(cr.grad(lambda x: cr.sum(cr.sin(x)))).lower(cr.tensor([1.0]))
+        >>> d = lowered.draw(engine="matplotlib")
+        >>> d.title
+        'grad(<lambda>) after the passes: 2 ops (simplify -1, dce -2)'
+        """
+        from chainrule import viz
+
+        prog = self.program if optimized else self.traced
+        if "title" not in kwargs:
+            if optimized:
+                removed = ", ".join(f"{k} -{v}" for k, v in self.removed().items() if v)
+                kwargs["title"] = f"{prog.name} after the passes: {len(prog.eqns)} ops" + (f" ({removed})" if removed else "")
+            else:
+                kwargs["title"] = f"{prog.name} as traced: {len(prog.eqns)} ops"
+        return viz.draw(program_graph(prog), path, **kwargs)
+
+
+def program_graph(prog: Program) -> Any:
+    """A :class:`chainrule.viz.capture.Graph` of a program: inputs, constants, ops, outputs."""
+    from chainrule.viz.capture import Graph, GraphNode
+
+    nodes: list[Any] = []
+    index: dict[int, int] = {}
+
+    def add(node: Any) -> int:
+        node.id = len(nodes)
+        nodes.append(node)
+        return node.id
+
+    for k, s in enumerate(prog.inputs):
+        shape, dtype = prog.avals[s]
+        index[s] = add(GraphNode(id=-1, kind="input", label=f"in{k}", symbol=f"in{k}", name=f"in{k}",
+                                 shape=tuple(shape), dtype=str(dtype)))  # fmt: skip
+    for eq in prog.eqns:
+        inputs = []
+        for r in eq.ins:
+            if isinstance(r, Const):
+                value = r.value
+                label = jit_program_short(value)
+                inputs.append(add(GraphNode(id=-1, kind="constant", label=label, symbol=label,
+                                            shape=tuple(np.shape(value)), value=None)))  # fmt: skip
+            else:
+                inputs.append(index[r])
+        index[eq.out] = add(GraphNode(
+            id=-1, kind="op", label=eq.prim.name, symbol=f"v{eq.out}", op=eq.prim.name,
+            grad_fn_name=getattr(eq.prim, "grad_fn_name", None), shape=tuple(eq.shape),
+            dtype=str(np.dtype(eq.dtype)), inputs=inputs, params=dict(eq.params),
+        ))  # fmt: skip
+    outputs = [index[r] for r in prog.outputs if not isinstance(r, Const) and r in index]
+    for i in outputs:
+        nodes[i].is_output = True
+    return Graph(nodes=nodes, outputs=outputs, notes=[f"jit program {prog.name}: {len(prog.eqns)} ops"])
 
 
 class Jitted:
