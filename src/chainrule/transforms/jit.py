@@ -22,7 +22,9 @@ Semantics are JAX's:
   the value of every other leaf (Python numbers, strings, None: they are part of the program, as
   in ``tf.function``) and the values of the ``static_argnums`` arguments (hashable).
 - Arrays a function closes over are constants of the program: what is computed from them alone
-  is computed once, at trace time.
+  is computed once, at trace time (random numbers drawn inside the function from no argument
+  included: pass them, or a key, as arguments). Closed-over *state* (a ``Variable``, a tensor that
+  requires grad, a module's parameters) is an input of the program, read at every call.
 - In-place writes on traced values are functional: later ops see the new value, the caller's
   array is not changed.
 - Called inside another transform (``grad``, ``vmap``, a tape, an accumulator) or on inputs that
