@@ -379,3 +379,10 @@ def test_viz_draws_the_program_before_and_after_the_passes() -> None:
     titled = lowered.draw(engine="matplotlib")
     assert "after the passes" in titled.title and "dce -" in titled.title
     assert "as traced" in lowered.draw(optimized=False, engine="matplotlib").title
+
+
+def test_in_place_write_into_closed_over_state_raises() -> None:
+    w = cr.tensor([1.0, 2.0])
+    g = cr.jit(lambda x: (w.add_(x), cr.sum(w))[1])
+    with pytest.raises(TypeError, match="in-place write into a tensor the function closes over"):
+        g(cr.tensor([1.0, 1.0]))

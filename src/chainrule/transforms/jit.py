@@ -268,6 +268,17 @@ class _Tracing(Interpreter):
     def alias(self, alias: Tensor, source: Tensor) -> None:
         """``alias`` took ``source``'s value in place: later reads of it read ``source``'s slot."""
         s = self.slot_of(source)
+        if s is None:
+            return
+        before = self.slot_of(alias)
+        if before is None or before in self.capture_slots:
+            d = alias._data
+            raise TypeError(
+                f"jit: in-place write into a tensor the function closes over (shape {d.shape}, "
+                f"{d.dtype}) at {_user_line()}. Inside cr.jit the write would happen once, while "
+                "tracing, and never again; return the new value from the function instead (a "
+                "functional update, as in JAX), or call the function without jit."
+            )
         if s is not None:
             self.slots[id(alias._data)] = s
             self.keep.append(alias._data)
