@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks import libraries
+from benchmarks import jit_forms, libraries
 from benchmarks.timing import CheckFailed, Row, WorkloadResult, compare_arrays, run_candidate
 
 __all__ = ["NAME", "TITLE", "run", "SIZES", "initial_parameters", "numpy_step"]
@@ -271,6 +271,7 @@ def run(quick: bool = False) -> WorkloadResult:
     candidates = [
         ("NumPy (by hand)", lambda: _setup_numpy(init, x, y), (), "the reference"),
         ("chainrule", lambda: _setup_chainrule(init, x, y), pending, ""),
+        ("chainrule (jit)", lambda: jit_forms.mlp_step(init, x, y), pending, "cr.jit(step): one program"),
         ("HIPS autograd", lambda: _setup_autograd(init, x, y), (), ""),
         ("PyTorch", lambda: _setup_torch(init, x, y), (), ""),
         ("JAX (eager)", lambda: _setup_jax(init, x, y, jit=False), (), ""),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks import libraries
+from benchmarks import jit_forms, libraries
 from benchmarks.timing import CheckFailed, Row, WorkloadResult, compare_arrays, run_candidate
 
 __all__ = ["NAME", "TITLE", "run", "CHAIN", "numpy_by_hand"]
@@ -215,6 +215,8 @@ def run(quick: bool = False) -> WorkloadResult:
         ("NumPy (by hand)", lambda: _setup_numpy(x0), exact, (), "the floor"),
         ("chainrule", lambda: _setup_chainrule(x0), exact,
          (AttributeError, TypeError, NotImplementedError), ""),
+        ("chainrule (jit)", lambda: jit_forms.op_overhead(x0), exact,
+         (AttributeError, TypeError, NotImplementedError), "cr.jit(cr.grad(f)): traced once"),
         ("HIPS autograd", lambda: _setup_autograd(x0), exact, (), ""),
         ("PyTorch (eager)", lambda: _setup_torch(x0), exact, (), ""),
         ("JAX (grad, no jit)", lambda: _setup_jax_eager(x0), exact, (), ""),

@@ -720,7 +720,12 @@ def test_devices_backends_compile_and_missing_names() -> None:
     def f(x):
         return x * 2
 
-    assert t.compile(f) is f and t.compile(mode="max-autotune")(f) is f
+    # torch.compile gives a compiled callable (cr.jit underneath) computing what f computes.
+    compiled = t.compile(f)
+    assert compiled is not f and callable(compiled)
+    assert t.compile(mode="max-autotune")(f)(t.tensor([1.0, 2.0])).tolist() == [2.0, 4.0]
+    assert compiled(t.tensor(3.0)).item() == 6.0
+    assert t.compile(f, disable=True) is f
     for missing in (lambda: t.no_such_name, lambda: t.nn.functional.no_such_name, lambda: t.zeros(1).no_such_method,
                     lambda: t.func.no_such_transform, lambda: t.cuda.Stream):  # fmt: skip
         with pytest.raises(NotImplementedError, match="not supported by chainrule.torch"):

@@ -91,3 +91,8 @@ __all__ = [
     "make_ggnvp",
 ] + [name for family in _FAMILIES for name in family.__all__]  # fmt: skip
 __all__ += ["jet", "taylor"]
+
+# cr.jit and its control flow (transforms/jit.py)
+from chainrule.transforms.jit import cond, fori_loop, jit  # noqa: E402
+
+__all__ += ["jit", "cond", "fori_loop"]

@@ -21,9 +21,9 @@ from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_operand, ensure_tensor
 from chainrule.ops.binary import add_p, minimum_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
-from chainrule.ops.nondiff import greater_p
+from chainrule.ops.nondiff import equal_p, greater_p
 from chainrule.ops.reduce import mean_p, normalize_axis, sum_p
-from chainrule.ops.shape import reshape_p, transpose_p
+from chainrule.ops.shape import astype_p, reshape_p, transpose_p
 from chainrule.ops.unary import exp_p, softplus_p, square_p
 from chainrule.transforms.batching_rules import batch_sizes, full_batch, shift_axis
 
@@ -216,12 +216,18 @@ def one_hot(indices: Any, num_classes: int | None = None, dtype: Any = np.float6
 
 
 # ---------------------------------------------------------------- cross-entropy
-def _index_one_hot(target: Any, num_classes: int, axis: int, dtype: np.dtype) -> np.ndarray:
-    """One-hot of class indices along ``axis`` of the logits (a constant)."""
-    idx = np.expand_dims(_data(target), axis)
-    shape = [1] * idx.ndim
-    shape[axis] = num_classes
-    return (idx == np.arange(num_classes).reshape(shape)).astype(dtype)
+def _index_one_hot(target: Any, num_classes: int, axis: int, dtype: np.dtype) -> Any:
+    """One-hot of class indices along ``axis`` of the logits (no gradient flows to the indices).
+
+    Built with primitives, not with NumPy on the indices' data, so that a trace (``cr.jit``)
+    follows the indices instead of baking this call's labels into the program.
+    """
+    shape = tuple(np.shape(_data(target)))
+    expanded = shape[:axis] + (1,) + shape[axis:]
+    classes = [1] * len(expanded)
+    classes[axis] = num_classes
+    hot = equal_p(reshape_p(target, shape=expanded), np.arange(num_classes).reshape(classes))
+    return astype_p(hot, dtype=dtype)
 
 
 def _pick(values: np.ndarray, target: np.ndarray, axis: int) -> np.ndarray:

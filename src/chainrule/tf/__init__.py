@@ -124,6 +124,12 @@ def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
         import importlib
 
         return importlib.import_module("chainrule.tf.keras")
+    if name == "print":
+        # tf.print is served from here, not bound as a module global, so that Python's print
+        # keeps its meaning inside this module (and in its doctests).
+        from chainrule.tf._function import print_
+
+        return print_
     if name.startswith("__"):  # Python's own probes (__wrapped__, __path__...)
         raise AttributeError(name)
     raise AttributeError(
@@ -147,3 +153,6 @@ __all__ = [
     "Module", "math", "linalg", "random", "nn", "image", "autodiff", "dtypes", "errors", "keras",
     "saved_model",
 ]  # fmt: skip
+
+# tf.print (runs at every call of a tf.function) is served by __getattr__ above and left out of
+# __all__, so that `from chainrule.tf import *` does not replace Python's print.

@@ -1,5 +1,13 @@
-"""``tf.function`` and ``tf.TensorSpec``: the function runs eagerly (chainrule builds no graph),
-and an ``input_signature`` converts and checks the arguments as TensorFlow's does.
+"""``tf.function`` and ``tf.TensorSpec``: the function is traced into a program by ``cr.jit``
+(the first call for a new signature traces, later calls replay), and an ``input_signature``
+converts and checks the arguments as TensorFlow's does.
+
+As in TensorFlow, Python side effects (``print``) run while tracing only, ``tf.print`` runs at
+every call, a new shape or dtype of a tensor argument or a new Python value retraces, and Python
+control flow on a tensor cannot be traced (use ``tf.cond``/``tf.where``; there is no autograph).
+chainrule traces each concrete shape: a ``None`` in an ``input_signature`` accepts any size but
+still traces once per size. ``jit_compile`` and ``reduce_retracing`` are accepted and change
+nothing.
 
 >>> from chainrule import tf
 >>> @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
@@ -18,13 +26,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import chainrule as cr
-from chainrule.tf._tensor import DType, TensorShape, as_dtype, convert_to_tensor, float32
+from chainrule.tf._tensor import DType, TensorShape, as_dtype, convert_to_tensor, float32, wrap_tree
 
-__all__ = ["TensorSpec", "function", "Function"]
+__all__ = ["TensorSpec", "function", "Function", "print_"]
 
 
 class TensorSpec:
@@ -89,7 +98,18 @@ class Function:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.input_signature is not None:
             args, kwargs = self._convert(args, kwargs)
-        return self.python_function(*args, **kwargs)
+        return wrap_tree(self._jitted(*args, **kwargs))
+
+    @property
+    def _jitted(self) -> Any:
+        jitted = self.__dict__.get("_jit")
+        if jitted is None:
+            jitted = self.__dict__["_jit"] = cr.jit(self.python_function)
+        return jitted
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the function was traced (one per new signature)."""
+        return self._jitted.cache_size()
 
     def _convert(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         specs = self.input_signature or ()
@@ -113,13 +133,19 @@ class Function:
         return tuple(converted), kwargs
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "tf.function(...).get_concrete_function is not supported by the chainrule TensorFlow "
-            "dialect: functions run eagerly, there is no graph to trace"
-        )
+        """The traced program for these arguments (``cr.jit``'s ``Lowered``: ``.as_text()``)."""
+        if not args and not kwargs:
+            raise NotImplementedError(
+                "tf.function(...).get_concrete_function needs example arguments in the chainrule "
+                "TensorFlow dialect: it traces concrete shapes, so a TensorSpec with None sizes "
+                "does not describe one program; pass tensors of the shapes you will call it with"
+            )
+        if self.input_signature is not None:
+            args, kwargs = self._convert(args, kwargs)
+        return self._jitted.lower(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<tf.function {getattr(self.python_function, '__qualname__', self.python_function)!r} (eager)>"
+        return f"<tf.function {getattr(self.python_function, '__qualname__', self.python_function)!r}>"
 
 
 def _conform(value: Any, spec: TensorSpec, name: str) -> Any:
@@ -145,17 +171,65 @@ def _conform(value: Any, spec: TensorSpec, name: str) -> Any:
 
 def function(func: Callable[..., Any] | None = None, input_signature: Any = None, autograph: bool = True,
              jit_compile: Any = None, reduce_retracing: bool = False, **kwargs: Any) -> Any:  # fmt: skip
-    """``tf.function``: runs the function eagerly here (chainrule has no graph compiler); an
-    ``input_signature`` of ``tf.TensorSpec`` converts and checks the arguments.
+    """``tf.function``: traces the function once per signature (``cr.jit``) and replays the
+    program; an ``input_signature`` of ``tf.TensorSpec`` converts and checks the arguments.
+    ``print`` runs while tracing, ``tf.print`` at every call.
 
+    >>> import sys
     >>> from chainrule import tf
-    >>> @tf.function
+    >>> @tf.function(jit_compile=True)
     ... def f(x):
+    ...     print("tracing")
+    ...     tf.print("x:", x, output_stream=sys.stdout)
     ...     return x * 2
     >>> f(tf.constant(2.0)).numpy()
+    tracing
+    x: 2
     np.float32(4.0)
+    >>> f(tf.constant(3.0)).numpy()
+    x: 3
+    np.float32(6.0)
+    >>> f.experimental_get_tracing_count()
+    1
     """
     if func is None:
         return lambda f: Function(f, input_signature)
     return Function(func, input_signature)
 
+
+
+def print_(*inputs: Any, output_stream: Any = None, summarize: int = 3, sep: str = " ", end: str = "\n",
+           name: Any = None) -> None:  # fmt: skip
+    """``tf.print``: prints its inputs when the program runs, at every call of a ``tf.function``
+    (Python's ``print`` runs only while tracing). Tensors print as TensorFlow's do (``[1 2 3]``,
+    at most ``summarize`` items at each end of an axis); ``output_stream`` defaults to stderr.
+
+    >>> import sys
+    >>> from chainrule import tf
+    >>> tf.print("value:", tf.constant([1.0, 2.5]), output_stream=sys.stdout)
+    value: [1 2.5]
+    """
+    stream = output_stream
+
+    def emit(*arrays: Any) -> None:
+        it = iter(arrays)
+        parts = [_format(next(it), summarize) if isinstance(x, cr.Tensor) else str(x) for x in inputs]
+        out = sys.stderr if stream is None else stream
+        out.write(sep.join(parts) + end)
+
+    cr.transforms.callback(emit, *[x for x in inputs if isinstance(x, cr.Tensor)])
+
+
+def _format(a: Any, summarize: int) -> str:
+    import numpy as np
+
+    arr = np.asarray(a)
+
+    def item(v: Any) -> str:
+        text = repr(v.item()) if arr.dtype.kind == "f" else str(v)
+        return text[:-2] if text.endswith(".0") else text
+
+    if arr.ndim == 0:
+        return item(arr)
+    return np.array2string(arr, separator=" ", formatter={"all": item}, threshold=2 * summarize,
+                           edgeitems=summarize).replace("\n ", "\n")  # fmt: skip

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from chainrule.transforms import Traced as _Traced
+from chainrule.transforms import retype as _retype
 
 __all__ = [
     "DType", "TensorShape", "Tensor", "EagerTensor", "Variable", "ResourceVariable", "InvalidArgumentError", "wrap", "wrap_tree",
@@ -318,6 +320,8 @@ def wrap(x: Any) -> Any:
     """Re-class a fresh native result as a dialect :class:`Tensor` (in place, no copy)."""
     if type(x) is _NativeTensor:
         x.__class__ = EagerTensor
+    elif type(x) is _Traced:
+        _retype(x, EagerTensor)  # a value traced by tf.function: both behaviours
     return x
 
 
@@ -326,6 +330,8 @@ def wrap_tree(tree: Any) -> Any:
     if type(tree) is _NativeTensor:
         tree.__class__ = EagerTensor
         return tree
+    if type(tree) is _Traced:
+        return wrap(tree)
     if isinstance(tree, (list, tuple, dict)):
         return cr.transforms.tree_map(wrap, tree)
     return tree

@@ -25,6 +25,8 @@ from chainrule.torch._dtypes import Size, from_numpy_dtype
 from chainrule.torch._format import tensor_repr
 from chainrule.torch._unsupported import unsupported
 from chainrule.transforms import BatchedTensor as _NativeBatched
+from chainrule.transforms import Traced as _Traced
+from chainrule.transforms import retype as _retype
 
 __all__ = [
     "Tensor", "Parameter", "wrap", "wrap_tree", "as_dialect", "numpy_of", "result_dtype",
@@ -52,6 +54,8 @@ def wrap(x: Any) -> Any:
         x.__class__ = Parameter
     elif cls is _NativeBatched:
         x.__class__ = BatchedTensor
+    elif cls is _Traced:
+        _retype(x, Tensor)  # a value traced by torch.compile: both behaviours
     elif cls is tuple or cls is list:
         return cls(wrap(v) for v in x)
     return x

@@ -27,3 +27,8 @@ __all__ = [
     "tree_map", "BatchedTensor", "custom_vjp", "custom_jvp", "checkpoint", "remat",
 ]  # fmt: skip
 __all__ += ["jet", "taylor"]
+
+# cr.jit: trace once, replay on arrays (jit.py, jit_program.py)
+from chainrule.transforms.jit import Traced, callback, cond, fori_loop, jit, retype  # noqa: E402
+
+__all__ += ["jit", "cond", "fori_loop", "callback", "Traced", "retype"]

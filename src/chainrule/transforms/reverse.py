@@ -22,7 +22,7 @@ from chainrule.core.dispatch import bind
 from chainrule.core.engine import backprop
 from chainrule.core.modes import enable_grad
 from chainrule.core.primitive import registry
-from chainrule.core.stack import of_type
+from chainrule.core.stack import current, of_type
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.batching import (
     BatchedTensor,
@@ -139,8 +139,9 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
             grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     else:
         grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
-    # A forward accumulator keys tangents by the data array: results must not be copied then.
-    keep = create or bool(of_type(ForwardAccumulator))
+    # A forward accumulator (and jit tracing) keys values by the data array: results must not be
+    # copied outside bind then.
+    keep = create or bool(of_type(ForwardAccumulator)) or any(getattr(i, "keys_by_array", False) for i in current())
     results = []
     for x, g in zip(xs, grads):
         if g is None:

@@ -73,6 +73,8 @@ def node_text(n: GraphNode, show_values: bool = True, show_adjoints: bool = True
 def _as_graph(obj: Any, names: Any, tape: Any = None) -> Graph:
     if isinstance(obj, Graph):
         return obj
+    if hasattr(obj, "to_graph"):  # a jitted function's program (cr.jit(f).lower(x))
+        return obj.to_graph()
     return capture(obj, names=names, tape=tape)
 
 

@@ -1,0 +1,800 @@
+"""``cr.jit``: trace a function once into a program of primitives, then replay it on arrays.
+
+Tracing is one more interpreter on the core's stack (core/stack.py). While ``f`` runs on traced
+inputs, every primitive bound on a traced value reaches :class:`_Tracing`, which runs it one level
+down (so shapes, dtypes and errors are eager mode's) and appends ``out = prim(*ins, **params)`` to a
+:class:`~chainrule.transforms.jit_program.Program`. The backward pass of a ``grad`` inside the
+function runs its rules as ops while a tracing level is on the stack, so ``cr.jit(cr.grad(f))``
+traces the forward and the backward pass into one program. The passes of ``jit_program.py``
+simplify it, and replay calls each primitive's ``impl`` on arrays in order: no Tensor, no Node,
+no ``bind``.
+
+Semantics are JAX's:
+
+- A traced value has a shape and a dtype but no value that Python may look at: ``if x > 0``,
+  ``float(x)``, ``x.item()``, ``x.numpy()`` or ``np.asarray(x)`` on one raise a
+  :class:`TracerBoolConversionError`-style error at trace time that names the line and suggests
+  ``static_argnums`` or ``cr.where`` / ``cr.cond``. (Tracing runs the ops on the first call's
+  values, so errors and shapes are eager mode's, but those values are never shown to Python.)
+- Python side effects (``print``, appending to a list) run while tracing only, once per new
+  signature; ``cr.jit(f).cache_size()`` says how many signatures were traced.
+- The signature is the tree structure of the arguments, the shape and dtype of every array leaf,
+  the value of every other leaf (Python numbers, strings, None: they are part of the program, as
+  in ``tf.function``) and the values of the ``static_argnums`` arguments (hashable).
+- Arrays a function closes over are constants of the program: what is computed from them alone
+  is computed once, at trace time (random numbers drawn inside the function from no argument
+  included: pass them, or a key, as arguments). Closed-over *state* (a ``Variable``, a tensor that
+  requires grad, a module's parameters) is an input of the program, read at every call.
+- In-place writes on traced values are functional: later ops see the new value, the caller's
+  array is not changed.
+- Called inside another transform (``grad``, ``vmap``, a tape, an accumulator) or on inputs that
+  require grad, the program is replayed through ``bind`` instead, so the outer transform sees
+  every primitive: ``cr.grad(cr.jit(f))`` and ``cr.vmap(cr.jit(f))`` work, and a jitted function
+  inside a traced one is inlined into the outer program.
+
+>>> import chainrule as cr
+>>> f = cr.jit(lambda x: cr.sum(cr.sin(x) * 2.0))
+>>> f(cr.tensor([0.0, 1.0]))
+tensor(1.68294197, dtype=float64)
+>>> cr.jit(cr.grad(lambda x: cr.sum(x * x)))(cr.tensor([1.0, 2.0]))
+tensor([2., 4.], dtype=float64)
+"""
+
+from __future__ import annotations
+
+import functools
+import linecache
+import os
+import sys
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.dispatch import ALIAS_HOOKS, SEQUENCE_TO_TENSOR, bind
+from chainrule.core.modes import state
+from chainrule.core.primitive import Primitive, registry
+from chainrule.core.stack import Interpreter, bind_below, push, set_stack
+from chainrule.core.tensor import Tensor, wrap_array
+from chainrule.transforms.jit_program import Const, Eqn, Program
+from chainrule.transforms.jit_program import _short as jit_program_short
+from chainrule.transforms.pytree import flatten, unflatten
+
+__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing", "callback",
+           "Traced", "retype", "traced_class"]
+
+_ndarray = np.ndarray
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ConcretizationError(TypeError):
+    """Python asked for the value of a traced tensor (``if x > 0``, ``float(x)``) inside jit."""
+
+
+# ---------------------------------------------------------------------- traced tensors
+def _user_line() -> str:
+    """``file:line: source`` of the innermost frame outside chainrule (where the user's code is)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_PACKAGE_DIR + os.sep) and not path.startswith("<frozen"):
+            text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+            return f"{where}: {text}" if text else where
+        frame = frame.f_back
+    return "<unknown>"
+
+
+def _concretization_error(t: Tensor, what: str) -> ConcretizationError:
+    d = t._data
+    return ConcretizationError(
+        f"jit: {what} of a traced tensor (shape {d.shape}, {d.dtype}) is not known while tracing; "
+        f"at {_user_line()}. Inside cr.jit a tensor argument stands for every value of its shape "
+        "and dtype, so Python control flow (if/while/bool/float/int/.item()/.numpy()) cannot "
+        "depend on it. Mark the argument static (cr.jit(f, static_argnums=...)) if its value "
+        "decides the computation, or express the choice as data: cr.where(cond, a, b) or "
+        "cr.cond(pred, true_fun, false_fun, *operands)."
+    )
+
+
+class Traced(Tensor):
+    """A tensor inside ``cr.jit`` tracing: shape and dtype known, value hidden from Python."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        raise _concretization_error(self, "the truth value")
+
+    def __float__(self) -> float:
+        raise _concretization_error(self, "float()")
+
+    def __int__(self) -> int:
+        raise _concretization_error(self, "int()")
+
+    def __index__(self) -> int:
+        raise _concretization_error(self, "the integer index value")
+
+    def __complex__(self) -> complex:
+        raise _concretization_error(self, "complex()")
+
+    def item(self) -> Any:
+        raise _concretization_error(self, "the value (.item())")
+
+    def tolist(self) -> Any:
+        raise _concretization_error(self, "the value (.tolist())")
+
+    def numpy(self) -> np.ndarray:
+        raise _concretization_error(self, "the value (.numpy())")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise _concretization_error(self, "the NumPy value (np.asarray)")
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return repr(self)
+        raise _concretization_error(self, "a formatted value")
+
+    def __repr__(self) -> str:
+        d = self._data
+        return f"Traced<{d.dtype}{list(d.shape)}>"
+
+    __str__ = __repr__
+
+
+class _Escaped(Tensor):
+    """A traced tensor used after its trace ended (stored in a global, say): it has no value."""
+
+    __slots__ = ()
+
+    @property
+    def _data(self) -> Any:  # type: ignore[override]
+        raise RuntimeError(
+            "jit: a traced tensor escaped its trace (it was stored during tracing and used after "
+            "the jitted function returned). Return the value from the jitted function instead."
+        )
+
+    def __repr__(self) -> str:
+        return "<escaped jit tracer>"
+
+
+# ---------------------------------------------------------------------- the interpreter
+class _Tracing(Interpreter):
+    """Records every primitive bound on traced values into a program."""
+
+    rank = 0
+    #: Backward rules must run as ops so that the tracing level sees them.
+    tensor_rules = True
+    #: Identity of arrays matters (values are followed by their data array): transforms must not
+    #: copy results outside ``bind`` while this is on the stack.
+    keys_by_array = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.slots: dict[int, int] = {}
+        self.keep: list[Any] = []  # strong references: no id is reused while tracing
+        self.eqns: list[Eqn] = []
+        self.avals: dict[int, tuple[tuple[int, ...], np.dtype]] = {}
+        self.traced: list[Any] = []  # weak references to the Traced tensors made
+        self.count = 0
+        #: Tensors the function closes over that are state, not constants (Variables, tensors
+        #: that require grad): inputs of the program read at every call, in this order.
+        self.captures: list[Tensor] = []
+        self.capture_slots: list[int] = []
+        #: The name of a primitive the program cannot replay, if one was bound.
+        self.opaque: str | None = None
+
+    def new_slot(self, data: np.ndarray) -> int:
+        slot = self.count
+        self.count += 1
+        self.slots[id(data)] = slot
+        self.keep.append(data)
+        self.avals[slot] = (data.shape, data.dtype)
+        return slot
+
+    def slot_of(self, a: Any) -> int | None:
+        data = a._data if isinstance(a, Tensor) else a
+        if isinstance(data, _ndarray):
+            s = self.slots.get(id(data))
+            if s is None and data.base is not None:
+                # A whole-array view of a traced array (``detach()`` makes one) is that value.
+                base = data.base
+                s = self.slots.get(id(base))
+                if s is not None and not (
+                    base.shape == data.shape and base.dtype == data.dtype and base.strides == data.strides
+                    and base.__array_interface__["data"][0] == data.__array_interface__["data"][0]
+                ):  # fmt: skip
+                    s = None
+            return s
+        return None
+
+    def tracks(self, t: Any) -> bool:
+        return self.slot_of(t) is not None
+
+    def mark(self, t: Tensor) -> None:
+        if type(t) is Tensor:
+            t.__class__ = Traced
+            self.traced.append(weakref.ref(t))
+
+    def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if any(type(a) in (list, tuple) for a in args) and SEQUENCE_TO_TENSOR[0] is not None:
+            convert = SEQUENCE_TO_TENSOR[0]
+            args = tuple(convert(a) if type(a) in (list, tuple) and _holds_tensor(a) else a for a in args)
+        refs = []
+        traced = False
+        for a in args:
+            s = self.slot_of(a)
+            if s is None and isinstance(a, Tensor) and _is_state(a):
+                s = self.new_slot(a._data)
+                self.captures.append(a)
+                self.capture_slots.append(s)
+            if s is None:
+                refs.append(Const(a._data if isinstance(a, Tensor) else a))
+            else:
+                refs.append(s)
+                traced = True
+        out = bind_below(self, prim, args, params)
+        if not traced:
+            return out  # computed from constants only: a constant of the program
+        if self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE:
+            # A one-off primitive (a custom_vjp call hands out the output its fwd computed):
+            # its impl cannot run again on new values.
+            self.opaque = prim.name
+        if isinstance(out, Tensor):
+            data = out._data
+        else:
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
+            data = out
+        slot = self.new_slot(data)
+        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype))
+        if isinstance(out, Tensor):
+            self.mark(out)
+        return out
+
+    def effect(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Record a call of ``fn`` on the values of ``args`` to run at every replay."""
+        refs = []
+        for a in args:
+            s = self.slot_of(a) if isinstance(a, (Tensor, _ndarray)) else None
+            if s is None and isinstance(a, Tensor) and _is_state(a):
+                s = self.new_slot(a._data)
+                self.captures.append(a)
+                self.capture_slots.append(s)
+            refs.append(Const(a._data if isinstance(a, Tensor) else a) if s is None else s)
+        slot = self.new_slot(_EFFECT_TOKEN.copy())
+        self.eqns.append(Eqn(_Effect(fn), tuple(refs), {}, slot, (), np.dtype(bool)))
+
+    def alias(self, alias: Tensor, source: Tensor) -> None:
+        """``alias`` took ``source``'s value in place: later reads of it read ``source``'s slot."""
+        s = self.slot_of(source)
+        if s is None:
+            return
+        before = self.slot_of(alias)
+        if before is None or before in self.capture_slots:
+            d = alias._data
+            raise TypeError(
+                f"jit: in-place write into a tensor the function closes over (shape {d.shape}, "
+                f"{d.dtype}) at {_user_line()}. Inside cr.jit the write would happen once, while "
+                "tracing, and never again; return the new value from the function instead (a "
+                "functional update, as in JAX), or call the function without jit."
+            )
+        if s is not None:
+            self.slots[id(alias._data)] = s
+            self.keep.append(alias._data)
+
+
+_EFFECT_TOKEN = np.zeros((), dtype=bool)
+#: Unregistered primitives whose impl is a pure function of its inputs.
+_REPLAYABLE = frozenset({"custom_alias", "custom_probe"})
+
+
+class _Effect:
+    """A host call in the program (``callback``, ``tf.print``): kept by every pass, run in order."""
+
+    effect = True
+    differentiable = False
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.name = f"callback[{getattr(fn, '__name__', 'fn')}]"
+
+    def impl(self, *arrays: Any) -> np.ndarray:
+        self.fn(*arrays)
+        return _EFFECT_TOKEN
+
+
+def _is_state(t: Tensor) -> bool:
+    """A closed-over tensor that may change between calls (a Variable, a parameter)."""
+    from chainrule.tape import Variable
+
+    return t._requires_grad or isinstance(t, Variable)
+
+
+def _holds_tensor(seq: Any) -> bool:
+    return any(isinstance(x, Tensor) or (type(x) in (list, tuple) and _holds_tensor(x)) for x in seq)
+
+
+def _alias_hook(alias: Tensor, source: Tensor) -> None:
+    for interp in state.stack:
+        if type(interp) is _Tracing:
+            interp.alias(alias, source)
+
+
+ALIAS_HOOKS.append(_alias_hook)
+
+
+def is_tracing() -> bool:
+    """Whether this thread is tracing a ``cr.jit`` function right now."""
+    return any(type(i) is _Tracing for i in state.stack)
+
+
+# ---------------------------------------------------------------------- the signature
+_ARRAY_TYPES = (Tensor, _ndarray, np.generic)
+
+
+def _leaf_key(leaf: Any, where: str) -> Any:
+    if isinstance(leaf, Tensor):
+        return ("T", tuple(leaf.shape), leaf.dtype)
+    if isinstance(leaf, (_ndarray, np.generic)):
+        return ("T", np.shape(leaf), np.asarray(leaf).dtype)
+    try:
+        hash(leaf)
+    except TypeError:
+        raise TypeError(
+            f"jit: {where} holds a {type(leaf).__name__}, which is neither an array nor hashable; "
+            "pass arrays/tensors (traced) or hashable Python values (part of the signature)"
+        ) from None
+    return ("V", type(leaf), leaf)
+
+
+class _Entry:
+    """One traced signature: the program as traced, optimized, and its compiled replay."""
+
+    __slots__ = ("traced", "program", "run", "out_def", "out_static", "captures", "eager")
+
+    def __init__(self, traced: Program, out_def: Any, out_static: list[Any]) -> None:
+        self.traced = traced
+        self.program = traced.optimized()
+        self.run = self.program.compile()
+        self.out_def = out_def
+        self.out_static = out_static
+        self.captures: list[Tensor] = []
+        #: Set (to the primitive's name) when the program holds a custom-rule call it cannot
+        #: replay: the function then runs as it is at every call (eager mode's values and
+        #: gradients; its Python side effects run every time).
+        self.eager: str | None = None
+
+
+class Lowered:
+    """A jitted function's program for one signature (``Jitted.lower(*args)``)."""
+
+    def __init__(self, entry: _Entry) -> None:
+        self._entry = entry
+
+    @property
+    def program(self) -> Program:
+        """The program after the passes."""
+        return self._entry.program
+
+    @property
+    def traced(self) -> Program:
+        """The program as traced, before the passes."""
+        return self._entry.traced
+
+    def as_text(self, optimized: bool = True) -> str:
+        """The program, one line per primitive with shapes and dtypes (like a jaxpr)."""
+        return (self.program if optimized else self.traced).as_text()
+
+    def removed(self) -> dict[str, int]:
+        """How many ops each pass removed."""
+        return dict(self.program.removed)
+
+    def source(self) -> str:
+        """The Python source of the replay function."""
+        return self.program.source
+
+    def to_graph(self, optimized: bool = True) -> Any:
+        """The program as a ``viz`` graph (what ``viz.draw`` and ``viz.explore`` show)."""
+        return program_graph(self.program if optimized else self.traced)
+
+    def draw(self, path: Any = None, *, optimized: bool = True, **kwargs: Any) -> Any:
+        """``viz.draw`` of the program, before (``optimized=False``) or after the passes; the
+        title says how many ops each pass removed.
+
+        >>> import chainrule as cr
+        >>> lowered = cr.jit(cr.grad(lambda x: cr.sum(cr.sin(x)))).lower(cr.tensor([1.0]))
+        >>> d = lowered.draw(engine="matplotlib")
+        >>> d.title
+        'grad(<lambda>) after the passes: 2 ops (simplify -1, dce -2)'
+        """
+        from chainrule import viz
+
+        prog = self.program if optimized else self.traced
+        if "title" not in kwargs:
+            if optimized:
+                removed = ", ".join(f"{k} -{v}" for k, v in self.removed().items() if v)
+                kwargs["title"] = f"{prog.name} after the passes: {len(prog.eqns)} ops" + (f" ({removed})" if removed else "")
+            else:
+                kwargs["title"] = f"{prog.name} as traced: {len(prog.eqns)} ops"
+        return viz.draw(program_graph(prog), path, **kwargs)
+
+
+def program_graph(prog: Program) -> Any:
+    """A :class:`chainrule.viz.capture.Graph` of a program: inputs, constants, ops, outputs."""
+    from chainrule.viz.capture import Graph, GraphNode
+
+    nodes: list[Any] = []
+    index: dict[int, int] = {}
+
+    def add(node: Any) -> int:
+        node.id = len(nodes)
+        nodes.append(node)
+        return node.id
+
+    for k, s in enumerate(prog.inputs):
+        shape, dtype = prog.avals[s]
+        index[s] = add(GraphNode(id=-1, kind="input", label=f"in{k}", symbol=f"in{k}", name=f"in{k}",
+                                 shape=tuple(shape), dtype=str(dtype)))  # fmt: skip
+    for eq in prog.eqns:
+        inputs = []
+        for r in eq.ins:
+            if isinstance(r, Const):
+                value = r.value
+                label = jit_program_short(value)
+                inputs.append(add(GraphNode(id=-1, kind="constant", label=label, symbol=label,
+                                            shape=tuple(np.shape(value)), value=None)))  # fmt: skip
+            else:
+                inputs.append(index[r])
+        index[eq.out] = add(GraphNode(
+            id=-1, kind="op", label=eq.prim.name, symbol=f"v{eq.out}", op=eq.prim.name,
+            grad_fn_name=getattr(eq.prim, "grad_fn_name", None), shape=tuple(eq.shape),
+            dtype=str(np.dtype(eq.dtype)), inputs=inputs, params=dict(eq.params),
+        ))  # fmt: skip
+    outputs = [index[r] for r in prog.outputs if not isinstance(r, Const) and r in index]
+    for i in outputs:
+        nodes[i].is_output = True
+    return Graph(nodes=nodes, outputs=outputs, notes=[f"jit program {prog.name}: {len(prog.eqns)} ops"])
+
+
+class Jitted:
+    """A function compiled by :func:`jit`: call it like the original."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: Any = (), donate_argnums: Any = ()) -> None:
+        if not callable(fun):
+            raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
+        self._fun = fun
+        self._static = _argnums(static_argnums, "static_argnums")
+        self._donate = _argnums(donate_argnums, "donate_argnums")
+        self._cache: dict[Any, _Entry] = {}
+        self.__name__ = getattr(fun, "__name__", "f")
+        self.__qualname__ = getattr(fun, "__qualname__", self.__name__)
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    # ------------------------------------------------------------------ signature
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], Any]:
+        n = len(args)
+        static = tuple(sorted({i % n for i in self._static if -n <= i < n}))
+        dynamic = [a for i, a in enumerate(args) if i not in static]
+        leaves, tree = flatten((dynamic, kwargs))
+        keys = []
+        for leaf in leaves:
+            keys.append(_leaf_key(leaf, f"an argument of {self.__name__}"))
+        statics = []
+        for i in static:
+            try:
+                hash(args[i])
+            except TypeError:
+                raise TypeError(
+                    f"jit: static argument {i} of {self.__name__} must be hashable (it keys the "
+                    f"cache), got {type(args[i]).__name__}; pass a tuple instead of a list"
+                ) from None
+            statics.append((i, type(args[i]), args[i]))
+        key = (tree, tuple(keys), tuple(statics), state.grad_enabled)
+        return key, leaves, (static, tree)
+
+    def cache_size(self) -> int:
+        """How many signatures were traced (each a program in the cache)."""
+        return len(self._cache)
+
+    def clear_cache(self) -> None:
+        """Forget every traced program (the next call traces again)."""
+        self._cache.clear()
+
+    def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, list[Any]]:
+        key, leaves, how = self._split(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(args, leaves, how)
+            self._cache[key] = entry
+        return entry, leaves
+
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        """The program for these arguments' signature (traced now if it is new).
+
+        >>> import chainrule as cr
+        >>> print(cr.jit(lambda x: cr.sin(x) * 2.0).lower(cr.tensor([1.0, 2.0])).as_text())
+        { lambda ; a:f64[2]. let
+            b:f64[2] = sin a
+            c:f64[2] = mul b 2.0
+          in (c,) }
+        """
+        return Lowered(self._entry(args, kwargs)[0])
+
+    # ------------------------------------------------------------------ tracing
+    def _trace(self, args: tuple[Any, ...], leaves: list[Any], how: Any) -> _Entry:
+        static, tree = how
+        interp = _Tracing(self.__name__)
+        inputs: list[int] = []
+        traced_leaves: list[Any] = []
+        for leaf in leaves:
+            if isinstance(leaf, _ARRAY_TYPES):
+                data = _example_data(leaf)
+                t = wrap_array(np.array(data, copy=True))
+                inputs.append(interp.new_slot(t._data))
+                interp.mark(t)
+                traced_leaves.append(t)
+            else:
+                traced_leaves.append(leaf)
+        dynamic, kwargs = unflatten(tree, traced_leaves)
+        it = iter(dynamic)
+        call_args = [args[i] if i in static else next(it) for i in range(len(args))]
+        saved = state.stack
+        set_stack(())
+        push(interp)
+        try:
+            out = self._fun(*call_args, **kwargs)
+            out_leaves, out_def = flatten(out)
+            outputs: list[Any] = []
+            out_static: list[Any] = []
+            for leaf in out_leaves:
+                if isinstance(leaf, (Tensor, _ndarray)):
+                    s = interp.slot_of(leaf)
+                    if s is None:
+                        data = leaf._data if isinstance(leaf, Tensor) else leaf
+                        outputs.append(Const(np.array(data, copy=True)))
+                    else:
+                        outputs.append(s)
+                    out_static.append(_OUT_TENSOR if isinstance(leaf, Tensor) else _OUT_ARRAY)
+                else:
+                    out_static.append(leaf)
+        finally:
+            set_stack(saved)
+            for ref in interp.traced:
+                t = ref()
+                if t is not None:
+                    t.__class__ = _Escaped
+        program = Program(inputs + interp.capture_slots, interp.eqns, outputs, interp.avals, self.__name__)
+        entry = _Entry(program, out_def, out_static)
+        entry.captures = list(interp.captures)
+        entry.eager = interp.opaque
+        return entry
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        entry, leaves = self._entry(args, kwargs)
+        if entry.eager is not None:
+            return self._fun(*args, **kwargs)
+        dyn = [leaf for leaf in leaves if isinstance(leaf, _ARRAY_TYPES)]
+        if entry.captures:
+            dyn = dyn + entry.captures
+        if state.busy or (state.grad_enabled and any(
+                isinstance(x, Tensor) and (x._requires_grad or x._node is not None) for x in dyn)):  # fmt: skip
+            results = _replay_bind(entry.program, dyn)
+        else:
+            results = entry.run(*[x._data if isinstance(x, Tensor) else np.asarray(x) for x in dyn])
+        return _assemble(entry, results)
+
+
+_OUT_TENSOR = object()
+_OUT_ARRAY = object()
+
+
+def _assemble(entry: _Entry, results: tuple[Any, ...]) -> Any:
+    it = iter(results)
+    leaves = []
+    for kind in entry.out_static:
+        if kind is _OUT_TENSOR:
+            r = next(it)
+            leaves.append(r if isinstance(r, Tensor) else wrap_array(r))
+        elif kind is _OUT_ARRAY:
+            r = next(it)
+            leaves.append(r._data if isinstance(r, Tensor) else np.asarray(r))
+        else:
+            leaves.append(kind)
+    return unflatten(entry.out_def, leaves)
+
+
+def _example_data(leaf: Any) -> np.ndarray:
+    """The array a leaf is traced with: its data, or one example of a vmap-batched value."""
+    from chainrule.transforms.batching import BatchedTensor
+
+    if isinstance(leaf, BatchedTensor):
+        base = leaf._base._data
+        return base[(0,) * len(leaf._levels)]
+    if isinstance(leaf, Tensor):
+        return leaf._data
+    return np.asarray(leaf)
+
+
+def _replay_bind(program: Program, inputs: list[Any]) -> tuple[Any, ...]:
+    """Run the program through ``bind``, so the transforms on the stack see every primitive."""
+    env: dict[int, Any] = {}
+    for s, x in zip(program.inputs, inputs):
+        env[s] = x if isinstance(x, Tensor) else wrap_array(np.asarray(x))
+    for eq in program.eqns:
+        args = [r.value if isinstance(r, Const) else env[r] for r in eq.ins]
+        if type(eq.prim) is _Effect:
+            eq.prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args])
+            continue
+        env[eq.out] = bind(eq.prim, *args, **eq.params)
+    return tuple(wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r]
+                 for r in program.outputs)  # fmt: skip
+
+
+def _argnums(nums: Any, what: str) -> tuple[int, ...]:
+    if nums is None:
+        return ()
+    if isinstance(nums, int):
+        return (nums,)
+    try:
+        out = tuple(int(i) for i in nums)
+    except TypeError:
+        raise TypeError(f"jit: {what} must be an int or a sequence of ints, got {nums!r}") from None
+    return out
+
+
+def jit(fun: Callable[..., Any] | None = None, static_argnums: Any = (), donate_argnums: Any = ()) -> Any:
+    """Compile ``fun``: trace it once per signature into a program of primitives, then replay.
+
+    ``static_argnums``: positions of arguments whose *value* (hashable) decides the computation
+    (a size, a flag): part of the cache key, passed as is. ``donate_argnums`` is accepted for
+    JAX compatibility; replay never writes into argument buffers, so it changes nothing.
+    Usable as ``@cr.jit`` or ``@cr.jit(static_argnums=1)``.
+
+    Python side effects happen at trace time only:
+
+    >>> import chainrule as cr
+    >>> @cr.jit
+    ... def f(x):
+    ...     print("tracing")
+    ...     return x * 2.0
+    >>> _ = f(cr.tensor([1.0, 2.0]))
+    tracing
+    >>> f(cr.tensor([3.0, 4.0]))
+    tensor([6., 8.], dtype=float64)
+    >>> f.cache_size()
+    1
+    """
+    if fun is None:
+        return lambda f: Jitted(f, static_argnums, donate_argnums)
+    return Jitted(fun, static_argnums, donate_argnums)
+
+
+# ---------------------------------------------------------------------- control flow
+def _is_traced(x: Any) -> bool:
+    if not is_tracing():
+        return False
+    return any(type(i) is _Tracing and i.tracks(x) for i in state.stack if isinstance(x, Tensor))
+
+
+def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
+    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, also on a traced ``pred``.
+
+    With a concrete ``pred`` (outside jit, or a static value) only the chosen branch runs. With a
+    traced one both branches are traced, must give the same structure, shapes and dtypes, and the
+    result is selected elementwise with ``where`` (so gradients flow to the chosen branch only;
+    as with ``cr.where``, a branch that is NaN or infinite where it is not chosen can still make
+    the gradient NaN: keep the other branch's inputs in its domain).
+
+    >>> import chainrule as cr
+    >>> f = cr.jit(lambda p, x: cr.cond(p > 0, lambda v: v * 2.0, lambda v: -v, x))
+    >>> f(cr.tensor(1.0), cr.tensor([1.0, 2.0])), f(cr.tensor(-1.0), cr.tensor([1.0, 2.0]))
+    (tensor([2., 4.], dtype=float64), tensor([-1., -2.], dtype=float64))
+    """
+    if not _is_traced(pred):
+        p = pred
+        if isinstance(p, Tensor):
+            if p.size != 1:
+                raise ValueError(f"cond: pred must be a scalar, got shape {tuple(p.shape)}")
+            p = bool(p._data.reshape(()))
+        return true_fun(*operands) if p else false_fun(*operands)
+    if tuple(pred.shape) != ():
+        raise ValueError(f"cond: pred must be a scalar, got shape {tuple(pred.shape)}")
+    from chainrule.ops.binary import where
+
+    a_leaves, a_def = flatten(true_fun(*operands))
+    b_leaves, b_def = flatten(false_fun(*operands))
+    if a_def != b_def:
+        raise TypeError(f"cond: the branches return different structures: {a_def!r} and {b_def!r}")
+    out = []
+    for a, b in zip(a_leaves, b_leaves):
+        if np.shape(_shape_of(a)) != np.shape(_shape_of(b)) or _dtype_of(a) != _dtype_of(b):
+            raise TypeError(
+                f"cond: the branches return different shapes/dtypes: {tuple(np.shape(_shape_of(a)))} "
+                f"{_dtype_of(a)} and {tuple(np.shape(_shape_of(b)))} {_dtype_of(b)}; both must match"
+            )
+        out.append(where(pred, a, b))
+    return unflatten(a_def, out)
+
+
+def _shape_of(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _dtype_of(x: Any) -> Any:
+    return _shape_of(x).dtype
+
+
+def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns ``val``.
+
+    The bounds must be Python ints (or static values): inside jit the body is traced once per
+    iteration into the program (unrolled), which is what reverse-mode differentiation of a loop
+    needs anyway. A traced bound raises.
+
+    >>> import chainrule as cr
+    >>> cr.jit(lambda x: cr.fori_loop(0, 3, lambda i, v: v * 2.0, x))(cr.tensor(1.0))
+    tensor(8., dtype=float64)
+    """
+    bounds = []
+    for name, b in (("lower", lower), ("upper", upper)):
+        if isinstance(b, Tensor):
+            if _is_traced(b):
+                raise ConcretizationError(
+                    f"fori_loop: the {name} bound is a traced tensor; the number of iterations must "
+                    "be known while tracing. Pass it as a Python int or mark it static "
+                    "(cr.jit(f, static_argnums=...))."
+                )
+            b = int(b)
+        if not isinstance(b, (int, np.integer)):
+            raise TypeError(f"fori_loop: the {name} bound must be an int, got {type(b).__name__}")
+        bounds.append(int(b))
+    val = init_val
+    for i in range(bounds[0], bounds[1]):
+        val = body_fun(i, val)
+    return val
+
+
+def callback(fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn`` on the values of ``args`` (NumPy arrays) now, and, inside ``cr.jit``, at every
+    call of the compiled function (JAX's ``jax.debug.callback``): what ``tf.print`` is built on.
+
+    >>> import chainrule as cr
+    >>> from chainrule.transforms import callback
+    >>> f = cr.jit(lambda x: (callback(lambda v: print("x =", v), x), x * 2)[1])
+    >>> _ = f(cr.tensor([1.0, 2.0]))
+    x = [1. 2.]
+    >>> _ = f(cr.tensor([3.0, 4.0]))
+    x = [3. 4.]
+    """
+    for interp in reversed(state.stack):
+        if type(interp) is _Tracing:
+            interp.effect(fn, args)
+            return
+    fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+
+
+_RETYPED: dict[type, type] = {}
+
+
+def traced_class(cls: type) -> type:
+    """The traced counterpart of a dialect's tensor class (both behaviours, no new slots)."""
+    combined = _RETYPED.get(cls)
+    if combined is None:
+        combined = type(f"Traced{cls.__name__}", (Traced, cls), {"__slots__": ()})
+        _RETYPED[cls] = combined
+    return combined
+
+
+def retype(t: Any, cls: type) -> Any:
+    """Give a traced tensor the dialect class ``cls`` too (dialects call this from ``wrap``)."""
+    if type(t) is Traced:
+        t.__class__ = traced_class(cls)
+    return t

@@ -1,0 +1,362 @@
+"""The program ``cr.jit`` traces: primitive applications on numbered slots, its passes, its replay.
+
+A :class:`Program` is what tracing a function gives (see ``jit.py``): the input slots, a list of
+:class:`Eqn` (one primitive applied to slots and constants, giving one new slot) and the outputs.
+It is a plain list, like a jaxpr, so the passes are short loops:
+
+- **simplify**: ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0`` give ``x`` when
+  the result has ``x``'s shape and dtype (exact in IEEE arithmetic, so nothing changes value);
+  the seed of a gradient is a constant one, so the first step of every backward pass goes.
+  Multiplications by zero arrays are *kept*: ``0 * inf`` is NaN in eager mode, and a jitted
+  function computes what the function computes. (The engine never materialises symbolic zeros
+  anyway: a missing cotangent is ``None`` and emits no op.)
+- **fold**: an op whose inputs are all constants runs once, now (ops on constants only are
+  already computed while tracing; this catches those the other passes expose).
+- **cse**: the same primitive on the same inputs with the same settings is computed once.
+- **dce**: ops no output depends on go (a gradient's program does not return the forward value).
+
+Replay (:meth:`Program.compile`) turns the list into one straight-line Python function: each op
+calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind``), a value is deleted
+right after its last use, and an elementwise NumPy ufunc writes into a dead input's buffer
+(``out=``) when the arrays are large enough for the saved allocation to pay. The function's
+source is generated from the program (never from user text) and readable with
+``Program.source``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import VIEW_PRIMITIVES
+
+__all__ = ["Const", "Eqn", "Program", "PASSES"]
+
+_ndarray = np.ndarray
+
+#: Arrays at least this large are written in place into a dead input's buffer (``out=``); below
+#: it, NumPy's allocation is cheaper than the keyword call.
+REUSE_MIN_SIZE = 4096
+
+
+class Const:
+    """A constant input of an op (a closed-over array, a Python number, a setting array)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Const({_short(self.value)})"
+
+
+@dataclass
+class Eqn:
+    """``out = prim(*ins, **params)``; ``ins`` holds slot numbers (int) and :class:`Const`."""
+
+    prim: Any
+    ins: tuple[Any, ...]
+    params: dict[str, Any]
+    out: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    #: Where the op was bound in user code (file, line), for the see-inside tools.
+    where: Any = None
+
+
+@dataclass
+class Program:
+    """A traced function: inputs (slots), equations in order, outputs (slots or constants)."""
+
+    inputs: list[int]
+    eqns: list[Eqn]
+    outputs: list[Any]
+    #: (shape, dtype) of every slot.
+    avals: dict[int, tuple[tuple[int, ...], np.dtype]]
+    name: str = "f"
+    #: How many ops each pass removed, in the order the passes ran.
+    removed: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+    def copy(self) -> Program:
+        return Program(list(self.inputs), list(self.eqns), list(self.outputs), dict(self.avals),
+                       self.name, dict(self.removed))  # fmt: skip
+
+    # ------------------------------------------------------------------ passes
+    def optimized(self) -> Program:
+        """The program after every pass (run until none removes anything)."""
+        prog = self.copy()
+        prog.removed = {name: 0 for name, _ in PASSES}
+        for _ in range(4):
+            changed = False
+            for name, run in PASSES:
+                before = len(prog.eqns)
+                prog = run(prog)
+                gone = before - len(prog.eqns)
+                prog.removed[name] += gone
+                changed = changed or gone > 0
+            if not changed:
+                break
+        return prog
+
+    # ------------------------------------------------------------------ text
+    def as_text(self) -> str:
+        """One line per primitive, like a jaxpr: ``c:f64[16] = sin b``."""
+        names: dict[int, str] = {}
+
+        def name(ref: Any) -> str:
+            if isinstance(ref, Const):
+                return _short(ref.value)
+            if ref not in names:
+                names[ref] = _letters(len(names))
+            return names[ref]
+
+        ins = " ".join(f"{name(s)}:{_aval(*self.avals[s])}" for s in self.inputs)
+        lines = [f"{{ lambda ; {ins}. let"]
+        for eq in self.eqns:
+            args = " ".join(name(r) for r in eq.ins)
+            settings = ""
+            if eq.params:
+                settings = "[" + ", ".join(f"{k}={_short(v)}" for k, v in eq.params.items()) + "]"
+            lines.append(f"    {name(eq.out)}:{_aval(eq.shape, eq.dtype)} = {eq.prim.name}{settings} {args}")
+        outs = ", ".join(name(r) for r in self.outputs)
+        lines.append(f"  in ({outs},) }}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    # ------------------------------------------------------------------ replay
+    def compile(self) -> Callable[..., tuple[Any, ...]]:
+        """A function of the input arrays giving the output arrays: one ``impl`` call per op."""
+        glb: dict[str, Any] = {"_asarray": np.asarray}
+        consts: dict[int, str] = {}
+
+        def ref(r: Any) -> str:
+            if isinstance(r, Const):
+                key = id(r)
+                if key not in consts:
+                    consts[key] = f"c{len(consts)}"
+                    glb[consts[key]] = r.value
+                return consts[key]
+            return f"v{r}"
+
+        last_use: dict[int, int] = {}
+        for k, eq in enumerate(self.eqns):
+            for r in eq.ins:
+                if not isinstance(r, Const):
+                    last_use[r] = k
+        outputs = {r for r in self.outputs if not isinstance(r, Const)}
+        inputs = set(self.inputs)
+        # Slots whose buffer this program allocated itself with a ufunc (fresh, writeable, no
+        # alias): only those may be written over once dead.
+        owned: set[int] = set()
+        # A non-ufunc op may return a view of its input: such an input's buffer is never reused.
+        aliased = {r for eq in self.eqns if not _is_ufunc(eq) for r in eq.ins if not isinstance(r, Const)}
+        lines = [f"def {_identifier(self.name)}({', '.join(f'v{s}' for s in self.inputs)}):"]
+        for k, eq in enumerate(self.eqns):
+            fn = f"f{k}"
+            glb[fn] = eq.prim.impl
+            args = [ref(r) for r in eq.ins]
+            for pname, value in eq.params.items():
+                glb[f"p{k}_{pname}"] = value
+                args.append(f"{pname}=p{k}_{pname}")
+            ufunc = _is_ufunc(eq)
+            if ufunc and int(np.prod(eq.shape)) >= REUSE_MIN_SIZE:
+                for r in eq.ins:
+                    if (not isinstance(r, Const) and r in owned and r not in aliased and last_use.get(r) == k
+                            and r not in outputs and self.avals[r] == (eq.shape, eq.dtype)):  # fmt: skip
+                        args.append(f"out=v{r}")
+                        break
+            call = f"{fn}({', '.join(args)})"
+            if getattr(eq.prim, "effect", False):
+                lines.append(f"    {call}")
+                continue
+            if eq.shape == () or not ufunc:
+                # NumPy gives scalars for 0-d results, and some impls give array-likes: the
+                # next impl and the caller get arrays, as under bind.
+                call = f"_asarray({call})"
+            lines.append(f"    v{eq.out} = {call}")
+            if ufunc and eq.prim not in VIEW_PRIMITIVES:
+                owned.add(eq.out)
+            dead = sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
+                           and r not in outputs and r not in inputs})  # fmt: skip
+            if dead:
+                lines.append(f"    del {', '.join(f'v{r}' for r in dead)}")
+        outs = ", ".join(ref(r) for r in self.outputs)
+        lines.append(f"    return ({outs}{',' if len(self.outputs) == 1 else ''})")
+        self.source = "\n".join(lines) + "\n"
+        namespace: dict[str, Any] = {}
+        # The text is generated above from the program's own slot numbers (no user text).
+        exec(compile(self.source, f"<jit program {self.name}>", "exec"), glb, namespace)  # noqa: S102
+        return namespace[_identifier(self.name)]
+
+
+def _is_ufunc(eq: Eqn) -> bool:
+    impl = eq.prim.impl
+    return isinstance(impl, np.ufunc) and impl.nout == 1 and not eq.params
+
+
+# ---------------------------------------------------------------------- the passes
+def _substitute(prog: Program, subst: dict[int, Any]) -> Program:
+    if not subst:
+        return prog
+
+    def follow(r: Any) -> Any:
+        while not isinstance(r, Const) and r in subst:
+            r = subst[r]
+        return r
+
+    eqns = []
+    for eq in prog.eqns:
+        if eq.out in subst:
+            continue
+        ins = tuple(follow(r) for r in eq.ins)
+        eqns.append(eq if ins == eq.ins else Eqn(eq.prim, ins, eq.params, eq.out, eq.shape, eq.dtype, eq.where))
+    prog.eqns = eqns
+    prog.outputs = [follow(r) for r in prog.outputs]
+    return prog
+
+
+def _const_is(r: Any, value: float) -> bool:
+    if not isinstance(r, Const):
+        return False
+    v = r.value
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.ndarray, np.generic)):
+        return False
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf" or arr.size == 0 or arr.size > 1 << 16:
+        return False
+    return bool(np.all(arr == value))
+
+
+# (primitive name, the position of the operand kept, the constant the other one must be)
+_NEUTRAL = {
+    "mul": ((0, 1, 1.0), (1, 0, 1.0)),
+    "div": ((0, 1, 1.0),),
+    "add": ((0, 1, 0.0), (1, 0, 0.0)),
+    "sub": ((0, 1, 0.0),),
+}
+
+
+def simplify(prog: Program) -> Program:
+    """Drop ``x * 1``, ``x / 1``, ``x + 0``, ``x - 0`` (same shape and dtype as ``x``)."""
+    subst: dict[int, Any] = {}
+    for eq in prog.eqns:
+        rules = _NEUTRAL.get(eq.prim.name)
+        if not rules or eq.params or len(eq.ins) != 2:
+            continue
+        for keep, other, value in rules:
+            x = eq.ins[keep]
+            x = subst.get(x, x) if not isinstance(x, Const) else x
+            if isinstance(x, Const) or not _const_is(eq.ins[other], value):
+                continue
+            if prog.avals[x] == (eq.shape, eq.dtype):
+                subst[eq.out] = x
+                break
+    return _substitute(prog, subst)
+
+
+def fold(prog: Program) -> Program:
+    """Run now the ops whose inputs are all constants."""
+    subst: dict[int, Any] = {}
+    for eq in prog.eqns:
+        ins = [subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins]
+        if all(isinstance(r, Const) for r in ins) and not getattr(eq.prim, "effect", False):
+            subst[eq.out] = Const(np.asarray(eq.prim.impl(*[r.value for r in ins], **eq.params)))
+    return _substitute(prog, subst)
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return (type(v).__name__,) + tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict",) + tuple((k, _freeze(x)) for k, x in v.items())
+    if isinstance(v, np.ndarray):
+        return ("array", id(v))
+    if isinstance(v, slice):
+        return ("slice", _freeze(v.start), _freeze(v.stop), _freeze(v.step))
+    hash(v)
+    return (type(v).__name__, v)
+
+
+def cse(prog: Program) -> Program:
+    """Compute the same primitive on the same inputs with the same settings once."""
+    seen: dict[Any, int] = {}
+    subst: dict[int, Any] = {}
+    for eq in prog.eqns:
+        ins = tuple(subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins)
+        if getattr(eq.prim, "effect", False):
+            continue
+        try:
+            key = (eq.prim, tuple(("c", id(r.value)) if isinstance(r, Const) else r for r in ins),
+                   _freeze(eq.params))  # fmt: skip
+            hash(key)
+        except TypeError:
+            continue
+        if key in seen:
+            subst[eq.out] = seen[key]
+        else:
+            seen[key] = eq.out
+    return _substitute(prog, subst)
+
+
+def dce(prog: Program) -> Program:
+    """Drop the ops no output depends on."""
+    live = {r for r in prog.outputs if not isinstance(r, Const)}
+    kept = []
+    for eq in reversed(prog.eqns):
+        if eq.out in live or getattr(eq.prim, "effect", False):
+            kept.append(eq)
+            live.update(r for r in eq.ins if not isinstance(r, Const))
+    kept.reverse()
+    prog.eqns = kept
+    return prog
+
+
+#: The passes, in the order they run (repeated until none removes an op).
+PASSES: list[tuple[str, Callable[[Program], Program]]] = [
+    ("simplify", simplify), ("fold", fold), ("cse", cse), ("dce", dce),
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------- text helpers
+_DTYPE_SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64", "int32": "i32",
+                "int8": "i8", "uint8": "u8", "bool": "bool", "complex128": "c128", "complex64": "c64"}  # fmt: skip
+
+
+def _aval(shape: tuple[int, ...], dtype: Any) -> str:
+    name = np.dtype(dtype).name
+    return f"{_DTYPE_SHORT.get(name, name)}[{','.join(str(d) for d in shape)}]"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        if v.size == 1:
+            return f"{v.item()!r}:{_aval(v.shape, v.dtype)}"
+        return f"const:{_aval(v.shape, v.dtype)}"
+    if isinstance(v, np.generic):
+        return repr(v.item())
+    if isinstance(v, (tuple, list)):
+        inner = ", ".join(_short(x) for x in v)
+        return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _letters(n: int) -> str:
+    s = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(97 + r) + s
+    return s
+
+
+def _identifier(name: str) -> str:
+    ident = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "f"
+    return ident if not ident[0].isdigit() else "f_" + ident
