@@ -386,3 +386,11 @@ def test_in_place_write_into_closed_over_state_raises() -> None:
     g = cr.jit(lambda x: (w.add_(x), cr.sum(w))[1])
     with pytest.raises(TypeError, match="in-place write into a tensor the function closes over"):
         g(cr.tensor([1.0, 1.0]))
+
+
+def test_detach_of_a_slice_follows_the_value() -> None:
+    # detach() of a slice of a traced value is a view whose base is the whole array: it was
+    # taken for a constant, so replays returned the first call's values.
+    f = cr.jit(lambda x: (x * 2)[1:].detach() + 1)
+    np.testing.assert_allclose(np.asarray(f(np.array([1.0, 2.0, 3.0]))), [5.0, 7.0])
+    np.testing.assert_allclose(np.asarray(f(np.array([0.0, 10.0, 20.0]))), [21.0, 41.0])

@@ -68,6 +68,10 @@ _ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _layout(data: np.ndarray) -> tuple[Any, ...]:
+    return (data.__array_interface__["data"][0], data.shape, data.strides, data.dtype.str)
+
+
 class ConcretizationError(TypeError):
     """Python asked for the value of a traced tensor (``if x > 0``, ``float(x)``) inside jit."""
 
@@ -172,6 +176,8 @@ class _Tracing(Interpreter):
     def __init__(self, name: str) -> None:
         self.name = name
         self.slots: dict[int, int] = {}
+        #: The same slots by memory layout, to recognise whole views of traced arrays.
+        self.layouts: dict[tuple[Any, ...], int] = {}
         self.keep: list[Any] = []  # strong references: no id is reused while tracing
         self.eqns: list[Eqn] = []
         self.avals: dict[int, tuple[tuple[int, ...], np.dtype]] = {}
@@ -188,6 +194,7 @@ class _Tracing(Interpreter):
         slot = self.count
         self.count += 1
         self.slots[id(data)] = slot
+        self.layouts[_layout(data)] = slot
         self.keep.append(data)
         self.avals[slot] = (data.shape, data.dtype)
         return slot
@@ -197,14 +204,9 @@ class _Tracing(Interpreter):
         if isinstance(data, _ndarray):
             s = self.slots.get(id(data))
             if s is None and data.base is not None:
-                # A whole-array view of a traced array (``detach()`` makes one) is that value.
-                base = data.base
-                s = self.slots.get(id(base))
-                if s is not None and not (
-                    base.shape == data.shape and base.dtype == data.dtype and base.strides == data.strides
-                    and base.__array_interface__["data"][0] == data.__array_interface__["data"][0]
-                ):  # fmt: skip
-                    s = None
+                # A view with the same memory, shape and strides as a traced array (``detach()``
+                # makes one, of any traced value, a slice's included) is that value.
+                s = self.layouts.get(_layout(data))
             return s
         return None
 
