@@ -26,6 +26,9 @@ _ndarray = np.ndarray
 _new = object.__new__
 _NOTHING_SAVED = (None,)
 _asarray = np.asarray
+# The usual dtypes, tested by identity before the (slower) dtype.kind read of the complex checks.
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
 
 #: Called as ``hook(alias, source)`` when ``alias`` takes ``source``'s history in place (a
 #: regenerated view, a tensor written in place). Transforms that key state by array (forward
@@ -65,7 +68,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             _link_view(prim, params, a, t)
         if a._requires_grad:
             if state.grad_enabled:
-                if prim.differentiable and t._data.dtype.kind in "fc":
+                if prim.differentiable and ((k := t._data.dtype.kind) == "f" or k == "c"):
                     _record(prim, args, params, t, None)
                 elif t._view is None:
                     t._view = (CUT, prim.name, None)
@@ -130,7 +133,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     t._requires_grad = False
     if tracked:
         if state.grad_enabled:
-            if prim.differentiable and t._data.dtype.kind in "fc":
+            if prim.differentiable and ((k := t._data.dtype.kind) == "f" or k == "c"):
                 _record(prim, args, params, t, None)
             else:
                 t._view = (CUT, prim.name, None)
@@ -227,7 +230,7 @@ def _record(
         d = a._data
         dt = d.dtype
         node.in_meta = ((d.shape, dt),)
-        if dt.kind == "c" and not prim.complex_ok:
+        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         node.parents = (a._node if a._node is not None else a,)
         if prim.saves:
@@ -248,7 +251,7 @@ def _record(
         node.ans_vc = out._vc = [0]
     node.out_shape = out._data.shape
     dt = node.out_dtype = out._data.dtype
-    if dt.kind == "c" and not prim.complex_ok:
+    if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
         refuse_complex(prim, "result")
     out._node = node
     out._requires_grad = True
@@ -287,7 +290,8 @@ def _fill_many(node: Node, args: tuple[Any, ...], watched: Any) -> None:
         if isinstance(a, Tensor):
             d = a._data
             metas.append((d.shape, d.dtype))
-            if d.dtype.kind == "c" and not node.prim.complex_ok:
+            dt = d.dtype
+            if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not node.prim.complex_ok:
                 refuse_complex(node.prim, "input")
             if i in kept:
                 saved.append(a)
@@ -327,7 +331,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
     if a_is:
         da = a._data
         meta_a = (da.shape, da.dtype)
-        if meta_a[1].kind == "c" and not prim.complex_ok:
+        dt = meta_a[1]
+        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         if 0 in saves:
             saved_a = a
@@ -341,7 +346,8 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
     if b_is:
         db = b._data
         meta_b = (db.shape, db.dtype)
-        if meta_b[1].kind == "c" and not prim.complex_ok:
+        dt = meta_b[1]
+        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         if 1 in saves:
             saved_b = b
