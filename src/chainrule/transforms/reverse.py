@@ -24,8 +24,10 @@ from chainrule.core.modes import enable_grad
 from chainrule.core.primitive import registry
 from chainrule.core.stack import of_type
 from chainrule.core.tensor import Tensor
+from chainrule.transforms import structured
 from chainrule.transforms.batching import (
     BatchedTensor,
+    active_levels,
     add_level,
     batching_active,
     below,
@@ -45,6 +47,7 @@ from chainrule.transforms.forward import (
     _replace_args,
 )
 from chainrule.transforms.pytree import flatten, unflatten
+from chainrule.transforms.structured import identity_batch
 
 __all__ = ["vjp", "grad", "value_and_grad", "jacrev"]
 
@@ -285,6 +288,14 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
 
+def _structured_seed(ys: list[Tensor], level: Any) -> bool:
+    """Whether the Jacobian's basis can be seeded as a structured batch: one output, not batched
+    itself, and no batching level but the Jacobian's own."""
+    if len(ys) != 1 or isinstance(ys[0], BatchedTensor) or not structured.enabled():
+        return False
+    return active_levels() == [level]
+
+
 def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: one batched backward sweep over the basis.
 
@@ -317,7 +328,16 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
                 cts = []
                 offset = 0
                 dtype = np.result_type(*[y.dtype for y in ys])
-                for y, m in zip(ys, sizes):
+                if _structured_seed(ys, level):
+                    # The identity kept symbolic (structured.py): rows stay diagonal while the
+                    # rules allow, and are made dense only where an op needs them.
+                    y = ys[0]
+                    cts.append(identity_batch(tuple(y.shape), y.dtype if y.dtype.kind == "f" else dtype,
+                                              (level.id,)))  # fmt: skip
+                    ys_dense: list[Any] = []
+                else:
+                    ys_dense = ys
+                for y, m in zip(ys_dense, sizes):
                     basis = np.zeros((total, m), dtype=y.dtype if y.dtype.kind == "f" else dtype)
                     basis[np.arange(offset, offset + m), np.arange(m)] = 1.0
                     offset += m
