@@ -17,11 +17,12 @@ forms a rule handles, sees the dense batch: reading ``._base`` builds it (with c
 ``d``, so tapes and forward accumulators follow it), and the op's ordinary batching rule runs.
 So a result is always the dense path's, computed faster where the structure allows.
 
-One difference from the dense path, deliberately: where the dense path multiplies a basis
-zero by an infinite factor (``0 * inf``) or divides it by zero, it makes a NaN off the
-diagonal; the structured path keeps the zero, which is the Jacobian's true entry.
+The results are the dense path's even where that path makes a NaN from a basis zero (``0 * inf``
+off the diagonal, ``0 / 0``): a rule whose other operand is not finite (or, for a division,
+has a zero) leaves the op to the dense path, as JAX's and PyTorch's materialised bases do.
 
-:data:`DENSIFIED` counts, per primitive, how often a structured batch had to be made dense;
+:data:`DENSIFIED` counts, per primitive, how often a structured batch had to be made dense
+(:data:`APPLIED`, how often a structured rule ran);
 :func:`disabled` turns the structure off in a block (the tests compare both paths).
 
 >>> import chainrule as cr
@@ -45,12 +46,15 @@ from chainrule.core.primitive import registry
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.transforms.batching import BatchedTensor, _batched, below
 
-__all__ = ["DiagonalBatch", "diagonal_batch", "identity_batch", "RULES", "DENSIFIED", "disabled", "enabled"]
+__all__ = ["DiagonalBatch", "diagonal_batch", "identity_batch", "RULES", "DENSIFIED", "APPLIED", "disabled", "enabled"]
 
 _new = object.__new__
 
 #: Primitive name -> how many times a structured batch was made dense for it.
 DENSIFIED: Counter[str] = Counter()
+#: Primitive name -> how many times its structured rule kept a batch structured or computed a
+#: dense result directly from the diagonal.
+APPLIED: Counter[str] = Counter()
 
 
 class _Local(threading.local):
@@ -204,13 +208,24 @@ def _batch_diagonal(base: Tensor, shape: tuple[int, ...]) -> Tensor:
     return diag if len(shape) == 1 else _p("reshape")(diag, shape=shape)
 
 
+def _data_of(v: Any) -> Any:
+    return v._data if isinstance(v, Tensor) else np.asarray(v)
+
+
+def _finite(v: Any) -> bool:
+    """Whether every entry of ``v`` is finite: a basis zero times it is then zero, as the
+    structured rules assume (``0 * inf`` is NaN on the dense path)."""
+    data = _data_of(v)
+    return data.dtype.kind not in "fc" or bool(np.isfinite(data).all())
+
+
 def _factor(value: Any, kind: Any, shape: tuple[int, ...]) -> Any:
     """What a diagonal batch of example shape ``shape`` is multiplied by, elementwise, as an
     array broadcasting into ``shape`` (None when the product is not diagonal)."""
     if kind is None:
-        return value if _broadcasts_into(_shape(value), shape) else None
+        return value if _broadcasts_into(_shape(value), shape) and _finite(value) else None
     if kind == "B":
-        if _shape(value)[0] != math.prod(shape):
+        if _shape(value)[0] != math.prod(shape) or not _finite(value):
             return None
         ex = _shape(value)[1:]
         if ex == shape:
@@ -235,18 +250,19 @@ def _mul(args: list[Arg], params: dict[str, Any]) -> Result:
 def _div(args: list[Arg], params: dict[str, Any]) -> Result:
     (a, ka), (b, kb) = args
     if ka == "D" and kb is None and _broadcasts_into(_shape(b), a._data.shape):
-        return ("D", _p("div")(a, b))
+        data = _data_of(b)
+        # 0 / 0 and 0 / NaN are NaN on the dense path: only a finite, nonzero divisor keeps the
+        # zeros off the diagonal.
+        if _finite(data) and bool(np.all(data != 0)):
+            return ("D", _p("div")(a, b))
     return None
 
 
-def _add_like(name: str) -> StructuredRule:
-    def rule(args: list[Arg], params: dict[str, Any]) -> Result:
-        (a, ka), (b, kb) = args
-        if ka == "D" and kb == "D" and a._data.shape == b._data.shape:
-            return ("D", _p(name)(a, b))
-        return None
-
-    return rule
+def _add(args: list[Arg], params: dict[str, Any]) -> Result:
+    (a, ka), (b, kb) = args
+    if ka == "D" and kb == "D" and a._data.shape == b._data.shape:
+        return ("D", _p("add")(a, b))
+    return None
 
 
 def _neg(args: list[Arg], params: dict[str, Any]) -> Result:
@@ -265,6 +281,9 @@ def _sum_to(args: list[Arg], params: dict[str, Any]) -> Result:
     S = d._data.shape
     if shape == S:
         return ("D", d)
+    if math.prod(shape) == math.prod(S):
+        # Only size-1 axes go or come: a reshape, which keeps the diagonal.
+        return ("D", _p("reshape")(d, shape=shape))
     if math.prod(shape) == 1 and len(shape) <= len(S):
         return _all_axes_result(d, shape)
     return None
@@ -305,6 +324,8 @@ def _transpose(args: list[Arg], params: dict[str, Any]) -> Result:
 
 def _matmul(args: list[Arg], params: dict[str, Any]) -> Result:
     (a, ka), (b, kb) = args
+    if not _finite(b if ka == "D" else a):
+        return None  # the dense product sums 0 * inf into NaN
     if ka == "D" and kb is None and a._data.ndim == 1:
         # (d_i e_i) @ b: row i of b, scaled by d_i.
         if np.ndim(b) == 1:
@@ -325,8 +346,7 @@ def _matmul(args: list[Arg], params: dict[str, Any]) -> Result:
 RULES: dict[str, StructuredRule] = {
     "mul": _mul,
     "div": _div,
-    "add": _add_like("add"),
-    "sub": _add_like("sub"),
+    "add": _add,
     "neg": _neg,
     "sum_to": _sum_to,
     "sum": _sum,
@@ -365,6 +385,7 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     if out is None:
         DENSIFIED[prim.name] += 1
         return NotImplemented
+    APPLIED[prim.name] += 1
     kind, value = out
     if not isinstance(value, Tensor):
         value = wrap_array(np.asarray(value))
