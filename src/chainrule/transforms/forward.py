@@ -428,7 +428,8 @@ def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
 
     The result for an output of shape ``S`` and an input of shape ``T`` has shape ``S + T``;
     containers of outputs and inputs give containers of Jacobians (outputs outside, inputs
-    inside).
+    inside). With one input the basis is kept symbolic while the sweep allows (a diagonal
+    batch, ``chainrule.transforms.structured``) and made dense only where an op needs it.
 
     >>> import chainrule as cr
     >>> cr.jacfwd(lambda x: x * x)(cr.tensor([1., 2.]))
