@@ -194,6 +194,8 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 
 def _broadcasts_into(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    if small == shape or not small:
+        return True
     try:
         return np.broadcast_shapes(small, shape) == shape
     except ValueError:
@@ -215,8 +217,15 @@ def _data_of(v: Any) -> Any:
 def _finite(v: Any) -> bool:
     """Whether every entry of ``v`` is finite: a basis zero times it is then zero, as the
     structured rules assume (``0 * inf`` is NaN on the dense path)."""
+    if type(v) is float or type(v) is int:
+        return math.isfinite(v)
     data = _data_of(v)
-    return data.dtype.kind not in "fc" or bool(np.isfinite(data).all())
+    if data.dtype.kind not in "fc":
+        return True
+    # One pass and no temporary: a sum is finite only when every term is (a sum of finite terms
+    # that overflows reads as non-finite, which only sends the op to the dense path).
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(data)))
 
 
 def _factor(value: Any, kind: Any, shape: tuple[int, ...]) -> Any:
@@ -328,15 +337,15 @@ def _matmul(args: list[Arg], params: dict[str, Any]) -> Result:
         return None  # the dense product sums 0 * inf into NaN
     if ka == "D" and kb is None and a._data.ndim == 1:
         # (d_i e_i) @ b: row i of b, scaled by d_i.
-        if np.ndim(b) == 1:
+        if len(_shape(b)) == 1:
             return ("B", _p("mul")(a, b))
-        if np.ndim(b) == 2:
+        if len(_shape(b)) == 2:
             return ("B", _p("mul")(_p("reshape")(a, shape=(a._data.shape[0], 1)), b))
     if kb == "D" and ka is None and b._data.ndim == 1:
         # a @ (d_i e_i): column i of a, scaled by d_i.
-        if np.ndim(a) == 1:
+        if len(_shape(a)) == 1:
             return ("B", _p("mul")(a, b))
-        if np.ndim(a) == 2:
+        if len(_shape(a)) == 2:
             col = _p("reshape")(b, shape=(b._data.shape[0], 1))
             return ("B", _p("mul")(col, _p("transpose")(a, axes=(1, 0))))
     return None
