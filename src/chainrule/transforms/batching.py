@@ -235,6 +235,10 @@ class BatchedTensor(Tensor):
 
     __slots__ = ("_base", "_levels", "_placeholder")
 
+    #: True for a batch kept in a structured form (``structured.DiagonalBatch``): ops on it try
+    #: its structured rules first.
+    _structured = False
+
     # ._data is what shape checks in the public functions read: an array with one example's
     # shape and dtype that refuses arithmetic.
     @property  # type: ignore[override]
@@ -434,9 +438,12 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
     levels = None
     mixed = False
     first = None
+    structured = False
     for a in args:
         t = type(a)
         if isinstance(a, BatchedTensor):
+            if a._structured:
+                structured = True
             if levels is None:
                 levels = a._levels
                 first = a
@@ -449,6 +456,13 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             return bind_batched(prim, args, params)
     if levels is None:
         return _bind_below(prim, args, params)
+    if structured and not mixed:
+        from chainrule.transforms.structured import apply
+
+        out = apply(prim, args, params)
+        if out is not NotImplemented:
+            return out
+        # No structured rule for this op or form: it runs on the dense batches below.
     if mixed:
         levels = tuple(sorted({lv for a in args if isinstance(a, BatchedTensor) for lv in a._levels}))
     rules = _RULES[0]

@@ -29,8 +29,10 @@ from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, refuse_complex, registry
 from chainrule.core.stack import Interpreter, bind_below, of_type, pop, push, run_with
 from chainrule.core.tensor import Tensor, wrap_array
+from chainrule.transforms import structured
 from chainrule.transforms.batching import (
     BatchedTensor,
+    active_levels,
     add_level,
     batching_active,
     from_base_world,
@@ -43,6 +45,7 @@ from chainrule.transforms.batching import (
     user_levels,
 )
 from chainrule.transforms.pytree import flatten, unflatten
+from chainrule.transforms.structured import identity_batch
 
 __all__ = ["ForwardAccumulator", "jvp", "jacfwd", "UnconnectedGradients"]
 
@@ -418,12 +421,21 @@ def _replace_args(args: tuple[Any, ...], nums: tuple[int, ...], trees: list[Any]
     return new
 
 
+def _structured_seed(xs: list[Tensor], level: Any) -> bool:
+    """Whether the basis can be a structured batch: one input with at least one element, not
+    batched itself, and no batching level but the Jacobian's own."""
+    if len(xs) != 1 or isinstance(xs[0], BatchedTensor) or xs[0].size == 0 or not structured.enabled():
+        return False
+    return active_levels() == [level]
+
+
 def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode: one batched forward sweep over the basis.
 
     The result for an output of shape ``S`` and an input of shape ``T`` has shape ``S + T``;
     containers of outputs and inputs give containers of Jacobians (outputs outside, inputs
-    inside).
+    inside). With one input the basis is kept symbolic while the sweep allows (a diagonal
+    batch, ``chainrule.transforms.structured``) and made dense only where an op needs it.
 
     >>> import chainrule as cr
     >>> cr.jacfwd(lambda x: x * x)(cr.tensor([1., 2.]))
@@ -446,7 +458,13 @@ def jacfwd(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
         try:
             tangents = []
             offset = 0
-            for x, n in zip(xs, sizes):
+            if _structured_seed(xs, level):
+                # The identity kept symbolic (structured.py), dense only where an op needs it.
+                tangents.append(identity_batch(tuple(xs[0].shape), xs[0].dtype, (level.id,)))
+                xs_dense: list[Tensor] = []
+            else:
+                xs_dense = xs
+            for x, n in zip(xs_dense, sizes):
                 basis = np.zeros((max(total, 1), n), dtype=x.dtype)
                 basis[np.arange(offset, offset + n), np.arange(n)] = 1.0
                 offset += n

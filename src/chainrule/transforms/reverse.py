@@ -7,7 +7,9 @@ apart), runs ``f``, and pulls cotangents back with the engine's ``backprop`` —
 transform or tape needs it (``create_graph``), which is what makes ``grad(grad(f))`` work.
 
 ``jacrev`` pulls back the whole identity basis at once: the cotangents are batched along a
-batching level of their own, so the rules run once on the batch (see ``batching.py``).
+batching level of their own, so the rules run once on the batch (see ``batching.py``). For one
+output the basis is a structured batch (``structured.py``): it stays diagonal through the
+elementwise rules and is made dense only where an op needs it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from chainrule.core.modes import enable_grad
 from chainrule.core.primitive import registry
 from chainrule.core.stack import current, of_type
 from chainrule.core.tensor import Tensor
+from chainrule.transforms import structured
 from chainrule.transforms.batching import (
     BatchedTensor,
+    active_levels,
     add_level,
     batching_active,
     below,
@@ -45,6 +49,7 @@ from chainrule.transforms.forward import (
     _replace_args,
 )
 from chainrule.transforms.pytree import flatten, unflatten
+from chainrule.transforms.structured import identity_batch
 
 __all__ = ["vjp", "grad", "value_and_grad", "jacrev"]
 
@@ -287,11 +292,22 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
 
+def _structured_seed(ys: list[Tensor], level: Any) -> bool:
+    """Whether the Jacobian's basis can be seeded as a structured batch: one output, not batched
+    itself, and no batching level but the Jacobian's own."""
+    if len(ys) != 1 or isinstance(ys[0], BatchedTensor) or not structured.enabled():
+        return False
+    return active_levels() == [level]
+
+
 def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: one batched backward sweep over the basis.
 
     For an output of shape ``S`` and an input of shape ``T`` the Jacobian has shape ``S + T``;
     containers give containers (outputs outside, inputs inside). ``jacobian`` is an alias.
+    With one output the basis is kept symbolic while the sweep allows (a diagonal batch,
+    ``chainrule.transforms.structured``), so ``jacrev(lambda x: cr.tanh(W @ x))`` costs one
+    ``n x n`` product ``(1 - t**2)[:, None] * W`` rather than an ``n x n x n`` matrix product.
 
     >>> import chainrule as cr
     >>> cr.jacrev(lambda x: cr.sin(x) * 2)(cr.tensor([0.0, 0.0]))
@@ -319,7 +335,16 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
                 cts = []
                 offset = 0
                 dtype = np.result_type(*[y.dtype for y in ys])
-                for y, m in zip(ys, sizes):
+                if _structured_seed(ys, level):
+                    # The identity kept symbolic (structured.py): rows stay diagonal while the
+                    # rules allow, and are made dense only where an op needs them.
+                    y = ys[0]
+                    cts.append(identity_batch(tuple(y.shape), y.dtype if y.dtype.kind == "f" else dtype,
+                                              (level.id,)))  # fmt: skip
+                    ys_dense: list[Any] = []
+                else:
+                    ys_dense = ys
+                for y, m in zip(ys_dense, sizes):
                     basis = np.zeros((total, m), dtype=y.dtype if y.dtype.kind == "f" else dtype)
                     basis[np.arange(offset, offset + m), np.arange(m)] = 1.0
                     offset += m
