@@ -108,7 +108,9 @@ sigmoid_p = _elementwise("sigmoid", _sigmoid_impl, saves=(), saves_ans=True)
 sigmoid_p.def_partials(lambda ans, x: ans * (1 - ans))
 softplus_p = _elementwise("softplus", _softplus_impl).def_partials(lambda ans, x: sigmoid_p(x))
 # relu'(x) is a step; the mask is computed from the output so nothing else is kept.
-relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_partials(lambda ans, x: ans > 0)
+# One rule for both modes (the seed times the mask): a partial would cost one call more per edge,
+# and relu sits on every hidden layer of a training step.
+relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (ans > 0))
 
 
 def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
