@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.order import dependencies, post_order, reachable_targets
 from chainrule.core.primitive import registry
-from chainrule.core.stack import backward_observers, needs_tensor_rules
+from chainrule.core.stack import Interpreter, backward_observers, bind_below, needs_tensor_rules
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.core.versions import check_versions
 
@@ -120,9 +121,48 @@ def backprop(
     target_set = set(target_keys)
 
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
-    pop = cotangents.pop
     # The plain first-order sweep (what .backward() does) takes a leaner rule loop.
     fast = not tensor_mode and allowed is None and needed is None and not observers
+    # A recorded sweep on an empty stack, over a graph big enough to hold repeats, shares its
+    # repeated elementwise subexpressions (every sin node of a nested derivative asks for cos of
+    # the same x): see _SharedSubexpressions. The memo costs about a microsecond per op, which a
+    # small sweep (a Hessian-vector product's) would pay for nothing: measured on nested
+    # derivatives of sin(x)·exp(x), from 16 nodes on it leaves orders 1-2 as they were and takes a
+    # third off order 8.
+    if create_graph and not busy and len(deps) >= _SHARE_FROM:
+        # (push and pop, inlined for the one interpreter on an empty stack)
+        state.stack = (_SharedSubexpressions(),)
+        state.busy = True
+        try:
+            _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
+                   observers, retain_graph, create_graph)
+        finally:
+            state.stack = ()
+            state.busy = False
+    else:
+        _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
+               observers, retain_graph, create_graph)
+
+    if targets is not None:
+        for key in target_keys:
+            if not isinstance(key, Node) and key in cotangents:
+                g = cotangents[key]
+                if key._hooks and g is not None:
+                    g = _run_hooks(key._hooks, g, tensor_mode)
+                results[key] = g
+        return [results.get(key) for key in target_keys]
+    if accumulate:
+        _accumulate_leaves(cotangents, create_graph, tensor_mode)
+    return []
+
+
+def _sweep(
+    ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, int], results: dict[Any, Any],
+    target_set: set[Any], needed: set[Any] | None, fast: bool, tensor_mode: bool,
+    allowed: set[Node] | None, observers: list[Any] | None, retain_graph: bool, create_graph: bool,
+) -> None:
+    """The rule loop of :func:`backprop`: run each ready node's rules, release, queue parents."""
+    pop = cotangents.pop
     with _GradModeFor(create_graph):
         while ready:
             node = ready.pop()
@@ -153,17 +193,79 @@ def backprop(
                     if remaining == 0:
                         ready.append(parent)
 
-    if targets is not None:
-        for key in target_keys:
-            if not isinstance(key, Node) and key in cotangents:
-                g = cotangents[key]
-                if key._hooks and g is not None:
-                    g = _run_hooks(key._hooks, g, tensor_mode)
-                results[key] = g
-        return [results.get(key) for key in target_keys]
-    if accumulate:
-        _accumulate_leaves(cotangents, create_graph, tensor_mode)
-    return []
+
+_ELEMENTWISE = ("elementwise",)
+#: The smallest recorded sweep (nodes to visit) that shares subexpressions.
+_SHARE_FROM = 16
+
+
+class _SharedSubexpressions(Interpreter):
+    """Common-subexpression sharing for one recorded (``create_graph``) backward sweep.
+
+    Nested derivatives swell because each node's rule rebuilds what its siblings already built:
+    at order k the graph of sin(x)·exp(x) holds 2^(k-2) sin nodes of the same x, and each one's
+    rule asks for a new cos(x). Within one sweep, an elementwise primitive (pure: its output
+    depends only on its inputs' values) applied again to the very same input objects, unchanged
+    since (same storage versions), in the same grad mode, returns the tensor it returned the
+    first time. The graph becomes a DAG with shared nodes instead of a tree of copies, the next
+    sweep visits each shared node once, and the values and gradients are the same (a shared node's
+    cotangents are summed, as for any fan-out).
+
+    Only on an empty stack (the common nested ``autograd.grad``): under tapes, accumulators or
+    vmap the sweep runs as before. Ops with params (astype, clip bounds) are not shared.
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[Any, ...], Any]] = {}
+
+    def process_primitive(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if params or prim.batching != _ELEMENTWISE:
+            return _bind_alone(self, prim, args, params)
+        # Key: the primitive, the grad mode and the inputs' identities; the entry keeps the
+        # inputs alive (so an equal id is the same object) and their storage versions, which
+        # rule out a write in place since (a hook's).
+        if len(args) == 1:
+            a = args[0]
+            key: tuple[Any, ...] = (prim, state.grad_enabled, id(a))
+            versions: Any = _version_of(a)
+        elif len(args) == 2:
+            a, b = args
+            key = (prim, state.grad_enabled, id(a), id(b))
+            versions = (_version_of(a), _version_of(b))
+        else:
+            key = (prim, state.grad_enabled, *map(id, args))
+            versions = tuple(_version_of(a) for a in args)
+        memo = self.memo
+        hit = memo.get(key)
+        if hit is not None:
+            kept, kept_versions, out = hit
+            if kept_versions == versions and all(a is b for a, b in zip(kept, args)):
+                return out
+        out = _bind_alone(self, prim, args, params)
+        memo[key] = (args, versions, out)
+        return out
+
+
+def _version_of(a: Any) -> Any:
+    if isinstance(a, Tensor):
+        vc = a._vc
+        return 0 if vc is None else vc[0]
+    return None
+
+
+def _bind_alone(interp: Interpreter, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """``bind_below`` for the only interpreter on the stack, inlined: this runs once per op of a
+    recorded sweep."""
+    saved = state.stack
+    if saved != (interp,):
+        return bind_below(interp, prim, args, params)
+    state.stack = ()
+    state.busy = False
+    try:
+        return bind(prim, *args, **params)
+    finally:
+        state.stack = saved
+        state.busy = True
 
 
 class _GradModeFor:

@@ -184,7 +184,8 @@ def _inplace(prim: Any, name: str, with_alpha: bool = False) -> Any:
         if ufunc is not None and not _records(self, other):
             # Nothing to record: write straight into the buffer, as NumPy's `a -= b` does.
             data = other._data if isinstance(other, Tensor) else other
-            if np.broadcast_shapes(np.shape(data), self._data.shape) == self._data.shape:
+            shape = self._data.shape
+            if np.shape(data) == shape or np.broadcast_shapes(np.shape(data), shape) == shape:
                 try:
                     ufunc(self._data, data, out=self._data, casting="same_kind")
                 except TypeError as exc:

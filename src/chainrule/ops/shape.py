@@ -75,6 +75,10 @@ def _sum_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     if x.shape == shape:
         return x
     lead = x.ndim - len(shape)
+    if lead > 0 and shape and x.shape[lead:] == shape:
+        # Only leading axes go (a bias's gradient): one reduction straight to the shape, an array
+        # of its own, so the engine need not copy it into ``.grad``.
+        return np.add.reduce(x, axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1
     )
