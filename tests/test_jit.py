@@ -394,3 +394,14 @@ def test_detach_of_a_slice_follows_the_value() -> None:
     f = cr.jit(lambda x: (x * 2)[1:].detach() + 1)
     np.testing.assert_allclose(np.asarray(f(np.array([1.0, 2.0, 3.0]))), [5.0, 7.0])
     np.testing.assert_allclose(np.asarray(f(np.array([0.0, 10.0, 20.0]))), [21.0, 41.0])
+
+
+@pytest.mark.parametrize("name", ["def", "x²", "a b; import os", "1st", ""])
+def test_any_function_name_gives_a_valid_program(name: str) -> None:
+    # The function's name is the only outside text in the generated source: keywords, non-ASCII
+    # letters and punctuation must give a plain identifier, never a syntax error or code.
+    def f(x):
+        return x * 2
+
+    f.__name__ = name
+    np.testing.assert_allclose(np.asarray(cr.jit(f)(np.array([1.0, 2.0]))), [2.0, 4.0])

@@ -25,6 +25,7 @@ source is generated from the program (never from user text) and readable with
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -358,5 +359,8 @@ def _letters(n: int) -> str:
 
 
 def _identifier(name: str) -> str:
-    ident = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "f"
-    return ident if not ident[0].isdigit() else "f_" + ident
+    """A safe Python name for the generated function: ASCII letters, digits and ``_`` only (the
+    user's function name is the only outside text in the program's source)."""
+    ident = "".join(c if (c.isascii() and c.isalnum()) or c == "_" else "_" for c in name) or "f"
+    ident = ident if not ident[0].isdigit() else "f_" + ident
+    return "f_" + ident if keyword.iskeyword(ident) else ident
