@@ -15,12 +15,11 @@ It is a plain list, like a jaxpr, so the passes are short loops:
 - **cse**: the same primitive on the same inputs with the same settings is computed once.
 - **dce**: ops no output depends on go (a gradient's program does not return the forward value).
 
-Replay (:meth:`Program.compile`) turns the list into one straight-line Python function: each op
-calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind``), a value is deleted
-right after its last use, and an elementwise NumPy ufunc writes into a dead input's buffer
-(``out=``) when the arrays are large enough for the saved allocation to pay. The function's
-source is generated from the program (never from user text) and readable with
-``Program.source``.
+Replay (:meth:`Program.compile`) turns the list into a flat list of steps run by one small loop:
+each op calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind``), a value is
+dropped right after its last use, and an elementwise NumPy ufunc writes into a dead input's
+buffer (``out=``) when the arrays are large enough for the saved allocation to pay. No code is
+generated or ``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
 
 from __future__ import annotations
@@ -133,19 +132,12 @@ class Program:
 
     # ------------------------------------------------------------------ replay
     def compile(self) -> Callable[..., tuple[Any, ...]]:
-        """A function of the input arrays giving the output arrays: one ``impl`` call per op."""
-        glb: dict[str, Any] = {"_asarray": np.asarray}
-        consts: dict[int, str] = {}
+        """A function of the input arrays giving the output arrays: one ``impl`` call per op.
 
-        def ref(r: Any) -> str:
-            if isinstance(r, Const):
-                key = id(r)
-                if key not in consts:
-                    consts[key] = f"c{len(consts)}"
-                    glb[consts[key]] = r.value
-                return consts[key]
-            return f"v{r}"
-
+        The program becomes a flat list of steps run by one small loop: no Tensor, no node, no
+        ``bind``, and no generated code (nothing is ``exec``'d). ``source`` keeps a readable
+        listing of the same steps.
+        """
         last_use: dict[int, int] = {}
         for k, eq in enumerate(self.eqns):
             for r in eq.ins:
@@ -158,43 +150,90 @@ class Program:
         owned: set[int] = set()
         # A non-ufunc op may return a view of its input: such an input's buffer is never reused.
         aliased = {r for eq in self.eqns if not _is_ufunc(eq) for r in eq.ins if not isinstance(r, Const)}
+        used = [*self.inputs, *(eq.out for eq in self.eqns), *outputs,
+                *(r for eq in self.eqns for r in eq.ins if not isinstance(r, Const))]  # fmt: skip
+        size = max(used, default=-1) + 1
+        # Constants get slots of their own after the program's, filled once.
+        env0: list[Any] = [None] * size
+        const_slot: dict[int, int] = {}
+
+        def ref(r: Any) -> int:
+            if isinstance(r, Const):
+                key = id(r)
+                if key not in const_slot:
+                    const_slot[key] = len(env0)
+                    env0.append(r.value)
+                return const_slot[key]
+            return r
+
+        def name(i: int) -> str:
+            return f"v{i}" if i < size else f"c{i - size}"
+
+        steps: list[tuple[Any, ...]] = []
         lines = [f"def {_identifier(self.name)}({', '.join(f'v{s}' for s in self.inputs)}):"]
         for k, eq in enumerate(self.eqns):
-            fn = f"f{k}"
-            glb[fn] = eq.prim.impl
-            args = [ref(r) for r in eq.ins]
-            for pname, value in eq.params.items():
-                glb[f"p{k}_{pname}"] = value
-                args.append(f"{pname}=p{k}_{pname}")
+            ins = tuple(ref(r) for r in eq.ins)
             ufunc = _is_ufunc(eq)
+            buf = -1
             if ufunc and int(np.prod(eq.shape)) >= REUSE_MIN_SIZE:
                 for r in eq.ins:
                     if (not isinstance(r, Const) and r in owned and r not in aliased and last_use.get(r) == k
                             and r not in outputs and self.avals[r] == (eq.shape, eq.dtype)):  # fmt: skip
-                        args.append(f"out=v{r}")
+                        buf = r
                         break
-            call = f"{fn}({', '.join(args)})"
-            if getattr(eq.prim, "effect", False):
-                lines.append(f"    {call}")
-                continue
-            if eq.shape == () or not ufunc:
-                # NumPy gives scalars for 0-d results, and some impls give array-likes: the
-                # next impl and the caller get arrays, as under bind.
-                call = f"_asarray({call})"
-            lines.append(f"    v{eq.out} = {call}")
-            if ufunc and eq.prim not in VIEW_PRIMITIVES:
+            effect = bool(getattr(eq.prim, "effect", False))
+            # NumPy gives scalars for 0-d results, and some impls give array-likes: the next impl
+            # and the caller get arrays, as under bind.
+            wrap = not effect and (eq.shape == () or not ufunc)
+            dead = tuple(sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
+                                 and r not in outputs and r not in inputs}))  # fmt: skip
+            steps.append((eq.prim.impl, ins, dict(eq.params), -1 if effect else eq.out, wrap, buf, dead))
+            settings = [f"{p}={v!r}" for p, v in eq.params.items()] + ([f"out={name(buf)}"] if buf >= 0 else [])
+            call = f"{eq.prim.name}({', '.join([name(i) for i in ins] + settings)})"
+            lines.append(f"    {call}" if effect else f"    {name(eq.out)} = {call}")
+            if not effect and ufunc and eq.prim not in VIEW_PRIMITIVES:
                 owned.add(eq.out)
-            dead = sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
-                           and r not in outputs and r not in inputs})  # fmt: skip
             if dead:
-                lines.append(f"    del {', '.join(f'v{r}' for r in dead)}")
-        outs = ", ".join(ref(r) for r in self.outputs)
-        lines.append(f"    return ({outs}{',' if len(self.outputs) == 1 else ''})")
+                lines.append(f"    del {', '.join(name(r) for r in dead)}")
+        out_refs = tuple(ref(r) for r in self.outputs)
+        lines.append(f"    return ({', '.join(name(i) for i in out_refs)}{',' if len(out_refs) == 1 else ''})")
         self.source = "\n".join(lines) + "\n"
-        namespace: dict[str, Any] = {}
-        # The text is generated above from the program's own slot numbers (no user text).
-        exec(compile(self.source, f"<jit program {self.name}>", "exec"), glb, namespace)  # noqa: S102
-        return namespace[_identifier(self.name)]
+        in_slots = tuple(self.inputs)
+        asarray = np.asarray
+
+        # The common shapes of a step take a branch without building argument lists: one or two
+        # inputs, no settings, no buffer (the loop below is the whole per-op cost of a replay).
+        fast: list[tuple[Any, ...]] = []
+        for fn, ins, params, out, wrap, buf, dead in steps:
+            kind = 0
+            if not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
+                kind = len(ins)
+            fast.append((kind, fn, ins[0] if ins else -1, ins[1] if len(ins) > 1 else -1,
+                         ins, params, out, wrap, buf, dead))  # fmt: skip
+
+        def replay(*arrays: Any) -> tuple[Any, ...]:
+            env = env0.copy()
+            for slot, value in zip(in_slots, arrays):
+                env[slot] = value
+            for kind, fn, a, b, ins, params, out, wrap, buf, dead in fast:
+                if kind == 2:
+                    env[out] = fn(env[a], env[b])
+                elif kind == 1:
+                    env[out] = fn(env[a])
+                else:
+                    if buf >= 0:
+                        result = fn(*[env[i] for i in ins], out=env[buf], **params)
+                    else:
+                        result = fn(*[env[i] for i in ins], **params)
+                    if out >= 0:
+                        env[out] = asarray(result) if wrap else result
+                if dead:
+                    for i in dead:
+                        env[i] = None
+            return tuple(env[i] for i in out_refs)
+
+        replay.__name__ = replay.__qualname__ = _identifier(self.name)
+        return replay
 
 
 def _is_ufunc(eq: Eqn) -> bool:
