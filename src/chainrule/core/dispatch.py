@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.modes import state
+from chainrule.core.modes import BUSY_THREADS, state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive, refuse_complex
 from chainrule.core.tensor import CUT, Tensor, share_version
@@ -43,7 +43,7 @@ SEQUENCE_TO_TENSOR: list[Any] = [None]
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``; record it when an input is tracked and grad mode is on."""
-    if state.busy:
+    if BUSY_THREADS and state.busy:
         return _bind_slow(prim, args, params)
     if len(args) == 1:
         # The common one-input case, without the general loop.

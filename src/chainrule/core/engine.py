@@ -22,7 +22,13 @@ from chainrule.core.modes import state
 from chainrule.core.node import Node
 from chainrule.core.order import dependencies, post_order, reachable_targets
 from chainrule.core.primitive import registry
-from chainrule.core.stack import Interpreter, backward_observers, bind_below, needs_tensor_rules
+from chainrule.core.stack import (
+    Interpreter,
+    backward_observers,
+    bind_below,
+    needs_tensor_rules,
+    set_stack,
+)
 from chainrule.core.tensor import Tensor, wrap_array
 from chainrule.core.versions import check_versions
 
@@ -130,15 +136,15 @@ def backprop(
     # derivatives of sin(x)·exp(x), from 16 nodes on it leaves orders 1-2 as they were and takes a
     # third off order 8.
     if create_graph and not busy and len(deps) >= _SHARE_FROM:
-        # (push and pop, inlined for the one interpreter on an empty stack)
-        state.stack = (_SharedSubexpressions(),)
-        state.busy = True
+        set_stack((_SharedSubexpressions(),))
         try:
             _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
                    observers, retain_graph, create_graph)
         finally:
-            state.stack = ()
-            state.busy = False
+            set_stack(())
+    elif fast and not target_set:
+        with _GradModeFor(False):
+            _sweep_raw(ready, cotangents, deps, retain_graph)
     else:
         _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
                observers, retain_graph, create_graph)
@@ -192,6 +198,96 @@ def _sweep(
                     deps[parent] = remaining
                     if remaining == 0:
                         ready.append(parent)
+
+
+def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, int],
+               retain_graph: bool) -> None:
+    """_sweep for the plain first-order pass (``.backward()``: raw arrays, no targets, no tape,
+    no anomaly mode), with each node's rule step inlined into one loop over its parents.
+
+    This loop is the first-order backward's inner loop: a Python call per node or per edge costs
+    a few percent of op_overhead. The op table's backward-vs-grad tests hold it equal to
+    ``_sweep`` (which ``autograd.grad`` takes) and to ``edge_cotangent`` (which ``viz`` takes).
+    """
+    pop = cotangents.pop
+    get = cotangents.get
+    while ready:
+        node = ready.pop()
+        g = pop(node, None)
+        if g is not None:
+            if node.hooks:
+                g = _run_hooks(node.hooks, g, False)
+            if node.out_ref is not None:
+                out = node.out_ref()
+                if out is not None:
+                    _store_retained(out, g, False)
+        parents = node.parents
+        if g is None:
+            pass
+        elif node.released:
+            _apply_rules(node, g, cotangents, False, None, None, None)  # raises if it must
+        else:
+            prim = node.prim
+            versions = node.versions
+            if versions is not None:
+                # The inputs kept for the rules, or the marker of dropped values (checkpoint):
+                # any mismatch takes the slow path, which recomputes or raises in full.
+                for _, saved_tensor, version in versions:
+                    vc = saved_tensor._vc
+                    if (0 if vc is None else vc[0]) != version:
+                        check_versions(node)
+                        break
+            vc = node.ans_vc
+            if vc is not None and vc[0] != 0:
+                check_versions(node)  # raises: the saved output was written in place
+            args = node.saved_data
+            if prim.uses_shapes:
+                args = tuple(
+                    InputMeta(*meta) if a is None and meta is not None else a
+                    for a, meta in zip(args, node.in_meta)
+                )
+            rules = prim.vjp_rules
+            in_meta = node.in_meta
+            ans = node.ans
+            params = node.params
+            i = -1
+            for parent in parents:
+                i += 1
+                if parent is None:
+                    continue
+                rule = rules[i]
+                if rule is None:
+                    continue
+                # edge_cotangent(rule, g, ans, args, params, in_meta[i], True), inlined.
+                gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                if gi is None:
+                    continue
+                if type(gi) is not _ndarray:
+                    gi = _raw_array(gi)
+                shape, dtype = in_meta[i]
+                if gi.shape != shape:
+                    gi = sum_to_shape(gi, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = _cast(gi, dtype)
+                prev = get(parent)
+                cotangents[parent] = gi if prev is None else prev + gi
+        if not retain_graph:
+            node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
+            node.released = True
+        for parent in parents:
+            if type(parent) is Node:
+                remaining = deps[parent] - 1
+                deps[parent] = remaining
+                if remaining == 0:
+                    ready.append(parent)
+
+
+def _raw_array(value: Any) -> Any:
+    """A rule's raw result as an array: NumPy turns 0-d results into scalars (np.float64), and a
+    rule may return a Python number; an array of another library (CuPy, Dask) stays as it is."""
+    if isinstance(value, (np.generic, int, float, complex)):
+        return np.asarray(value)
+    return value
 
 
 _ELEMENTWISE = ("elementwise",)
@@ -259,6 +355,7 @@ def _bind_alone(interp: Interpreter, prim: Any, args: tuple[Any, ...], params: d
     saved = state.stack
     if saved != (interp,):
         return bind_below(interp, prim, args, params)
+    # (This thread keeps its BUSY_THREADS entry meanwhile: see set_stack.)
     state.stack = ()
     state.busy = False
     try:
@@ -351,7 +448,7 @@ def edge_cotangent(
     if gi is None:
         return None
     if raw and type(gi) is not _ndarray:
-        gi = np.asarray(gi)
+        gi = _raw_array(gi)
     shape, dtype = meta
     if gi.shape != shape:
         gi = sum_to_shape(gi, shape)
@@ -400,7 +497,7 @@ def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
         if gi is None:
             continue
         if type(gi) is not _ndarray:
-            gi = np.asarray(gi)
+            gi = _raw_array(gi)
         shape, dtype = in_meta[i]
         if gi.shape != shape:
             gi = sum_to_shape(gi, shape)

@@ -17,6 +17,7 @@ __all__ = [
     "set_grad_enabled",
     "is_grad_enabled",
     "state",
+    "BUSY_THREADS",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,9 +33,19 @@ class _State(threading.local):
         self.stack: tuple[Any, ...] = ()
         # bool(stack), kept beside it: bind reads it on every op.
         self.busy: bool = False
+        # Whether this thread holds an entry in BUSY_THREADS.
+        self.counted: bool = False
 
 
 state = _State()
+
+#: One entry per thread whose interpreter stack is (or was just) non-empty; empty when no thread
+#: has one. ``bind`` tests this list before reading ``state.busy``: a thread-local read costs
+#: about three times a global's, and ``bind`` runs once per op. Invariant: a thread whose
+#: ``state.busy`` is true has an entry (``core.stack.set_stack`` keeps it; a thread may keep its
+#: entry while its stack is briefly emptied, which only costs it the thread-local read). A list,
+#: because ``append`` and ``pop`` are atomic under the GIL.
+BUSY_THREADS: list[None] = []
 
 
 class _GradMode:

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.linalg import LinAlgError
 
+from chainrule.core.modes import BUSY_THREADS as _BUSY_THREADS
 from chainrule.core.modes import state as _state
 from chainrule.core.tensor import Tensor
 
@@ -370,7 +371,7 @@ class Primitive:
             # (A list may hold tensors: bind stacks it rather than reading it as a constant.)
             if isinstance(a, Tensor) or kind is list or kind is tuple:
                 return _bind(self, *args, **params)
-        if _state.busy:
+        if _BUSY_THREADS and _state.busy:
             return _bind(self, *args, **params)
         try:
             return self.impl(*args, **params)

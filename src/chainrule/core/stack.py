@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from chainrule.core.dispatch import bind
-from chainrule.core.modes import state
+from chainrule.core.modes import BUSY_THREADS, state
 
 __all__ = [
     "Interpreter", "push", "pop", "current", "set_stack", "bind_below", "run_with", "of_type", "tracked",
@@ -70,7 +70,13 @@ class Interpreter:
 def set_stack(stack: tuple[Interpreter, ...]) -> None:
     """Make ``stack`` this thread's stack (``run_with`` for a block; this for a lasting change)."""
     state.stack = stack
-    state.busy = bool(stack)
+    busy = state.busy = bool(stack)
+    if busy is not state.counted:
+        state.counted = busy
+        if busy:
+            BUSY_THREADS.append(None)
+        else:
+            BUSY_THREADS.pop()
 
 
 _set = set_stack
