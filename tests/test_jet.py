@@ -17,9 +17,9 @@ import pytest
 import chainrule as cr
 from chainrule.core.primitive import registry
 from tests.op_db import OP_DB, OpInfo, Sample, rng_for
-from tests.op_entries import elementwise
+from tests.op_entries import elementwise, numpy_more
 
-ELEMENTWISE = {e.name for e in elementwise.ENTRIES}
+ELEMENTWISE = {e.name for e in elementwise.ENTRIES} | {e.name for e in numpy_more.ELEMENTWISE}
 HIGH, LOW = 8, 4  # orders: every elementwise entry to 8, the other families to 4
 # Entries that write in place into a value computed from the input: jet refuses (see
 # test_inplace_write_to_a_jet_value_is_refused), so they check that refusal instead.

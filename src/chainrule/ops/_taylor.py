@@ -507,3 +507,117 @@ def solve(ans: Any, a: Series, b: Series) -> Series:
             acc = np.linalg.solve(a[0], acc[..., None])[..., 0] if vector else np.linalg.solve(a[0], acc)
         z.append(acc)
     return z
+
+
+# ---------------------------------------------------------------- NumPy's further elementwise ops
+_LN2 = math.log(2.0)
+
+
+def exp2(ans: Any, x: Series) -> Series:
+    # 2^x = exp(x·ln 2)
+    return series_exp(_scale(x, _LN2), ans)
+
+
+def _shifted_square(x: Series, shift: float) -> Series:
+    """``x² + shift``."""
+    sq = mul(x, x)
+    return [sq[0] + shift] + sq[1:]
+
+
+def arcsinh(ans: Any, x: Series) -> Series:
+    # y' = x' / √(x² + 1)
+    return integrate(x, series_pow(_shifted_square(x, 1.0), -0.5), ans)
+
+
+def arccosh(ans: Any, x: Series) -> Series:
+    # y' = x' / √(x² - 1), x > 1
+    return integrate(x, series_pow(_shifted_square(x, -1.0), -0.5), ans)
+
+
+def arctanh(ans: Any, x: Series) -> Series:
+    # y' = x' / (1 - x²)
+    return integrate(x, recip(_one_minus_square(x)), ans)
+
+
+def from_derivatives(x: Series, derivs: list[Any], y0: Any) -> Series:
+    """``f(x)`` from the derivatives ``derivs[j] = f⁽ʲ⁾(x0)`` (j = 1..K), by Taylor's formula in
+    the increment: ``y = Σ_j f⁽ʲ⁾(x0)/j! · (x - x0)ʲ``, whose powers start at order j (exact)."""
+    K = len(x) - 1
+    delta: Series = [0.0] + list(x[1:])
+    y: Series = [y0] + [0.0] * K
+    power = delta
+    for j in range(1, K + 1):
+        scale = derivs[j - 1] / math.factorial(j)
+        for k in range(j, K + 1):
+            if nz(power[k]):
+                term = scale * power[k]
+                y[k] = term if not nz(y[k]) else y[k] + term
+        if j < K:
+            power = mul(power, delta)
+    return y
+
+
+def sinc(ans: Any, x: Series) -> Series:
+    # Every derivative of sinc is exact at 0 too (sinc_derivative's series there).
+    from chainrule.ops.unary import _sinc_derivative_impl
+
+    return from_derivatives(x, [_sinc_derivative_impl(x[0], order=j) for j in range(1, len(x))], ans)
+
+
+def sinc_derivative(ans: Any, x: Series, order: int) -> Series:
+    from chainrule.ops.unary import _sinc_derivative_impl
+
+    return from_derivatives(x, [_sinc_derivative_impl(x[0], order=order + j) for j in range(1, len(x))], ans)
+
+
+def nan_to_num(ans: Any, x: Series, **params: Any) -> Series:
+    # Replaced entries (NaN, ±inf) are constants; the finite ones pass, as the first-order rules.
+    return _select(np.isfinite(x[0]), x)
+
+
+def hypot(ans: Any, x: Series, y: Series) -> Series:
+    # h·√((x/h)² + (y/h)²) with the primal h = hypot(x0, y0): no overflow of the squares. At the
+    # origin (not differentiable) the coefficients are NaN, as norm's, never a finite guess.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / ans
+        s = add(None, mul(_scale(x, inv), _scale(x, inv)), mul(_scale(y, inv), _scale(y, inv)))
+        r = sqrt(np.ones_like(ans), s)
+        return [ans] + _scale(r[1:], ans)
+
+
+def logaddexp(ans: Any, x: Series, y: Series) -> Series:
+    # m + log(exp(x - m) + exp(y - m)) with the (constant) larger primal m
+    m = np.maximum(x[0], y[0])
+    m = np.where(np.isfinite(m), m, 0.0)
+    s = add(None, series_exp([x[0] - m] + x[1:]), series_exp([y[0] - m] + y[1:]))
+    return integrate(s, recip(s), ans)
+
+
+def logaddexp2(ans: Any, x: Series, y: Series) -> Series:
+    # log2(2^x + 2^y) = logaddexp(x ln2, y ln2) / ln2
+    out = logaddexp(ans * _LN2, _scale(x, _LN2), _scale(y, _LN2))
+    return [ans] + _scale(out[1:], 1 / _LN2)
+
+
+def _fshare(x0: Any, y0: Any, first_wins: Any) -> Any:
+    # fmax/fmin's share of x, as the first-order rules: 1 where it is chosen (a NaN loses), 0.5 at ties
+    return (np.isnan(y0) & ~np.isnan(x0)) * 1.0 + first_wins * 1.0 + (x0 == y0) * 0.5
+
+
+def _weighted_pair(ans: Any, x: Series, y: Series, wx: Any, wy: Any) -> Series:
+    out = [ans]
+    for a, b in zip(x[1:], y[1:]):
+        # selected, not multiplied: a NaN coefficient of the input not chosen stays out
+        parts = [np.where(w > 0, w * c, 0.0) for c, w in ((a, wx), (b, wy)) if nz(c)]
+        out.append(sum(parts[1:], parts[0]) if parts else 0.0)
+    return out
+
+
+def fmax(ans: Any, x: Series, y: Series) -> Series:
+    x0, y0 = x[0], y[0]
+    return _weighted_pair(ans, x, y, _fshare(x0, y0, x0 > y0), _fshare(y0, x0, y0 > x0))
+
+
+def fmin(ans: Any, x: Series, y: Series) -> Series:
+    x0, y0 = x[0], y[0]
+    return _weighted_pair(ans, x, y, _fshare(x0, y0, x0 < y0), _fshare(y0, x0, y0 < x0))
