@@ -621,3 +621,95 @@ def fmax(ans: Any, x: Series, y: Series) -> Series:
 def fmin(ans: Any, x: Series, y: Series) -> Series:
     x0, y0 = x[0], y[0]
     return _weighted_pair(ans, x, y, _fshare(x0, y0, x0 < y0), _fshare(y0, x0, y0 < x0))
+
+
+# ---------------------------------------------------------------- products along an axis
+def _shift_last(c: Any, d: int, fill: float) -> Any:
+    """``c`` moved ``d`` places along the last axis, ``fill`` entering at the front."""
+    if not nz(c):
+        return 0.0 if fill == 0.0 else c
+    pad = np.full(c.shape[:-1] + (min(d, c.shape[-1]),), fill, dtype=c.dtype)
+    return np.concatenate((pad, c[..., : max(c.shape[-1] - d, 0)]), axis=-1)
+
+
+def _shifted_series(x: Series, d: int) -> Series:
+    # the series 1 (primal 1, higher 0) enters, so a product with it leaves the other factor
+    return [_shift_last(np.asarray(x[0]), d, 1.0)] + [_shift_last(c, d, 0.0) if nz(c) else 0.0 for c in x[1:]]
+
+
+def cumprod_last(x: Series) -> Series:
+    """Inclusive running products of a series along the last axis, by multiplications only (exact
+    with zeros): a scan that doubles its reach each step, log2(n) series products."""
+    y = [np.asarray(x[0])] + list(x[1:])
+    n = y[0].shape[-1]
+    d = 1
+    while d < n:
+        y = mul(y, _shifted_series(y, d))
+        d *= 2
+    return y
+
+
+def _flip_last(x: Series) -> Series:
+    return [c[..., ::-1] if nz(c) else 0.0 for c in x]
+
+
+def prod_others(ans: Any, x: Series) -> Series:
+    # entry i: (product before i) · (product after i)
+    x = [np.asarray(x[0])] + list(x[1:])
+    if x[0].shape[-1] == 0:
+        return _constant(ans, x)
+    before = _shifted_series(cumprod_last(x), 1)
+    after = _flip_last(_shifted_series(cumprod_last(_flip_last(x)), 1))
+    return [ans] + mul(before, after)[1:]
+
+
+def _axis_last(c: Any, axes: tuple[int, ...]) -> Any:
+    """``c`` with ``axes`` moved to the end and merged into one."""
+    kept = [i for i in range(c.ndim) if i not in axes]
+    moved = np.transpose(c, kept + list(axes))
+    return moved.reshape(moved.shape[: len(kept)] + (-1,))
+
+
+def prod(ans: Any, x: Series, axis: Any = None, keepdims: bool = False) -> Series:
+    x0 = np.asarray(x[0])
+    axes = tuple(range(x0.ndim)) if axis is None else tuple(axis)
+    if x0.size == 0 or not axes:
+        return [ans] + ([c for c in x[1:]] if not axes else [0.0] * (len(x) - 1))
+    full = cumprod_last([_axis_last(x0, axes)] + [_axis_last(c, axes) if nz(c) else 0.0 for c in x[1:]])
+    shape = np.shape(ans)
+    return [ans] + [np.reshape(c[..., -1], shape) if nz(c) else 0.0 for c in full[1:]]
+
+
+def cumprod(ans: Any, x: Series, axis: int) -> Series:
+    x = [np.asarray(x[0])] + list(x[1:])
+    if x[0].size == 0:
+        return _constant(ans, x)
+    moved = [np.moveaxis(c, axis, -1) if nz(c) else 0.0 for c in x]
+    return [ans] + [np.moveaxis(c, -1, axis) if nz(c) else 0.0 for c in cumprod_last(moved)[1:]]
+
+
+# ---------------------------------------------------------------- losses
+def cross_entropy(ans: Any, logits: Series, target: Series, *, axis: int, reduction: str, soft: bool) -> Series:
+    # per example: -Σ target · log_softmax(logits) (soft), or -log_softmax(logits) at the target class
+    from chainrule.ops.nn import _pick
+
+    x0 = np.asarray(logits[0])
+    lse0 = np.max(x0, axis=axis, keepdims=True, initial=-np.inf) if x0.size else 0.0
+    lse0 = np.where(np.isfinite(lse0), lse0, 0.0)
+    lse0 = lse0 + np.log(np.sum(np.exp(x0 - lse0), axis=axis, keepdims=True))
+    # (a coefficient of the log-sum-exp alone keeps its size-1 class axis: spread it)
+    logp = [np.broadcast_to(c, x0.shape) if nz(c) else 0.0 for c in log_softmax(x0 - lse0, logits, axis=(axis,))]
+    if soft:
+        losses = [-_reduce_sum(c, axis, False) if nz(c) else 0.0 for c in mul(target, logp)]
+    else:
+        t = np.asarray(target[0])
+        losses = [-_pick(c, t, axis) if nz(c) else 0.0 for c in logp]
+    out: Series = [ans]
+    for c in losses[1:]:
+        if not nz(c) or reduction == "none":
+            out.append(c)
+        elif reduction == "sum":
+            out.append(np.sum(c))
+        else:
+            out.append(np.sum(c) / c.size if c.size else np.sum(c) * np.nan)
+    return out
