@@ -53,6 +53,12 @@ FUNCTIONS: dict[str, tuple[str, int]] = {
     "atan2": ("arctan2", 2), "power": ("power", 2), "pow": ("power", 2), "mod": ("mod", 2),
     "where": ("where", 3),
 }  # fmt: skip
+# NumPy's further elementwise functions (each has a Taylor rule, so --order reaches them too).
+FUNCTIONS.update({
+    **{name: (name, 1) for name in ("exp2", "arcsinh", "arccosh", "arctanh", "sinc")},
+    "asinh": ("arcsinh", 1), "acosh": ("arccosh", 1), "atanh": ("arctanh", 1),
+    **{name: (name, 2) for name in ("hypot", "logaddexp", "logaddexp2", "fmax", "fmin")},
+})  # fmt: skip
 
 #: Named constants an expression may use.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}

@@ -193,6 +193,7 @@ def _over_hypot(v, ans):  # type: ignore[no-untyped-def]
 
 hypot_p = _elementwise("hypot", np.hypot, 2, saves_ans=True)
 hypot_p.def_partials(lambda ans, x, y: _over_hypot(x, ans), lambda ans, x, y: _over_hypot(y, ans))
+hypot_p.def_jet(T.hypot)
 
 
 def _exp_p():  # type: ignore[no-untyped-def]
@@ -210,8 +211,10 @@ def _exp2_p():  # type: ignore[no-untyped-def]
 # d/dx log(e^x + e^y) = e^(x - ans): a softmax weight, at most 1, so no overflow.
 logaddexp_p = _elementwise("logaddexp", np.logaddexp, 2, saves_ans=True)
 logaddexp_p.def_partials(lambda ans, x, y: _exp_p()(x - ans), lambda ans, x, y: _exp_p()(y - ans))
+logaddexp_p.def_jet(T.logaddexp)
 logaddexp2_p = _elementwise("logaddexp2", np.logaddexp2, 2, saves_ans=True)
 logaddexp2_p.def_partials(lambda ans, x, y: _exp2_p()(x - ans), lambda ans, x, y: _exp2_p()(y - ans))
+logaddexp2_p.def_jet(T.logaddexp2)
 
 
 def _fshare_first(x, y):  # type: ignore[no-untyped-def]
@@ -231,8 +234,10 @@ def _fshare_first_min(x, y):  # type: ignore[no-untyped-def]
 
 fmax_p = _elementwise("fmax", np.fmax, 2)
 fmax_p.def_partials(lambda ans, x, y: _fshare_first(x, y), lambda ans, x, y: _fshare_first(y, x))
+fmax_p.def_jet(T.fmax)
 fmin_p = _elementwise("fmin", np.fmin, 2)
 fmin_p.def_partials(lambda ans, x, y: _fshare_first_min(x, y), lambda ans, x, y: _fshare_first_min(y, x))
+fmin_p.def_jet(T.fmin)
 
 hypot = binary_function(hypot_p, "Elementwise √(x² + y²) without overflow; its gradient at the origin is 0.\n\n>>> import chainrule as cr\n>>> cr.hypot(cr.tensor(3.0), 4.0)\ntensor(5., dtype=float64)")
 logaddexp = binary_function(logaddexp_p, "Elementwise log(eˣ + eʸ), stable for large inputs.\n\n>>> import chainrule as cr\n>>> float(cr.logaddexp(cr.tensor(0.0), 0.0))\n0.6931471805599453")

@@ -24,6 +24,7 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor
+from chainrule.ops import _taylor as T
 from chainrule.ops._api import ensure_tensor, unary_function
 from chainrule.ops.binary import div_p, mul_p, where_p
 from chainrule.ops.nondiff import equal_p
@@ -61,6 +62,11 @@ real_p.def_vjp(lambda g, ans, x: g).def_jvp(lambda t, ans, x: real_p(t))
 # imag(z) = y: dL/dx = 0, dL/dy = g, so the cotangent is -i g (for a real input, its real part: 0).
 imag_p = Primitive("imag", _imag_impl, nin=1, saves=(), batching="elementwise", complex_ok=True)
 imag_p.def_vjp(lambda g, ans, x: mul_p(g, -1j)).def_jvp(lambda t, ans, x: imag_p(t))
+# Taylor mode refuses complex values before any rule runs (a complex series algebra is not
+# implemented); on a real input conj and real are the identity and imag is 0, all linear.
+conj_p.def_jet("linear")
+real_p.def_jet("linear")
+imag_p.def_jet("linear")
 
 
 # ---------------------------------------------------------------- abs and angle of complex values
@@ -125,6 +131,7 @@ def _angle_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 angle_p = Primitive("angle", _angle_impl, nin=1, batching="elementwise", complex_ok=True)
 angle_p.def_vjp(_angle_vjp).def_jvp(_angle_jvp)
+angle_p.def_jet(T.zero)  # real inputs only (see conj): 0 or π, a constant
 
 
 # ---------------------------------------------------------------- public functions

@@ -406,6 +406,8 @@ permute_along_p.def_vjp(
     lambda g, ans, x, perm, axis: permute_along_p(g, _inverse_permutation(perm, axis), axis=axis), None
 )
 permute_along_p.def_jvp(lambda t, ans, x, perm, axis: permute_along_p(t, perm, axis=axis), None)
+# Linear in x; perm (integers) is a constant, so every coefficient is permuted alike.
+permute_along_p.def_jet("linear")
 
 
 def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,

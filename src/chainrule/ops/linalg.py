@@ -690,6 +690,7 @@ det_p = Primitive("det", np.linalg.det, nin=1, saves=(0,), saves_ans=True, grad_
 # d det = det * tr(X^-1 dX): the cotangent is g * det * X^-T (X must be invertible).
 det_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g * ans) * _mT(inv_p(x)))
 det_p.def_jvp(lambda t, ans, x: ans * sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2, x.ndim - 1)))
+det_p.def_jet(T.det)
 
 
 def det(x: Any) -> Tensor:
@@ -713,6 +714,7 @@ logabsdet_p = Primitive("logabsdet", _logabsdet_impl, nin=1, saves=(0,), grad_fn
                         batching="trailing")  # fmt: skip
 logabsdet_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g) * _mT(inv_p(x)))
 logabsdet_p.def_jvp(lambda t, ans, x: sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2, x.ndim - 1)))
+logabsdet_p.def_jet(T.logabsdet)
 
 
 def _slogdet_sign_impl(x: Any) -> Any:
@@ -856,6 +858,7 @@ cholesky_p = Primitive("cholesky", np.linalg.cholesky, nin=1, saves=(), saves_an
                        grad_fn_name="LinalgCholeskyExBackward0", batching="trailing")  # fmt: skip
 cholesky_p.def_vjp(_cholesky_vjp)
 cholesky_p.def_jvp(_cholesky_jvp)
+cholesky_p.def_jet(T.cholesky)
 
 
 def cholesky(x: Any) -> Tensor:
@@ -955,6 +958,7 @@ svd_p = Primitive("svd", _svd_impl, nin=1, saves=(), saves_ans=True, uses_shapes
                   grad_fn_name="LinalgSvdBackward0", batching="trailing")  # fmt: skip
 svd_p.def_vjp(_svd_vjp)
 svd_p.def_jvp(_svd_jvp)
+svd_p.def_jet(T.svd)
 
 
 def _svdvals_impl(x: Any) -> Any:
@@ -976,6 +980,7 @@ svdvals_p = Primitive("svdvals", _svdvals_impl, nin=1, saves=(0,), grad_fn_name=
                       batching="trailing")  # fmt: skip
 svdvals_p.def_vjp(_svdvals_vjp)
 svdvals_p.def_jvp(_svdvals_jvp)
+svdvals_p.def_jet(T.svdvals)
 
 
 def _svd_full_impl(x: Any) -> Any:
@@ -1001,6 +1006,7 @@ def _svd_full_rule(s: Any, ans: Any, x: Any) -> Any:
 # than give a gradient for an arbitrary basis.
 svd_full_p = Primitive("svd_full", _svd_full_impl, nin=1, saves=(), uses_shapes=True, batching="trailing")
 svd_full_p.def_chain(_svd_full_rule)
+svd_full_p.def_jet(lambda ans, x: _svd_full_rule(None, ans, x[0]))
 
 
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
@@ -1087,6 +1093,7 @@ eigh_p = Primitive("eigh", _eigh_impl, nin=1, saves=(), saves_ans=True, uses_sha
                    grad_fn_name="LinalgEighBackward0", batching="trailing")  # fmt: skip
 eigh_p.def_vjp(_eigh_vjp)
 eigh_p.def_jvp(_eigh_jvp)
+eigh_p.def_jet(T.eigh)
 
 
 def _eigvalsh_impl(x: Any, *, UPLO: str) -> Any:  # noqa: N803
@@ -1108,6 +1115,7 @@ eigvalsh_p = Primitive("eigvalsh", _eigvalsh_impl, nin=1, saves=(0,), grad_fn_na
                        batching="trailing")  # fmt: skip
 eigvalsh_p.def_vjp(_eigvalsh_vjp)
 eigvalsh_p.def_jvp(_eigvalsh_jvp)
+eigvalsh_p.def_jet(T.eigvalsh)
 
 
 def _uplo(UPLO: Any, op: str) -> str:  # noqa: N803
@@ -1186,6 +1194,7 @@ eig_p = Primitive("eig", _eig_impl, nin=1, saves=(), saves_ans=True, uses_shapes
                   grad_fn_name="LinalgEigBackward0", batching="trailing")  # fmt: skip
 eig_p.def_vjp(_eig_vjp)
 eig_p.def_jvp(_eig_jvp)
+eig_p.def_jet(T.eig)
 
 
 def eig(a: Any) -> tuple[Tensor, Tensor]:
@@ -1253,6 +1262,7 @@ pinv_p = Primitive("pinv", _pinv_impl, nin=1, saves=(0,), saves_ans=True, grad_f
                    batching="trailing")  # fmt: skip
 pinv_p.def_vjp(_pinv_vjp)
 pinv_p.def_jvp(_pinv_jvp)
+pinv_p.def_jet(T.pinv)
 
 
 _UNSET: Any = object()

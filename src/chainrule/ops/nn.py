@@ -343,6 +343,7 @@ cross_entropy_p = Primitive("cross_entropy", _cross_entropy_impl, nin=2,
                             grad_fn_name="CrossEntropyLossBackward0", batching=_cross_entropy_batch)  # fmt: skip
 cross_entropy_p.def_vjp(_cross_entropy_vjp_logits, _cross_entropy_vjp_target)
 cross_entropy_p.def_jvp(_cross_entropy_jvp_logits, _cross_entropy_jvp_target)
+cross_entropy_p.def_jet(T.cross_entropy)
 
 
 def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "mean") -> Tensor:
@@ -492,6 +493,7 @@ im2col_p.def_jvp(
         t, kernel=kernel, stride=stride, padding=padding, pad_value=0.0
     )
 )
+im2col_p.def_jet(T.zero_filled(_im2col_impl, pad_value=0.0))
 col2im_p.def_vjp(
     lambda g, ans, x, *, shape, kernel, stride, padding: im2col_p(
         g, kernel=kernel, stride=stride, padding=padding, pad_value=0.0

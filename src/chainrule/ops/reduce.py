@@ -181,6 +181,7 @@ def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
 prod_others_p = Primitive("prod_others", _prod_others_impl, nin=1, saves_ans=True,
                           grad_fn_name="ProdBackward1", batching="trailing")  # fmt: skip
 prod_others_p.def_chain(_prod_others_rule)
+prod_others_p.def_jet(T.prod_others)
 
 
 def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
@@ -212,6 +213,7 @@ prod_p.def_vjp(
 prod_p.def_jvp(
     lambda t, ans, x, axis=None, keepdims=False: _reduce_back(t, _others(x, axis), axis, keepdims)
 )
+prod_p.def_jet(T.prod)
 
 
 # ---------------------------------------------------------------- max and min
@@ -424,6 +426,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 cumprod_p = Primitive("cumprod", _cumprod_impl, nin=1, saves_ans=True, batching="axis")
 cumprod_p.def_vjp(_cumprod_vjp)
 cumprod_p.def_jvp(_cumprod_jvp)
+cumprod_p.def_jet(T.cumprod)
 
 
 # ---------------------------------------------------------------- public functions

@@ -214,12 +214,16 @@ def leaky_relu(x, negative_slope: float = 0.01):  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------- NumPy's further elementwise ops
 exp2_p = _elementwise("exp2", np.exp2, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (ans * _LN2))
+exp2_p.def_jet(T.exp2)
 arcsinh_p = _elementwise("arcsinh", np.arcsinh, grad_fn_name="AsinhBackward0")
 arcsinh_p.def_chain(lambda s, ans, x: s / sqrt_p(x * x + 1))
+arcsinh_p.def_jet(T.arcsinh)
 arccosh_p = _elementwise("arccosh", np.arccosh, grad_fn_name="AcoshBackward0")
 arccosh_p.def_chain(lambda s, ans, x: s / sqrt_p(x * x - 1))
+arccosh_p.def_jet(T.arccosh)
 arctanh_p = _elementwise("arctanh", np.arctanh, grad_fn_name="AtanhBackward0")
 arctanh_p.def_chain(lambda s, ans, x: s / (1 - x * x))
+arctanh_p.def_jet(T.arctanh)
 
 
 def _sinc_derivative_impl(x: np.ndarray, *, order: int) -> np.ndarray:
@@ -256,7 +260,9 @@ def _sinc_impl(x: np.ndarray) -> np.ndarray:
 # a masked quotient would give 0, not -pi^2/3, for the second derivative at 0.
 sinc_derivative_p = _elementwise("sinc_derivative", _sinc_derivative_impl)
 sinc_derivative_p.def_partials(lambda ans, x, order: sinc_derivative_p(x, order=order + 1))
+sinc_derivative_p.def_jet(T.sinc_derivative)
 sinc_p = _elementwise("sinc", _sinc_impl).def_partials(lambda ans, x: sinc_derivative_p(x, order=1))
+sinc_p.def_jet(T.sinc)
 
 
 def _nan_to_num_impl(x: np.ndarray, *, nan: float = 0.0, posinf: float | None = None,
@@ -275,6 +281,7 @@ def _pass_finite(s, ans, x, **params):  # type: ignore[no-untyped-def]
 
 nan_to_num_p = _elementwise("nan_to_num", _nan_to_num_impl, grad_fn_name="NanToNumBackward0")
 nan_to_num_p.def_chain(_pass_finite)
+nan_to_num_p.def_jet(T.nan_to_num)
 
 exp2 = unary_function(exp2_p, "Elementwise 2ˣ.\n\n>>> import chainrule as cr\n>>> cr.exp2(cr.tensor(3.0))\ntensor(8., dtype=float64)")
 arcsinh = unary_function(arcsinh_p, "Elementwise inverse hyperbolic sine.\n\n>>> import chainrule as cr\n>>> cr.arcsinh(cr.tensor(0.0))\ntensor(0., dtype=float64)")

@@ -252,6 +252,15 @@ def _check_context(inputs: list[Any]) -> None:
             )
 
 
+def _refuse_complex(x: np.ndarray, what: str) -> None:
+    # (a cast to float would drop the imaginary part: a silently wrong series)
+    if x.dtype.kind == "c":
+        raise NotImplementedError(
+            f"jet: {what} is complex ({x.dtype}, shape {x.shape}); Taylor mode supports real values "
+            "only. Use nested grad/jvp for complex inputs"
+        )
+
+
 def jet(fun: Callable[..., Any], primals: Sequence[Any], series: Sequence[Sequence[Any]]) -> tuple[Any, Any]:
     """Taylor-mode derivatives of ``fun`` along input curves, in one pass (JAX's ``jet``).
 
@@ -291,11 +300,13 @@ def jet(fun: Callable[..., Any], primals: Sequence[Any], series: Sequence[Sequen
     tracers = []
     for i, (p, s) in enumerate(zip(primals, series)):
         x0 = _as_array(p, f"primal {i}")
+        _refuse_complex(x0, f"primal {i}")
         if x0.dtype.kind != "f":
             x0 = x0.astype(np.float64)
         coefs: list[Any] = []
         for k, term in enumerate(s, start=1):
             t = _as_array(term, f"term {k} of argument {i}")
+            _refuse_complex(t, f"term {k} of argument {i}")
             if t.shape != x0.shape:
                 raise ValueError(
                     f"jet: term {k} of argument {i} has shape {t.shape}, the primal {x0.shape}; "
