@@ -331,6 +331,8 @@ def cse(prog: Program) -> Program:
     for eq in prog.eqns:
         ins = tuple(subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins)
         if getattr(eq.prim, "effect", False):
+            if getattr(eq.prim, "mutates", False):
+                seen.clear()  # (state written in place: a value read before is not the one after)
             continue
         try:
             key = (eq.prim, tuple(("c", id(r.value)) if isinstance(r, Const) else r for r in ins),
