@@ -27,6 +27,15 @@ Semantics are JAX's:
   requires grad, a module's parameters) is an input of the program, read at every call.
 - In-place writes on traced values are functional: later ops see the new value, the caller's
   array is not changed.
+- Writes into *state* happen at every call, as in ``tf.function`` and ``torch.compile`` (JAX has
+  no mutable state): ``Variable.assign``/``assign_add``/``assign_sub``, an in-place op on a
+  tensor that requires grad (under ``no_grad``), the ``.grad`` a ``backward()`` inside the
+  function sets, and ``optimizer.step()`` (recorded as one in-place host update run on that
+  call's gradients). The program returns each written value as an extra output and the call
+  writes it back; what a trace cannot follow (a ``.grad`` added into one already there, a
+  gradient computed outside any op) makes the function run as it is, without its program,
+  rather than replay the first call's numbers. In-place writes into a closed-over *constant*
+  (a tensor that neither requires grad nor is a Variable) raise.
 - Called inside another transform (``grad``, ``vmap``, a tape, an accumulator) or on inputs that
   require grad, the program is replayed through ``bind`` instead, so the outer transform sees
   every primitive: ``cr.grad(cr.jit(f))`` and ``cr.vmap(cr.jit(f))`` work, and a jitted function
