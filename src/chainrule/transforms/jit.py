@@ -57,7 +57,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -97,6 +97,39 @@ def _user_line() -> str:
             return f"{where}: {text}" if text else where
         frame = frame.f_back
     return "<unknown>"
+
+
+class Origin(NamedTuple):
+    """Where a program op comes from: the user's file and line, and whether it was bound by a
+    backward pass (a ``grad``, ``backward()`` or ``tape.gradient`` inside the function)."""
+
+    file: str
+    line: int
+    backward: bool
+
+
+_BACKPROP_CODE: list[Any] = []
+
+
+def _origin() -> Origin | None:
+    """The innermost frame outside chainrule, and whether ``backprop`` runs below it (tracing
+    only: one walk up the stack per recorded op)."""
+    if not _BACKPROP_CODE:
+        from chainrule.core import engine
+
+        _BACKPROP_CODE.append(engine.backprop.__code__)
+    code = _BACKPROP_CODE[0]
+    backward = False
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is code:
+            backward = True
+        else:
+            path = frame.f_code.co_filename
+            if not path.startswith(_PACKAGE_DIR) and not path.startswith("<frozen"):
+                return Origin(path, frame.f_lineno, backward)
+        frame = frame.f_back
+    return None
 
 
 def _concretization_error(t: Tensor, what: str) -> ConcretizationError:
@@ -268,7 +301,7 @@ class _Tracing(Interpreter):
                 out = np.asarray(out)
             data = out
         slot = self.new_slot(data)
-        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype))
+        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype, _origin()))
         if isinstance(out, Tensor):
             self.mark(out)
         return out
@@ -287,7 +320,7 @@ class _Tracing(Interpreter):
                                 "one the trace followed")  # fmt: skip
             refs.append(Const(a._data if isinstance(a, Tensor) else a) if s is None else s)
         slot = self.new_slot(_EFFECT_TOKEN.copy())
-        self.eqns.append(Eqn(_Effect(fn, mutates), tuple(refs), {}, slot, (), np.dtype(bool)))
+        self.eqns.append(Eqn(_Effect(fn, mutates), tuple(refs), {}, slot, (), np.dtype(bool), _origin()))
 
     def alias(self, alias: Tensor, source: Tensor) -> None:
         """``alias`` took ``source``'s value in place: later reads of it read ``source``'s slot."""
@@ -643,8 +676,44 @@ class _Entry:
 class Lowered:
     """A jitted function's program for one signature (``Jitted.lower(*args)``)."""
 
-    def __init__(self, entry: _Entry) -> None:
+    def __init__(self, entry: _Entry, example: list[Any] | None = None) -> None:
         self._entry = entry
+        #: The array arguments ``lower`` was called with: the values the see-inside tools show.
+        self.example = example
+
+    def example_inputs(self) -> list[Any]:
+        """The arrays the program's inputs take for the see-inside tools: ``lower``'s arguments,
+        then the state it reads (Variables, parameters), as they are now."""
+        if self.example is None:
+            raise ValueError("this program was lowered without example arguments; call jitted.lower(*args)")
+        state_now = [c.get() if type(c) is _GradOf else c for c in self._entry.captures]
+        return [*self.example, *state_now]
+
+    @property
+    def n_outputs(self) -> int:
+        """How many of the program's outputs are the function's (the rest are state writes)."""
+        return self._entry.n_out
+
+    def table(self, *, optimized: bool = True, gradients: Any = None) -> Any:
+        """A table of the program's steps: each value's name, op, shape and dtype, the value it
+        takes on ``lower``'s arguments, and, when the function returns one real scalar (a loss),
+        its gradient with respect to every value (see :func:`chainrule.viz.program_table`).
+
+        >>> import chainrule as cr
+        >>> lowered = cr.jit(lambda x: cr.sum(cr.sin(x))).lower(cr.tensor([0.0, 1.0]))
+        >>> [(r.name, r.definition, r.type, r.value, r.gradient) for r in lowered.table().rows]
+        [('a', 'input', 'f64[2]', '[0, 1]', '[1, 0.540302]'), ('b', 'sin a', 'f64[2]', '[0, 0.841471]', '[1, 1]'), ('c', 'sum[axis=None, keepdims=False] b', 'f64[]', '0.841471', '1')]
+        """
+        from chainrule.viz.program import program_table
+
+        return program_table(self, optimized=optimized, gradients=gradients)
+
+    def capture(self, *, optimized: bool = True, adjoints: bool = True) -> Any:
+        """The program as a ``viz`` graph with values (and adjoints): what ``viz.explain`` and
+        ``viz.trace_tables`` read (see :func:`chainrule.viz.program.capture_program`)."""
+        from chainrule.viz.program import capture_program
+
+        return capture_program(self, optimized=optimized, adjoints=adjoints)
 
     @property
     def program(self) -> Program:
@@ -680,7 +749,7 @@ class Lowered:
         >>> lowered = cr.jit(cr.grad(lambda x: cr.sum(cr.sin(x)))).lower(cr.tensor([1.0]))
         >>> d = lowered.draw(engine="matplotlib")
         >>> d.title
-        'grad(<lambda>) after the passes: 2 ops (simplify -1, dce -2)'
+        'grad(<lambda>) after the passes: 1 ops (simplify -2, dce -2)'
         """
         from chainrule import viz
 
@@ -799,7 +868,8 @@ class Jitted:
             c:f64[2] = mul b 2.0
           in (c,) }
         """
-        return Lowered(self._entry(args, kwargs)[0])
+        entry, leaves = self._entry(args, kwargs)
+        return Lowered(entry, [leaf for leaf in leaves if isinstance(leaf, _ARRAY_TYPES)])
 
     # ------------------------------------------------------------------ tracing
     def _trace(self, args: tuple[Any, ...], leaves: list[Any], how: Any) -> _Entry:

@@ -5,7 +5,8 @@ A :class:`Program` is what tracing a function gives (see ``jit.py``): the input 
 It is a plain list, like a jaxpr, so the passes are short loops:
 
 - **simplify**: ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0`` give ``x`` when
-  the result has ``x``'s shape and dtype (exact in IEEE arithmetic, so nothing changes value);
+  the result has ``x``'s shape and dtype (exact in IEEE arithmetic, so nothing changes value),
+  and so do a reshape, broadcast, ``sum_to`` or cast to the shape and dtype ``x`` already has;
   the seed of a gradient is a constant one, so the first step of every backward pass goes.
   Multiplications by zero arrays are *kept*: ``0 * inf`` is NaN in eager mode, and a jitted
   function computes what the function computes. (The engine never materialises symbolic zeros
@@ -283,10 +284,25 @@ _NEUTRAL = {
 }
 
 
+#: Shape/dtype ops that give their input back when the shape and dtype do not change.
+_SAME_WHEN_UNCHANGED = frozenset({"reshape", "broadcast_to", "astype", "sum_to"})
+
+
+def _identity_op(prog: Program, eq: Eqn) -> bool:
+    """``reshape``/``broadcast_to``/``sum_to``/``astype`` to the shape and dtype ``x`` has."""
+    if eq.prim.name not in _SAME_WHEN_UNCHANGED or len(eq.ins) != 1 or isinstance(eq.ins[0], Const):
+        return False
+    return prog.avals.get(eq.ins[0]) == (eq.shape, eq.dtype)
+
+
 def simplify(prog: Program) -> Program:
-    """Drop ``x * 1``, ``x / 1``, ``x + 0``, ``x - 0`` (same shape and dtype as ``x``)."""
+    """Drop ``x * 1``, ``x / 1``, ``x + 0``, ``x - 0`` (same shape and dtype as ``x``), and
+    reshapes/casts/broadcasts/sums to the shape and dtype ``x`` already has."""
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
+        if _identity_op(prog, eq):
+            subst[eq.out] = eq.ins[0]
+            continue
         rules = _NEUTRAL.get(eq.prim.name)
         if not rules or eq.params or len(eq.ins) != 2:
             continue
