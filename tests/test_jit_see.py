@@ -178,3 +178,46 @@ def test_a_program_without_a_floating_input_has_no_chain_rule() -> None:
     assert [r.value for r in table.rows] == ["[1, 2]", "[2, 4]"] and table.gradient_of is None
     with pytest.raises(TypeError, match="expected a cr.jit function"):
         viz.program_table(lambda x: x)
+
+
+# ---------------------------------------------------------------- replay fusions (speed)
+def _xent_step(w, x, y):
+    return cr.value_and_grad(lambda w: cr.nn.functional.cross_entropy(x @ w, y))(w)
+
+
+def test_cross_entropy_backward_replays_as_one_fused_step_with_eager_values() -> None:
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(5, 4)).astype(np.float32)
+    x = rng.normal(size=(6, 5)).astype(np.float32)
+    y = rng.integers(0, 4, size=6)
+    f = cr.jit(_xent_step)
+    lowered = f.lower(cr.tensor(w), cr.tensor(x), cr.tensor(y))
+    assert "softmax_xent_grad[axis=1]" in lowered.source()
+    assert "log_softmax" in lowered.as_text()  # (the program itself keeps the rule's ops)
+    assert "log_softmax" not in lowered.source() and "equal" not in lowered.source()
+    for _ in range(2):  # a new batch of labels each call: the labels are an input, not baked
+        y = rng.integers(0, 4, size=6)
+        loss, g = f(cr.tensor(w), cr.tensor(x), cr.tensor(y))
+        e_loss, e_g = _xent_step(cr.tensor(w), cr.tensor(x), cr.tensor(y))
+        np.testing.assert_allclose(float(loss), float(e_loss), rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e_g), rtol=1e-5, atol=1e-7)
+        assert np.asarray(g).dtype == np.float32
+
+
+def test_no_fusion_when_an_intermediate_is_also_returned() -> None:
+    def f(v, y):
+        logp = cr.log_softmax(v, axis=1)
+        hot = cr.astype(cr.equal(cr.reshape(y, (3, 1)), np.arange(4).reshape(1, 4)), np.float64)
+        return (cr.exp(logp) - hot) * 0.5, logp
+
+    args = (cr.tensor(np.arange(12.0).reshape(3, 4) / 7), cr.tensor(np.array([0, 3, 1])))
+    lowered = cr.jit(f).lower(*args)
+    assert "softmax_xent_grad" not in lowered.source()
+    got, want = cr.jit(f)(*args), f(*args)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+def test_reshape_to_the_same_shape_is_dropped() -> None:
+    lowered = cr.jit(cr.grad(lambda p: cr.sum(p[0] * p[1]))).lower([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])])
+    assert "reshape" not in lowered.as_text() and lowered.removed()["simplify"] >= 2
