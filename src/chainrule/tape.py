@@ -67,6 +67,11 @@ _plain = wrap_array
 
 
 # ---------------------------------------------------------------- Variable and constant
+#: ``hook(variable, value, op)`` runs before ``assign``/``assign_add``/``assign_sub``; one that
+#: returns True has made the write itself (``cr.jit`` records it into the program it traces).
+VARIABLE_WRITE_HOOKS: list[Any] = []
+
+
 class Variable(Tensor):
     """A named, mutable tensor that tapes watch automatically when ``trainable``.
 
@@ -120,15 +125,21 @@ class Variable(Tensor):
 
     def assign(self, value: Any) -> Variable:
         """Replace the values (same shape) in place; returns the variable."""
+        if VARIABLE_WRITE_HOOKS and any(hook(self, value, "assign") for hook in VARIABLE_WRITE_HOOKS):
+            return self
         return self._write(value, "assign")
 
     def assign_add(self, delta: Any) -> Variable:
         """Add ``delta`` in place; returns the variable."""
+        if VARIABLE_WRITE_HOOKS and any(hook(self, delta, "assign_add") for hook in VARIABLE_WRITE_HOOKS):
+            return self
         d = delta._data if isinstance(delta, Tensor) else np.asarray(delta)
         return self._write(self._data + d, "assign_add")
 
     def assign_sub(self, delta: Any) -> Variable:
         """Subtract ``delta`` in place; returns the variable."""
+        if VARIABLE_WRITE_HOOKS and any(hook(self, delta, "assign_sub") for hook in VARIABLE_WRITE_HOOKS):
+            return self
         d = delta._data if isinstance(delta, Tensor) else np.asarray(delta)
         return self._write(self._data - d, "assign_sub")
 

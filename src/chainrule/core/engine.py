@@ -563,7 +563,8 @@ def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mo
         if key.grad is None:
             # Pass-through rules (add, reshape) can hand one array to several leaves: copy then.
             if id(data) in stored or data.base is not None or not data.flags.writeable:
-                data = data.copy()
+                # (A Tensor's clone is an op the interpreters see: cr.jit follows the copy.)
+                data = g.clone()._data if isinstance(g, Tensor) else data.copy()
             stored.add(id(data))
             key.grad = _as_tensor(data)
         elif key.grad._node is None and key.grad._data.shape == data.shape:

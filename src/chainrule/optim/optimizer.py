@@ -7,6 +7,7 @@ up by one per step (so a graph that saved the old value notices the change).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from chainrule.core.modes import enable_grad, no_grad
 from chainrule.core.tensor import Tensor
+from chainrule.transforms.jit import host_update
 
 __all__ = ["Optimizer", "ParamState", "check_lr", "check_range"]
 
@@ -233,6 +235,8 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
+            todo: list[tuple[Any, dict[str, Any]]] = []
+            grads: list[Any] = []
             for group in self.param_groups:
                 lr = group["lr"]
                 if not (type(lr) is float and math.isfinite(lr) and lr >= 0):
@@ -241,17 +245,25 @@ class Optimizer:
                     grad = p.grad
                     if grad is None:
                         continue
-                    g = grad._data
-                    if g.shape != p._data.shape:
+                    if grad._data.shape != p._data.shape:
                         raise ValueError(
-                            f"{type(self).__name__}.step: a gradient of shape {g.shape} for a "
-                            f"parameter of shape {p._data.shape}"
+                            f"{type(self).__name__}.step: a gradient of shape {grad._data.shape} "
+                            f"for a parameter of shape {p._data.shape}"
                         )
-                    if g.dtype != p._data.dtype:
-                        g = g.astype(p._data.dtype)
-                    self._update(p._data, g, self._state.setdefault(id(p), {}), group)
-                    p._version += 1
+                    todo.append((p, group))
+                    grads.append(grad)
+            if grads:
+                # Inside cr.jit (tf.function, torch.compile) the update runs at every call of
+                # the compiled function, on that call's gradients.
+                host_update(functools.partial(self._apply, todo), *grads)
         return loss
+
+    def _apply(self, todo: list[tuple[Any, dict[str, Any]]], *grads: np.ndarray) -> None:
+        for (p, group), g in zip(todo, grads):
+            if g.dtype != p._data.dtype:
+                g = g.astype(p._data.dtype)
+            self._update(p._data, g, self._state.setdefault(id(p), {}), group)
+            p._version += 1
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError

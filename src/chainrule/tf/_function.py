@@ -7,7 +7,8 @@ every call, a new shape or dtype of a tensor argument or a new Python value retr
 control flow on a tensor cannot be traced (use ``tf.cond``/``tf.where``; there is no autograph).
 chainrule traces each concrete shape: a ``None`` in an ``input_signature`` accepts any size but
 still traces once per size. ``jit_compile`` and ``reduce_retracing`` are accepted and change
-nothing.
+nothing. ``Variable.assign``/``assign_add``/``assign_sub`` and a Keras optimizer's
+``apply_gradients`` inside the function update the variables at every call, as in TensorFlow.
 
 >>> from chainrule import tf
 >>> @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])

@@ -4,7 +4,10 @@ The first call for a new signature (tree structure, shapes, dtypes and Python va
 arguments) traces, later calls replay the program: each primitive's NumPy forward in order, with
 nothing recorded per op. Called with inputs that require grad (or inside another transform) the
 program is replayed through the engine instead, so ``backward()`` works as in eager mode.
-Parameters a module's forward reads are inputs of the program, read at every call.
+Parameters a module's forward reads are inputs of the program, read at every call. A compiled
+training step (``zero_grad()``, ``loss.backward()``, ``optimizer.step()`` or an in-place update
+under ``no_grad``) updates the parameters, their ``.grad`` and the optimizer's state at every
+call, with the values eager mode gives.
 
 ``mode``, ``fullgraph``, ``dynamic``, ``backend`` and ``options`` are accepted and change nothing
 (there is one backend, and the whole function is always one program; Python control flow on a

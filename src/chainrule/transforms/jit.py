@@ -27,6 +27,15 @@ Semantics are JAX's:
   requires grad, a module's parameters) is an input of the program, read at every call.
 - In-place writes on traced values are functional: later ops see the new value, the caller's
   array is not changed.
+- Writes into *state* happen at every call, as in ``tf.function`` and ``torch.compile`` (JAX has
+  no mutable state): ``Variable.assign``/``assign_add``/``assign_sub``, an in-place op on a
+  tensor that requires grad (under ``no_grad``), the ``.grad`` a ``backward()`` inside the
+  function sets, and ``optimizer.step()`` (recorded as one in-place host update run on that
+  call's gradients). The program returns each written value as an extra output and the call
+  writes it back; what a trace cannot follow (a ``.grad`` added into one already there, a
+  gradient computed outside any op) makes the function run as it is, without its program,
+  rather than replay the first call's numbers. In-place writes into a closed-over *constant*
+  (a tensor that neither requires grad nor is a Variable) raise.
 - Called inside another transform (``grad``, ``vmap``, a tape, an accumulator) or on inputs that
   require grad, the program is replayed through ``bind`` instead, so the outer transform sees
   every primitive: ``cr.grad(cr.jit(f))`` and ``cr.vmap(cr.jit(f))`` work, and a jitted function
@@ -48,7 +57,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,7 +65,7 @@ from chainrule.core.dispatch import ALIAS_HOOKS, SEQUENCE_TO_TENSOR, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.stack import Interpreter, bind_below, push, set_stack
-from chainrule.core.tensor import Tensor, wrap_array
+from chainrule.core.tensor import Tensor, bump_version, wrap_array
 from chainrule.transforms.jit_program import Const, Eqn, Program
 from chainrule.transforms.jit_program import _short as jit_program_short
 from chainrule.transforms.pytree import flatten, unflatten
@@ -88,6 +97,39 @@ def _user_line() -> str:
             return f"{where}: {text}" if text else where
         frame = frame.f_back
     return "<unknown>"
+
+
+class Origin(NamedTuple):
+    """Where a program op comes from: the user's file and line, and whether it was bound by a
+    backward pass (a ``grad``, ``backward()`` or ``tape.gradient`` inside the function)."""
+
+    file: str
+    line: int
+    backward: bool
+
+
+_BACKPROP_CODE: list[Any] = []
+
+
+def _origin() -> Origin | None:
+    """The innermost frame outside chainrule, and whether ``backprop`` runs below it (tracing
+    only: one walk up the stack per recorded op)."""
+    if not _BACKPROP_CODE:
+        from chainrule.core import engine
+
+        _BACKPROP_CODE.append(engine.backprop.__code__)
+    code = _BACKPROP_CODE[0]
+    backward = False
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is code:
+            backward = True
+        else:
+            path = frame.f_code.co_filename
+            if not path.startswith(_PACKAGE_DIR) and not path.startswith("<frozen"):
+                return Origin(path, frame.f_lineno, backward)
+        frame = frame.f_back
+    return None
 
 
 def _concretization_error(t: Tensor, what: str) -> ConcretizationError:
@@ -189,6 +231,16 @@ class _Tracing(Interpreter):
         self.capture_slots: list[int] = []
         #: The name of a primitive the program cannot replay, if one was bound.
         self.opaque: str | None = None
+        #: Writes into state (Variables, parameters, their ``.grad``): see ``_StateLog``.
+        self.state = _StateLog()
+
+    def capture(self, t: Tensor) -> int:
+        """Make the state tensor ``t`` an input of the program (read at every call)."""
+        s = self.new_slot(t._data)
+        self.captures.append(t)
+        self.capture_slots.append(s)
+        self.state.on_capture(self, t, len(self.captures) - 1)
+        return s
 
     def new_slot(self, data: np.ndarray) -> int:
         slot = self.count
@@ -227,10 +279,10 @@ class _Tracing(Interpreter):
         for a in args:
             s = self.slot_of(a)
             if s is None and isinstance(a, Tensor) and _is_state(a):
-                s = self.new_slot(a._data)
-                self.captures.append(a)
-                self.capture_slots.append(s)
+                s = self.capture(a)
             if s is None:
+                if isinstance(a, Tensor) and self.state.pre_grads:
+                    self.state.check_read(a)
                 refs.append(Const(a._data if isinstance(a, Tensor) else a))
             else:
                 refs.append(s)
@@ -249,28 +301,33 @@ class _Tracing(Interpreter):
                 out = np.asarray(out)
             data = out
         slot = self.new_slot(data)
-        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype))
+        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype, _origin()))
         if isinstance(out, Tensor):
             self.mark(out)
         return out
 
-    def effect(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def effect(self, fn: Callable[..., Any], args: tuple[Any, ...], mutates: bool = False) -> None:
         """Record a call of ``fn`` on the values of ``args`` to run at every replay."""
         refs = []
         for a in args:
             s = self.slot_of(a) if isinstance(a, (Tensor, _ndarray)) else None
             if s is None and isinstance(a, Tensor) and _is_state(a):
-                s = self.new_slot(a._data)
-                self.captures.append(a)
-                self.capture_slots.append(s)
+                s = self.capture(a)
+            if s is None and mutates and isinstance(a, Tensor):
+                # (A value the trace lost track of, a gradient copied outside any op, say: the
+                # update would use the first call's numbers at every call.)
+                self.state.fail(f"a value handed to an in-place update (shape {a._data.shape}) is not "
+                                "one the trace followed")  # fmt: skip
             refs.append(Const(a._data if isinstance(a, Tensor) else a) if s is None else s)
         slot = self.new_slot(_EFFECT_TOKEN.copy())
-        self.eqns.append(Eqn(_Effect(fn), tuple(refs), {}, slot, (), np.dtype(bool)))
+        self.eqns.append(Eqn(_Effect(fn, mutates), tuple(refs), {}, slot, (), np.dtype(bool), _origin()))
 
     def alias(self, alias: Tensor, source: Tensor) -> None:
         """``alias`` took ``source``'s value in place: later reads of it read ``source``'s slot."""
         s = self.slot_of(source)
         if s is None:
+            return
+        if self.state.write(self, alias, s):
             return
         before = self.slot_of(alias)
         if before is None or before in self.capture_slots:
@@ -287,19 +344,253 @@ class _Tracing(Interpreter):
 
 
 _EFFECT_TOKEN = np.zeros((), dtype=bool)
+
+
+# ---------------------------------------------------------------------- state written in place
+class _GradOf:
+    """A program input read at every call from ``param.grad`` (a gradient already there when
+    the function was traced, which the function reads or adds to)."""
+
+    __slots__ = ("param",)
+
+    def __init__(self, param: Tensor) -> None:
+        self.param = param
+
+    def get(self) -> Any:
+        return self.param.grad
+
+
+class _StateLog:
+    """What a traced function does to state: Variables assigned, parameters written in place,
+    ``.grad`` set by a backward pass. Tracing runs the function for real, so each write happens
+    once while tracing; the log undoes it when the trace ends (the first call then replays the
+    program like every later one) and gives the program one more output per written value,
+    which every call writes back (as TensorFlow's ``tf.function`` and ``torch.compile`` do).
+    What it cannot express (``problem``) makes the function run without the program."""
+
+    def __init__(self) -> None:
+        #: (tensor, its array, a copy of the values when the trace first read it)
+        self.snapshots: list[tuple[Tensor, np.ndarray, np.ndarray]] = []
+        #: id(array of a captured tensor) -> its capture index
+        self.captured: dict[int, int] = {}
+        #: capture index -> the slot holding its last value written while tracing
+        self.writes: dict[int, Any] = {}
+        #: (parameter, its .grad when first read, that gradient's array)
+        self.pre_grads: list[tuple[Tensor, Any, Any]] = []
+        #: capture indexes an optimizer step updates in place at every call
+        self.updated: set[int] = set()
+        self.problem: str | None = None
+
+    def fail(self, why: str) -> None:
+        if self.problem is None:
+            self.problem = why
+
+    def on_capture(self, interp: _Tracing, t: Tensor, index: int) -> None:
+        data = t._data
+        self.captured[id(data)] = index
+        self.snapshots.append((t, data, np.array(data, copy=True)))
+        if t._requires_grad and t._node is None and not isinstance(t, Traced):
+            g = t.grad
+            self.pre_grads.append((t, g, None if g is None else g._data))
+            if g is not None and interp.slot_of(g) is None:
+                s = interp.new_slot(g._data)
+                interp.captures.append(_GradOf(t))  # type: ignore[arg-type]
+                interp.capture_slots.append(s)
+
+    def check_read(self, t: Tensor) -> None:
+        """``t`` is read as a constant: wrong at later calls if it is a ``.grad`` set while
+        tracing by something the trace did not follow (``backward(inputs=...)``, say)."""
+        for p, g0, _ in self.pre_grads:
+            if t is p.grad and t is not g0:
+                self.fail(f"the .grad of a parameter (shape {tuple(p.shape)}) was set outside the ops "
+                          "the trace follows")  # fmt: skip
+
+    def index_of(self, interp: _Tracing, t: Tensor) -> int | None:
+        """The capture index of state tensor ``t`` (captured now if it was not read yet)."""
+        idx = self.captured.get(id(t._data))
+        if idx is None and _is_state(t) and interp.slot_of(t) is None:
+            interp.capture(t)
+            idx = len(interp.captures) - 1
+        return idx
+
+    def write(self, interp: _Tracing, t: Tensor, slot: int) -> bool:
+        """Record that state tensor ``t`` now holds ``slot``'s value (False: ``t`` is not state)."""
+        idx = self.index_of(interp, t)
+        if idx is None:
+            return False
+        if idx in self.updated:
+            self.fail("a tensor is written both by an optimizer step and by an in-place op")
+        self.writes[idx] = slot
+        data = t._data
+        interp.slots[id(data)] = slot
+        interp.layouts[_layout(data)] = slot
+        interp.keep.append(data)
+        return True
+
+    def finish(self, interp: _Tracing) -> tuple[list[Any], list[tuple[Any, ...]], list[tuple[Tensor, bool]]]:
+        """The extra program outputs, what each is written into, and the ``.grad`` guards."""
+        extra: list[Any] = []
+        targets: list[tuple[Any, ...]] = []
+        guards: list[tuple[Tensor, bool]] = []
+        for idx, slot in sorted(self.writes.items()):
+            extra.append(slot)
+            targets.append(("data", interp.captures[idx]))
+        for t, g0, d0 in self.pre_grads:
+            g = t.grad
+            if g0 is not None:
+                guards.append((t, False))
+            if g is g0 and (g is None or g._data is d0):
+                continue
+            if g0 is None:
+                guards.append((t, True))
+            if g is None:
+                targets.append(("grad_none", t))
+                continue
+            s = interp.slot_of(g)
+            if s is None:
+                self.fail(f"the .grad of a parameter (shape {tuple(t.shape)}) was computed outside the "
+                          "ops the trace follows (added into a gradient already there, say)")  # fmt: skip
+                continue
+            extra.append(s)
+            targets.append(("grad", t, _untraced_class(type(g))))
+        return extra, targets, guards
+
+    def restore(self) -> None:
+        """Undo what tracing wrote into state (the program redoes it at every call)."""
+        for t, data, copy in self.snapshots:
+            if t._data is not data:
+                t._data = data
+            try:
+                np.copyto(data, copy)
+            except (ValueError, TypeError):
+                pass  # (a read-only array: nothing wrote into it)
+        for t, g0, d0 in self.pre_grads:
+            if t.grad is not g0:
+                t.grad = g0
+            if g0 is not None and g0._data is not d0:
+                g0._data = d0
+
+
+def _untraced_class(cls: type) -> type:
+    if cls is Traced:
+        return Tensor
+    if issubclass(cls, Traced):
+        return next(b for b in cls.__bases__ if b is not Traced)
+    return cls
+
+
+def _write_state(entry: _Entry, results: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Write the state outputs of one call into their tensors; the function's own outputs."""
+    n = entry.n_out
+    it = iter(results[n:])
+    for target in entry.writes:
+        kind, t = target[0], target[1]
+        if kind == "grad_none":
+            t.grad = None
+            continue
+        r = next(it)
+        arr = r._data if isinstance(r, Tensor) else np.asarray(r)
+        if kind == "data":
+            np.copyto(t._data, arr, casting="same_kind")
+            bump_version(t)
+        else:
+            g = wrap_array(np.array(arr, copy=True))
+            if target[2] is not Tensor:
+                g.__class__ = target[2]
+            t.grad = g
+    return results[:n]
+
+
+def _innermost_tracing() -> _Tracing | None:
+    for interp in reversed(state.stack):
+        if type(interp) is _Tracing:
+            return interp
+    return None
+
+
+def _variable_write(var: Tensor, value: Any, op: str) -> bool:
+    """``Variable.assign``/``assign_add``/``assign_sub`` while tracing: recorded as ops, so the
+    program writes the variable at every call (``VARIABLE_WRITE_HOOKS`` in ``tape.py``)."""
+    interp = _innermost_tracing()
+    if interp is None:
+        return False
+    from chainrule.core.modes import no_grad
+    from chainrule.tape import Variable
+
+    idx = interp.state.index_of(interp, var)
+    if idx is None:
+        return False
+    shape, dtype = var._data.shape, var._data.dtype
+    with no_grad():
+        if op == "assign":
+            new = value if isinstance(value, Tensor) else wrap_array(np.asarray(value))
+        else:
+            new = bind(registry["add" if op == "assign_add" else "sub"], var, value)
+        d = new._data
+        try:
+            fits = np.broadcast_shapes(d.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            return False  # (the write below raises eager mode's error)
+        if d.dtype != dtype:
+            if not np.can_cast(d.dtype, dtype, "same_kind"):
+                return False
+            new = bind(registry["astype"], new, dtype=dtype)
+        if new._data.shape != shape:
+            new = bind(registry["broadcast_to"], new, shape=shape)
+    slot = interp.slot_of(new)
+    if slot is None:
+        # A constant written: an op of its own, so that later reads have a slot to read.
+        const = np.array(new._data, copy=True)
+        slot = interp.new_slot(const)
+        interp.eqns.append(Eqn(_CONST, (Const(const),), {}, slot, const.shape, const.dtype))
+    Variable._write(var, new._data, op)
+    interp.state.write(interp, var, slot)
+    return True
+
+
+class _ConstValue:
+    """A constant as an op (a Variable assigned a constant); the fold pass turns it back."""
+
+    name = "const"
+    differentiable = False
+
+    @staticmethod
+    def impl(value: Any) -> Any:
+        return value
+
+
+_CONST = _ConstValue()
+
+
+def host_update(fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn(*arrays)`` now, or, while tracing ``cr.jit``, at every call of the compiled
+    function and not now: ``fn`` writes into state in place (an optimizer's ``step``), so no
+    value computed before it is reused after it. Each ``Tensor`` argument must be a value the
+    trace follows (a gradient), else the function runs without its program."""
+    interp = _innermost_tracing()
+    if interp is None:
+        fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+        return
+    interp.effect(fn, args, mutates=True)
 #: Unregistered primitives whose impl is a pure function of its inputs.
 _REPLAYABLE = frozenset({"custom_alias", "custom_probe"})
 
 
 class _Effect:
-    """A host call in the program (``callback``, ``tf.print``): kept by every pass, run in order."""
+    """A host call in the program (``callback``, ``tf.print``): kept by every pass, run in order.
+    One that ``mutates`` writes into state in place (an optimizer's step): no value computed
+    before it is reused after it."""
 
     effect = True
     differentiable = False
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], mutates: bool = False) -> None:
         self.fn = fn
-        self.name = f"callback[{getattr(fn, '__name__', 'fn')}]"
+        self.mutates = mutates
+        kind = "update" if mutates else "callback"
+        self.name = f"{kind}[{getattr(fn, '__name__', 'fn')}]"
 
     def impl(self, *arrays: Any) -> np.ndarray:
         self.fn(*arrays)
@@ -324,6 +615,13 @@ def _alias_hook(alias: Tensor, source: Tensor) -> None:
 
 
 ALIAS_HOOKS.append(_alias_hook)
+
+
+def _install_variable_hook() -> None:
+    from chainrule.tape import VARIABLE_WRITE_HOOKS
+
+    if _variable_write not in VARIABLE_WRITE_HOOKS:
+        VARIABLE_WRITE_HOOKS.append(_variable_write)
 
 
 def is_tracing() -> bool:
@@ -353,7 +651,8 @@ def _leaf_key(leaf: Any, where: str) -> Any:
 class _Entry:
     """One traced signature: the program as traced, optimized, and its compiled replay."""
 
-    __slots__ = ("traced", "program", "run", "out_def", "out_static", "captures", "eager")
+    __slots__ = ("traced", "program", "run", "out_def", "out_static", "captures", "eager",
+                 "n_out", "writes", "guards")
 
     def __init__(self, traced: Program, out_def: Any, out_static: list[Any]) -> None:
         self.traced = traced
@@ -366,13 +665,55 @@ class _Entry:
         #: replay: the function then runs as it is at every call (eager mode's values and
         #: gradients; its Python side effects run every time).
         self.eager: str | None = None
+        #: How many of the program's outputs are the function's; the rest are written into
+        #: state (``writes``: what each is written into) at every call.
+        self.n_out = len(traced.outputs)
+        self.writes: list[tuple[Any, ...]] = []
+        #: (parameter, whether its .grad must be None) for the call to match the trace.
+        self.guards: list[tuple[Tensor, bool]] = []
 
 
 class Lowered:
     """A jitted function's program for one signature (``Jitted.lower(*args)``)."""
 
-    def __init__(self, entry: _Entry) -> None:
+    def __init__(self, entry: _Entry, example: list[Any] | None = None) -> None:
         self._entry = entry
+        #: The array arguments ``lower`` was called with: the values the see-inside tools show.
+        self.example = example
+
+    def example_inputs(self) -> list[Any]:
+        """The arrays the program's inputs take for the see-inside tools: ``lower``'s arguments,
+        then the state it reads (Variables, parameters), as they are now."""
+        if self.example is None:
+            raise ValueError("this program was lowered without example arguments; call jitted.lower(*args)")
+        state_now = [c.get() if type(c) is _GradOf else c for c in self._entry.captures]
+        return [*self.example, *state_now]
+
+    @property
+    def n_outputs(self) -> int:
+        """How many of the program's outputs are the function's (the rest are state writes)."""
+        return self._entry.n_out
+
+    def table(self, *, optimized: bool = True, gradients: Any = None) -> Any:
+        """A table of the program's steps: each value's name, op, shape and dtype, the value it
+        takes on ``lower``'s arguments, and, when the function returns one real scalar (a loss),
+        its gradient with respect to every value (see :func:`chainrule.viz.program_table`).
+
+        >>> import chainrule as cr
+        >>> lowered = cr.jit(lambda x: cr.sum(cr.sin(x))).lower(cr.tensor([0.0, 1.0]))
+        >>> [(r.name, r.definition, r.type, r.value, r.gradient) for r in lowered.table().rows]
+        [('a', 'input', 'f64[2]', '[0, 1]', '[1, 0.540302]'), ('b', 'sin a', 'f64[2]', '[0, 0.841471]', '[1, 1]'), ('c', 'sum[axis=None, keepdims=False] b', 'f64[]', '0.841471', '1')]
+        """
+        from chainrule.viz.program import program_table
+
+        return program_table(self, optimized=optimized, gradients=gradients)
+
+    def capture(self, *, optimized: bool = True, adjoints: bool = True) -> Any:
+        """The program as a ``viz`` graph with values (and adjoints): what ``viz.explain`` and
+        ``viz.trace_tables`` read (see :func:`chainrule.viz.program.capture_program`)."""
+        from chainrule.viz.program import capture_program
+
+        return capture_program(self, optimized=optimized, adjoints=adjoints)
 
     @property
     def program(self) -> Program:
@@ -408,7 +749,7 @@ class Lowered:
         >>> lowered = cr.jit(cr.grad(lambda x: cr.sum(cr.sin(x)))).lower(cr.tensor([1.0]))
         >>> d = lowered.draw(engine="matplotlib")
         >>> d.title
-        'grad(<lambda>) after the passes: 2 ops (simplify -1, dce -2)'
+        'grad(<lambda>) after the passes: 1 ops (simplify -2, dce -2)'
         """
         from chainrule import viz
 
@@ -527,11 +868,13 @@ class Jitted:
             c:f64[2] = mul b 2.0
           in (c,) }
         """
-        return Lowered(self._entry(args, kwargs)[0])
+        entry, leaves = self._entry(args, kwargs)
+        return Lowered(entry, [leaf for leaf in leaves if isinstance(leaf, _ARRAY_TYPES)])
 
     # ------------------------------------------------------------------ tracing
     def _trace(self, args: tuple[Any, ...], leaves: list[Any], how: Any) -> _Entry:
         static, tree = how
+        _install_variable_hook()
         interp = _Tracing(self.__name__)
         inputs: list[int] = []
         traced_leaves: list[Any] = []
@@ -554,6 +897,7 @@ class Jitted:
             out = self._fun(*call_args, **kwargs)
             out_leaves, out_def = flatten(out)
             outputs: list[Any] = []
+            extra: list[Any] = []
             out_static: list[Any] = []
             for leaf in out_leaves:
                 if isinstance(leaf, (Tensor, _ndarray)):
@@ -566,16 +910,21 @@ class Jitted:
                     out_static.append(_OUT_TENSOR if isinstance(leaf, Tensor) else _OUT_ARRAY)
                 else:
                     out_static.append(leaf)
+            extra, writes, guards = interp.state.finish(interp)
         finally:
             set_stack(saved)
+            interp.state.restore()
             for ref in interp.traced:
                 t = ref()
                 if t is not None:
                     t.__class__ = _Escaped
-        program = Program(inputs + interp.capture_slots, interp.eqns, outputs, interp.avals, self.__name__)
+        program = Program(inputs + interp.capture_slots, interp.eqns, outputs + extra, interp.avals, self.__name__)
         entry = _Entry(program, out_def, out_static)
         entry.captures = list(interp.captures)
-        entry.eager = interp.opaque
+        entry.eager = interp.opaque or interp.state.problem
+        entry.n_out = len(outputs)
+        entry.writes = writes
+        entry.guards = guards
         return entry
 
     # ------------------------------------------------------------------ calling
@@ -583,14 +932,20 @@ class Jitted:
         entry, leaves = self._entry(args, kwargs)
         if entry.eager is not None:
             return self._fun(*args, **kwargs)
+        if entry.guards and any((p.grad is None) is not none for p, none in entry.guards):
+            # A parameter's .grad is there now and was not while tracing (or the other way
+            # round): this call is not the traced one; run the function as it is.
+            return self._fun(*args, **kwargs)
         dyn = [leaf for leaf in leaves if isinstance(leaf, _ARRAY_TYPES)]
         if entry.captures:
-            dyn = dyn + entry.captures
+            dyn = dyn + [c.get() if type(c) is _GradOf else c for c in entry.captures]
         if state.busy or (state.grad_enabled and any(
                 isinstance(x, Tensor) and (x._requires_grad or x._node is not None) for x in dyn)):  # fmt: skip
             results = _replay_bind(entry.program, dyn)
         else:
             results = entry.run(*[x._data if isinstance(x, Tensor) else np.asarray(x) for x in dyn])
+        if entry.writes:
+            results = _write_state(entry, results)
         return _assemble(entry, results)
 
 

@@ -5,7 +5,8 @@ A :class:`Program` is what tracing a function gives (see ``jit.py``): the input 
 It is a plain list, like a jaxpr, so the passes are short loops:
 
 - **simplify**: ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0`` give ``x`` when
-  the result has ``x``'s shape and dtype (exact in IEEE arithmetic, so nothing changes value);
+  the result has ``x``'s shape and dtype (exact in IEEE arithmetic, so nothing changes value),
+  and so do a reshape, broadcast, ``sum_to`` or cast to the shape and dtype ``x`` already has;
   the seed of a gradient is a constant one, so the first step of every backward pass goes.
   Multiplications by zero arrays are *kept*: ``0 * inf`` is NaN in eager mode, and a jitted
   function computes what the function computes. (The engine never materialises symbolic zeros
@@ -18,8 +19,10 @@ It is a plain list, like a jaxpr, so the passes are short loops:
 Replay (:meth:`Program.compile`) turns the list into a flat list of steps run by one small loop:
 each op calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind``), a value is
 dropped right after its last use, and an elementwise NumPy ufunc writes into a dead input's
-buffer (``out=``) when the arrays are large enough for the saved allocation to pay. No code is
-generated or ``exec``'d; ``Program.source`` is a readable listing of the steps.
+buffer (``out=``) when the arrays are large enough for the saved allocation to pay. Replay also
+fuses what a hand-written NumPy step gets for free: a hard-label cross-entropy's backward
+(``softmax - onehot``, seven ops in the rule) is one step in one buffer. No code is generated or
+``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ class Program:
         ``bind``, and no generated code (nothing is ``exec``'d). ``source`` keeps a readable
         listing of the same steps.
         """
+        owner, self = self, _fuse_for_replay(self)  # (the listing goes on the unfused program)
         last_use: dict[int, int] = {}
         for k, eq in enumerate(self.eqns):
             for r in eq.ins:
@@ -197,7 +201,7 @@ class Program:
                 lines.append(f"    del {', '.join(name(r) for r in dead)}")
         out_refs = tuple(ref(r) for r in self.outputs)
         lines.append(f"    return ({', '.join(name(i) for i in out_refs)}{',' if len(out_refs) == 1 else ''})")
-        self.source = "\n".join(lines) + "\n"
+        owner.source = self.source = "\n".join(lines) + "\n"
         in_slots = tuple(self.inputs)
         asarray = np.asarray
 
@@ -234,6 +238,93 @@ class Program:
 
         replay.__name__ = replay.__qualname__ = _identifier(self.name)
         return replay
+
+
+# ---------------------------------------------------------------------- replay-only fusions
+class _SoftmaxXentGrad:
+    """``(softmax(v) - onehot(h)) * s`` in one buffer: the backward of a hard-label
+    cross-entropy, which the rule spells as seven ops (log_softmax, exp, reshape, equal, astype,
+    sub, mul). Replay only: a program replayed through ``bind`` (to be differentiated) keeps them."""
+
+    effect = False
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+        self.name = f"softmax_xent_grad[axis={axis}]"
+
+    def impl(self, v: Any, h: Any, scale: Any) -> Any:
+        from chainrule.ops.nn import _stable_shift
+
+        axis = self.axis
+        d = v - _stable_shift(v, (axis,))
+        np.exp(d, out=d)
+        d /= np.sum(d, axis=axis, keepdims=True)
+        h = np.asarray(h)
+        if d.ndim == 2 and axis == 1:
+            d[np.arange(d.shape[0]), h] -= 1
+        else:
+            idx = np.expand_dims(h, axis)
+            np.put_along_axis(d, idx, np.take_along_axis(d, idx, axis=axis) - 1, axis=axis)
+        d *= scale
+        return d
+
+
+def _fuse_for_replay(prog: Program) -> Program:
+    """The program with the fusions replay gets for free (see :class:`_SoftmaxXentGrad`)."""
+    defs = {eq.out: eq for eq in prog.eqns}
+    uses: dict[int, int] = {}
+    for eq in prog.eqns:
+        for r in eq.ins:
+            if not isinstance(r, Const):
+                uses[r] = uses.get(r, 0) + 1
+    for r in prog.outputs:
+        if not isinstance(r, Const):
+            uses[r] = uses.get(r, 0) + 2  # (an output is never folded away)
+
+    def single(r: Any, name: str) -> Eqn | None:
+        if isinstance(r, Const) or uses.get(r) != 1:
+            return None
+        eq = defs.get(r)
+        return eq if eq is not None and eq.prim.name == name else None
+
+    drop: set[int] = set()
+    replace: dict[int, Eqn] = {}
+    for eq in prog.eqns:
+        if eq.prim.name != "mul" or eq.params or len(eq.ins) != 2:
+            continue
+        for k in (0, 1):
+            sub, scale = single(eq.ins[k], "sub"), eq.ins[1 - k]
+            if sub is None or sub.params or len(sub.ins) != 2:
+                continue
+            exp, cast = single(sub.ins[0], "exp"), single(sub.ins[1], "astype")
+            lsm = exp and single(exp.ins[0], "log_softmax")
+            equal = cast and single(cast.ins[0], "equal")
+            shaped = equal and single(equal.ins[0], "reshape")
+            if not (lsm and shaped) or isinstance(lsm.ins[0], Const) or isinstance(shaped.ins[0], Const):
+                continue
+            axes = lsm.params.get("axis")
+            v_shape, v_dtype = prog.avals[lsm.ins[0]]
+            if not (isinstance(axes, tuple) and len(axes) == 1) or not isinstance(equal.ins[1], Const):
+                continue
+            axis = axes[0] % len(v_shape)
+            classes = [1] * len(v_shape)
+            classes[axis] = v_shape[axis]
+            labels = np.asarray(equal.ins[1].value)
+            scale_shape = prog.avals[scale][0] if not isinstance(scale, Const) else np.shape(scale.value)
+            if (cast.params.get("dtype") != v_dtype or eq.shape != v_shape or eq.dtype != v_dtype
+                    or labels.shape != tuple(classes) or not np.array_equal(labels.ravel(), np.arange(v_shape[axis]))
+                    or np.broadcast_shapes(tuple(scale_shape), v_shape) != v_shape
+                    or prog.avals[shaped.ins[0]][1].kind not in "iu"):  # fmt: skip
+                continue
+            replace[eq.out] = Eqn(_SoftmaxXentGrad(axis), (lsm.ins[0], shaped.ins[0], scale), {}, eq.out,
+                                  eq.shape, eq.dtype, eq.where)  # fmt: skip
+            drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped))
+            break
+    if not replace:
+        return prog
+    fused = prog.copy()
+    fused.eqns = [replace.get(e.out, e) for e in prog.eqns if e.out not in drop]
+    return fused
 
 
 def _is_ufunc(eq: Eqn) -> bool:
@@ -283,10 +374,25 @@ _NEUTRAL = {
 }
 
 
+#: Shape/dtype ops that give their input back when the shape and dtype do not change.
+_SAME_WHEN_UNCHANGED = frozenset({"reshape", "broadcast_to", "astype", "sum_to"})
+
+
+def _identity_op(prog: Program, eq: Eqn) -> bool:
+    """``reshape``/``broadcast_to``/``sum_to``/``astype`` to the shape and dtype ``x`` has."""
+    if eq.prim.name not in _SAME_WHEN_UNCHANGED or len(eq.ins) != 1 or isinstance(eq.ins[0], Const):
+        return False
+    return prog.avals.get(eq.ins[0]) == (eq.shape, eq.dtype)
+
+
 def simplify(prog: Program) -> Program:
-    """Drop ``x * 1``, ``x / 1``, ``x + 0``, ``x - 0`` (same shape and dtype as ``x``)."""
+    """Drop ``x * 1``, ``x / 1``, ``x + 0``, ``x - 0`` (same shape and dtype as ``x``), and
+    reshapes/casts/broadcasts/sums to the shape and dtype ``x`` already has."""
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
+        if _identity_op(prog, eq):
+            subst[eq.out] = eq.ins[0]
+            continue
         rules = _NEUTRAL.get(eq.prim.name)
         if not rules or eq.params or len(eq.ins) != 2:
             continue
@@ -331,6 +437,8 @@ def cse(prog: Program) -> Program:
     for eq in prog.eqns:
         ins = tuple(subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins)
         if getattr(eq.prim, "effect", False):
+            if getattr(eq.prim, "mutates", False):
+                seen.clear()  # (state written in place: a value read before is not the one after)
             continue
         try:
             key = (eq.prim, tuple(("c", id(r.value)) if isinstance(r, Const) else r for r in ins),

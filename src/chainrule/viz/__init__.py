@@ -8,6 +8,9 @@ print evaluation-trace tables, and say why a gradient is None.
 - :func:`trace_tables`: Griewank-Walther primal, tangent and adjoint traces;
 - :func:`explore`: an interactive HTML page stepping through the forward and backward pass
   (self-contained; Jupyter shows it inline);
+- :func:`program_table`: the steps of a compiled (``cr.jit``) function's program with their
+  shapes, dtypes, values and gradients; ``explain`` and ``trace_tables`` also take a compiled
+  function with its arguments (see :mod:`chainrule.viz.program`);
 - :func:`why_none`: why a gradient is None. Importing this package also makes the error that
   ``autograd.grad`` raises for an unused input carry that explanation.
 
@@ -29,6 +32,7 @@ from chainrule.core import entry as _entry
 from chainrule.viz.capture import Graph, GraphNode, capture
 from chainrule.viz.explain import Explanation, explain
 from chainrule.viz.explore import Explorer, explore
+from chainrule.viz.program import ProgramTable, program_table
 from chainrule.viz.render import Drawing, collapse, draw, to_dot
 from chainrule.viz.trace import TraceTables, trace_tables
 from chainrule.viz.why_none import Diagnosis, why_none
@@ -37,6 +41,7 @@ __all__ = [
     "capture", "draw", "to_dot", "collapse", "explain", "trace_tables", "why_none",
     "Graph", "GraphNode", "Drawing", "Explanation", "TraceTables", "Diagnosis",
     "explore", "Explorer",
+    "program_table", "ProgramTable",
 ]  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core import engine as _engine
+from chainrule.core.tensor import Tensor
 from chainrule.viz._rules import forward_text, latex_symbol, local_text, number
 from chainrule.viz.capture import Graph, GraphNode, capture, format_value
 
@@ -328,7 +329,7 @@ class Explanation:
 
 def explain(
     output: Any,
-    *,
+    *args: Any,
     names: Any = None,
     grad_outputs: Any = None,
     max_paths: int = 16,
@@ -346,7 +347,24 @@ def explain(
     >>> x = cr.tensor(3.0, requires_grad=True)
     >>> print(explain(x * x, names={x: "x"}).to_text().splitlines()[-1])
       df/dx = 6
+
+    A compiled function (``cr.jit``, ``tf.function``, ``torch.compile``) with its arguments, or
+    its lowered program, is explained through its program's steps, named as ``as_text()`` names
+    them (see :mod:`chainrule.viz.program`):
+
+    >>> print(explain(cr.jit(lambda x: x * x), cr.tensor(3.0)).to_text().splitlines()[-2])
+      db/da = 6
     """
+    from chainrule.viz.program import as_lowered
+
+    lowered = None if isinstance(output, (Graph, Tensor)) else as_lowered(output, args)
+    if lowered is not None:
+        output = lowered.capture()
+    elif args:
+        raise TypeError(
+            f"explain: extra arguments are for a compiled function (cr.jit, tf.function, "
+            f"torch.compile); {type(output).__name__} takes none"
+        )
     graph = (
         output if isinstance(output, Graph)
         else capture(output, names=names, grad_outputs=grad_outputs, tape=tape)

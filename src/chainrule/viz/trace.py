@@ -351,7 +351,7 @@ def _build(t: TraceTables, fmt: SymbolFormat, latex: bool, escape: Callable[[str
 
 def trace_tables(
     output: Any,
-    *,
+    *args: Any,
     names: Any = None,
     direction: Any = None,
     max_nodes: int = 200,
@@ -368,7 +368,25 @@ def trace_tables(
     >>> row = trace_tables(cr.sin(x) * x, names={x: "x"}).primal[1]
     >>> row.lhs, row.formula, row.numbers, row.value
     ('v1', 'sin(v0)', 'sin(2)', '0.909297')
+
+    A compiled function (``cr.jit``, ``tf.function``, ``torch.compile``) with its arguments, or
+    its lowered program, gives the traces of its program's steps:
+
+    >>> t = trace_tables(cr.jit(lambda x: cr.sin(x) * x), cr.tensor(2.0))
+    >>> t.primal[1].formula, t.adjoint[-1].value
+    ('sin(v0)', '0.0770038')
     """
+    from chainrule.core.tensor import Tensor
+    from chainrule.viz.program import as_lowered
+
+    lowered = None if isinstance(output, (Graph, Tensor)) else as_lowered(output, args)
+    if lowered is not None:
+        output = lowered.capture()
+    elif args:
+        raise TypeError(
+            f"trace_tables: extra arguments are for a compiled function (cr.jit, tf.function, "
+            f"torch.compile); {type(output).__name__} takes none"
+        )
     graph = output if isinstance(output, Graph) else capture(output, names=names, tape=tape)
     if len(graph.nodes) > max_nodes:
         raise ValueError(

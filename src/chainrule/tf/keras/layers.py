@@ -369,11 +369,14 @@ class BatchNormalization(Layer):
             mean = cr.mean(inputs, axis=reduce_axes, keepdims=True)
             variance = cr.var(inputs, axis=reduce_axes, keepdims=True)
             keep = self.momentum
+            # Tensor ops, not NumPy on the values: inside tf.function the update is part of the
+            # program and runs at every call.
             with cr.no_grad():
-                new_mean = self.moving_mean.numpy() * keep + cr.Tensor.numpy(mean).reshape(-1) * (1 - keep)
-                new_variance = self.moving_variance.numpy() * keep + cr.Tensor.numpy(variance).reshape(-1) * (1 - keep)
-            self.moving_mean.assign(new_mean.astype(self.moving_mean.dtype))
-            self.moving_variance.assign(new_variance.astype(self.moving_variance.dtype))
+                new_mean = cr.add(cr.multiply(self.moving_mean, keep), cr.multiply(cr.reshape(mean, (-1,)), 1 - keep))
+                new_variance = cr.add(cr.multiply(self.moving_variance, keep),
+                                      cr.multiply(cr.reshape(variance, (-1,)), 1 - keep))  # fmt: skip
+            self.moving_mean.assign(cr.astype(new_mean, self.moving_mean.dtype))
+            self.moving_variance.assign(cr.astype(new_variance, self.moving_variance.dtype))
         else:
             mean = cr.reshape(self.moving_mean, param_shape)
             variance = cr.reshape(self.moving_variance, param_shape)
