@@ -15,10 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import (
+    PLAIN_TYPES,
+    dtype_kind,
+    foreign_namespace,
+    has_foreign,
+    impl_for,
+    is_plain,
+    library_name,
+)
 from chainrule.core.modes import BUSY_THREADS, state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive, refuse_complex
-from chainrule.core.tensor import CUT, Tensor, share_version
+from chainrule.core.tensor import CUT, Tensor, share_version, wrap_array
 
 __all__ = ["bind", "record", "refresh_view", "ALIAS_HOOKS", "SEQUENCE_TO_TENSOR"]
 
@@ -52,6 +61,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if type(a) is list or type(a) is tuple:
                 return _bind_sequences(prim, args, params)
             return _run(prim, (a,), params)
+        if type(a._data) is not _ndarray:
+            return _bind_foreign(prim, args, params)
         view = a._view
         if view is not None and view[0]._node is not view[2]:
             refresh_view(a)
@@ -99,6 +110,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
                 elif view[0]._node is not view[2]:
                     refresh_view(b)
         datas = [a._data if a_is else a, b._data if b_is else b]
+        if (type(datas[0]) not in PLAIN_TYPES or type(datas[1]) not in PLAIN_TYPES) and has_foreign(datas):
+            return _bind_foreign(prim, args, params)
         tracked = (a_is and a._requires_grad) or (b_is and b._requires_grad)
     else:
         datas = []
@@ -123,6 +136,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if any(type(a) in _SEQUENCES for a in args):
                 return _bind_sequences(prim, args, params)
             return _run(prim, datas, params)
+        if has_foreign(datas):
+            return _bind_foreign(prim, args, params)
     try:
         out = prim.impl(*datas, **params)
     except OP_ERRORS as exc:
@@ -205,10 +220,46 @@ def refresh_view(t: Tensor) -> None:
 
 def _run(prim: Primitive, datas: Any, params: dict[str, Any]) -> Any:
     """The forward on raw values (no Tensor among the inputs): what rules use on the fast path."""
+    impl = prim.impl
+    if has_foreign(datas):
+        impl, datas = _foreign_impl(prim, datas)
     try:
-        return prim.impl(*datas, **params)
+        return impl(*datas, **params)
     except OP_ERRORS as exc:
         raise _op_error(prim, list(datas), params, exc) from exc
+
+
+def _foreign_impl(prim: Primitive, datas: Any) -> tuple[Any, list[Any]]:
+    """The forward and the inputs for values among which an array of another library than NumPy
+    may be (core/backend.py): that library's forward, with 0-d NumPy values as Python scalars."""
+    xp = foreign_namespace(datas, prim.name)
+    if xp is np:
+        return prim.impl, list(datas)
+    return impl_for(prim, xp), [d.item() if type(d) is _ndarray else d for d in datas]
+
+
+def _bind_foreign(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """bind on an empty stack when an input holds another library's array (CuPy, Dask...).
+
+    The same steps as the NumPy path, taken slowly: the forward comes from the inputs' library,
+    the result is kept as that library's array (a Dask result stays lazy), and a tracked input
+    gets a node. Such arrays are never views for autodiff (in-place writes into them are refused
+    in ops/methods.py), so no view bookkeeping runs.
+    """
+    datas = [a._data if isinstance(a, Tensor) else a for a in args]
+    impl, datas = _foreign_impl(prim, datas)
+    try:
+        out = impl(*datas, **params)
+    except OP_ERRORS as exc:
+        raise _op_error(prim, datas, params, exc) from exc
+    t = wrap_array(out)
+    tracked = any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    if tracked and state.grad_enabled:
+        if prim.differentiable and dtype_kind(t._data.dtype) in "fc":
+            _record(prim, args, params, t, None)
+        else:
+            t._view = (CUT, prim.name, None)
+    return t
 
 
 def _record(
@@ -230,7 +281,7 @@ def _record(
         d = a._data
         dt = d.dtype
         node.in_meta = ((d.shape, dt),)
-        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
+        if dt is not _F64 and dt is not _F32 and dtype_kind(dt) == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         node.parents = (a._node if a._node is not None else a,)
         if prim.saves:
@@ -251,7 +302,7 @@ def _record(
         node.ans_vc = out._vc = [0]
     node.out_shape = out._data.shape
     dt = node.out_dtype = out._data.dtype
-    if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
+    if dt is not _F64 and dt is not _F32 and dtype_kind(dt) == "c" and not prim.complex_ok:
         refuse_complex(prim, "result")
     out._node = node
     out._requires_grad = True
@@ -291,7 +342,7 @@ def _fill_many(node: Node, args: tuple[Any, ...], watched: Any) -> None:
             d = a._data
             metas.append((d.shape, d.dtype))
             dt = d.dtype
-            if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not node.prim.complex_ok:
+            if dt is not _F64 and dt is not _F32 and dtype_kind(dt) == "c" and not node.prim.complex_ok:
                 refuse_complex(node.prim, "input")
             if i in kept:
                 saved.append(a)
@@ -332,7 +383,7 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
         da = a._data
         meta_a = (da.shape, da.dtype)
         dt = meta_a[1]
-        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
+        if dt is not _F64 and dt is not _F32 and dtype_kind(dt) == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         if 0 in saves:
             saved_a = a
@@ -347,7 +398,7 @@ def _fill_two(node: Node, args: tuple[Any, ...]) -> None:
         db = b._data
         meta_b = (db.shape, db.dtype)
         dt = meta_b[1]
-        if dt is not _F64 and dt is not _F32 and dt.kind == "c" and not prim.complex_ok:
+        if dt is not _F64 and dt is not _F32 and dtype_kind(dt) == "c" and not prim.complex_ok:
             refuse_complex(prim, "input")
         if 1 in saves:
             saved_b = b
@@ -397,6 +448,8 @@ def record(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], out: 
 def _describe(d: Any) -> str:
     if d is None:
         return "None"
+    if not is_plain(d) and hasattr(d, "shape") and hasattr(d, "dtype"):
+        return f"{tuple(d.shape)} {d.dtype} ({library_name(d)})"  # (never computes a lazy array)
     try:
         a = np.asarray(d)
     except (ValueError, TypeError):  # a ragged nested list has no array shape

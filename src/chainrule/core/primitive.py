@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.linalg import LinAlgError
 
+from chainrule.core.backend import PLAIN_TYPES as _PLAIN_TYPES
 from chainrule.core.modes import BUSY_THREADS as _BUSY_THREADS
 from chainrule.core.modes import state as _state
 from chainrule.core.tensor import Tensor
@@ -153,6 +154,7 @@ class Primitive:
         "batching",
         "jet",
         "complex_ok",
+        "xp_impls",
     )
 
     def __init__(
@@ -190,6 +192,8 @@ class Primitive:
         if view:
             VIEW_PRIMITIVES.add(self)
         self.complex_ok = complex_ok
+        # The forward for each other array library that has run it (core/backend.py: impl_for).
+        self.xp_impls: dict[Any, Callable[..., Any]] | None = None
         self.batching: tuple[str, ...] | Rule | None = None
         # Taylor-mode rule (transforms/jet.py): a rule, "linear" (from def_linear), or None.
         self.jet: Rule | str | None = None
@@ -368,8 +372,9 @@ class Primitive:
             kind = type(a)
             if kind is _ndarray:
                 continue  # what rules pass on the raw path: checked first, and once
-            # (A list may hold tensors: bind stacks it rather than reading it as a constant.)
-            if isinstance(a, Tensor) or kind is list or kind is tuple:
+            # (A list may hold tensors: bind stacks it rather than reading it as a constant. An
+            # array of another library than NumPy takes bind's path for it too.)
+            if isinstance(a, Tensor) or kind is list or kind is tuple or kind not in _PLAIN_TYPES:
                 return _bind(self, *args, **params)
         if _BUSY_THREADS and _state.busy:
             return _bind(self, *args, **params)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, is_foreign, library_name, namespace_of, to_numpy
+
 __all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version", "CUT",
            "cut_by"]
 
@@ -22,7 +24,7 @@ _SUPPORTED_KINDS = "fciub"
 
 
 def _check_dtype(data: np.ndarray, where: str) -> None:
-    if data.dtype.kind not in _SUPPORTED_KINDS:
+    if dtype_kind(data.dtype) not in _SUPPORTED_KINDS:
         raise TypeError(
             f"{where}: unsupported dtype {data.dtype}; chainrule tensors hold float32/float64, "
             "complex64/complex128, integer or bool data. Convert with np.asarray(data, dtype=np.float64) first."
@@ -57,8 +59,15 @@ class Tensor:
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data._data
+        if is_foreign(data):
+            # Another array library's array (CuPy, Dask, array-api-strict): kept as it is, in
+            # its own library (a Dask array stays lazy). Moving it is explicit: cr.asarray(like=).
+            arr = data if dtype is None else namespace_of(data).astype(data, dtype)
+        else:
+            arr = None
         try:
-            arr = np.array(data, dtype=dtype)
+            if arr is None:
+                arr = np.array(data, dtype=dtype)
         except ValueError as exc:
             if "inhomogeneous" not in str(exc):
                 raise
@@ -97,17 +106,21 @@ class Tensor:
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self._data)
+        return int(self._data.shape[0])
 
     def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        for i in range(len(self._data)):
+        for i in range(int(self._data.shape[0])):
             yield self[i]  # type: ignore[index]
 
     def numpy(self) -> np.ndarray:
-        """The values as a NumPy array (shares memory; the result is outside the graph)."""
-        return self._data
+        """The values as a NumPy array (shares memory; the result is outside the graph).
+
+        A tensor of another library is converted: a Dask array is computed, a CuPy array copied
+        to the host.
+        """
+        return _host(self._data)
 
     def item(self) -> Any:
         """The single value of a one-element tensor as a Python number."""
@@ -116,15 +129,16 @@ class Tensor:
                 f"item(): only one-element tensors can be converted to a Python scalar, "
                 f"this one has shape {self._data.shape}"
             )
-        return self._data.item()
+        return _host(self._data).item()
 
     def tolist(self) -> Any:
-        return self._data.tolist()
+        return _host(self._data).tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and dtype != self._data.dtype:
-            return self._data.astype(dtype)
-        return self._data
+        data = _host(self._data)
+        if dtype is not None and dtype != data.dtype:
+            return data.astype(dtype)
+        return data
 
     def __float__(self) -> float:
         return float(self.item())
@@ -133,7 +147,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu":
+        if dtype_kind(self._data.dtype) not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
 
@@ -147,7 +161,7 @@ class Tensor:
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
-            return format(self._data.item(), spec)
+            return format(self.item(), spec)
         return format(str(self._data), spec)
 
     __hash__ = object.__hash__
@@ -170,7 +184,7 @@ class Tensor:
                     "Use .detach() to get a tensor outside the graph."
                 )
             return
-        if flag and self._data.dtype.kind not in DIFFERENTIABLE_KINDS:
+        if flag and dtype_kind(self._data.dtype) not in DIFFERENTIABLE_KINDS:
             raise TypeError(
                 f"requires_grad: only floating-point or complex tensors can require gradients, this one is "
                 f"{self._data.dtype}. Convert it first with .astype(np.float64)."
@@ -309,7 +323,11 @@ class Tensor:
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        data = self._data
+        if type(data) is _ndarray:
+            body = np.array2string(data, separator=", ", prefix="tensor(")
+        else:
+            body = _foreign_body(data)
         extras = [f"dtype={self._data.dtype}"]
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.prim.grad_fn_name}>")
@@ -321,13 +339,28 @@ class Tensor:
         return self.__repr__()
 
 
+def _host(data: Any) -> np.ndarray:
+    return data if type(data) is _ndarray else to_numpy(data)
+
+
+def _foreign_body(data: Any) -> str:
+    """How another library's array shows inside ``tensor(...)``: a lazy (Dask) array by its shape
+    and chunks, never computed by printing; others by their values."""
+    if hasattr(data, "compute"):
+        return f"<lazy {library_name(data)} array, shape={tuple(data.shape)}>"
+    try:
+        return np.array2string(to_numpy(data), separator=", ", prefix="tensor(")
+    except Exception:  # a library that cannot hand its values over: show what it is
+        return f"<{library_name(data)} array, shape={tuple(data.shape)}>"
+
+
 def wrap_array(data: Any) -> Tensor:
     """A fresh Tensor around ``data`` (an ndarray is not copied), with no history.
 
     The one place that builds Tensors without ``__init__``'s conversions: ops call it for every
     result, so it sets the slots directly.
     """
-    if type(data) is not _ndarray:
+    if type(data) is not _ndarray and not is_foreign(data):
         data = np.asarray(data)
     t = _new(Tensor)
     t._data = data
