@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = [
     "PLAIN_TYPES", "is_plain", "is_foreign", "has_foreign", "namespace_of", "foreign_namespace", "library_name", "dtype_kind",
-    "extension", "impl_for", "to_numpy", "MixedLibrariesError", "UnsupportedOnLibrary",
+    "extension", "impl_for", "to_numpy", "copy_array", "ones_like", "zeros_like", "MixedLibrariesError", "UnsupportedOnLibrary",
 ]  # fmt: skip
 
 _ndarray = np.ndarray
@@ -253,3 +253,24 @@ def to_numpy(value: Any) -> np.ndarray:
         import array_api_compat
 
         return np.asarray(array_api_compat.to_device(value, "cpu"))
+
+
+def copy_array(a: Any) -> Any:
+    """A copy of ``a`` in its own library (a NumPy array for NumPy values and numbers)."""
+    if is_foreign(a):
+        return namespace_of(a).asarray(a, copy=True)
+    return np.array(a)
+
+
+def ones_like(a: Any) -> Any:
+    """Ones of ``a``'s shape and dtype, in ``a``'s library."""
+    if is_foreign(a):
+        return namespace_of(a).ones_like(a)
+    return np.ones(np.shape(a), dtype=np.asarray(a).dtype)
+
+
+def zeros_like(a: Any) -> Any:
+    """Zeros of ``a``'s shape and dtype, in ``a``'s library."""
+    if is_foreign(a):
+        return namespace_of(a).zeros_like(a)
+    return np.zeros_like(a)

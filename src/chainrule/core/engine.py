@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import copy_array
 from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.node import Node
@@ -536,12 +537,12 @@ def _run_hooks(hooks: Iterable[Any], g: Any, tensor_mode: bool) -> Any:
         if result is not None:
             g = result if tensor_mode else (result._data if isinstance(result, Tensor) else result)
             if not tensor_mode and type(g) is not _ndarray:
-                g = np.asarray(g)
+                g = _raw_array(g)
     return g
 
 
 def _store_retained(out: Tensor, g: Any, create_graph: bool) -> None:
-    value = _as_tensor(g) if create_graph else _as_tensor(np.array(g._data if isinstance(g, Tensor) else g))
+    value = _as_tensor(g) if create_graph else _as_tensor(copy_array(g._data if isinstance(g, Tensor) else g))
     if out.grad is None:
         out.grad = value
     else:
@@ -562,7 +563,9 @@ def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mo
         data = g._data if isinstance(g, Tensor) else g
         if key.grad is None:
             # Pass-through rules (add, reshape) can hand one array to several leaves: copy then.
-            if id(data) in stored or data.base is not None or not data.flags.writeable:
+            if type(data) is not _ndarray:
+                data = copy_array(data)  # another library's array: no view facts to go by
+            elif id(data) in stored or data.base is not None or not data.flags.writeable:
                 # (A Tensor's clone is an op the interpreters see: cr.jit follows the copy.)
                 data = g.clone()._data if isinstance(g, Tensor) else data.copy()
             stored.add(id(data))
@@ -570,6 +573,6 @@ def _accumulate_leaves(cotangents: dict[Any, Any], create_graph: bool, tensor_mo
         elif key.grad._node is None and key.grad._data.shape == data.shape:
             # (NumPy turns 0-d arithmetic into scalars: keep .grad an array.)
             total = key.grad._data + data
-            key.grad._data = total if type(total) is _ndarray else np.asarray(total)
+            key.grad._data = total if type(total) is _ndarray else _raw_array(total)
         else:
             key.grad = key.grad + _as_tensor(data)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import copy_array, is_foreign, namespace_of, ones_like, zeros_like
 from chainrule.core.engine import _as_tensor, backprop
 from chainrule.core.tensor import Tensor, cut_by
 
@@ -24,9 +25,14 @@ def _seed(tensor: Tensor, gradient: Any, op: str) -> Any:
                 f"shape {tensor.shape}. Pass gradient= (a tensor of that shape), or reduce the "
                 "output first (.sum() or .mean())."
             )
-        return np.ones(tensor._data.shape, dtype=tensor._data.dtype)
+        return ones_like(tensor._data)
     g = gradient
-    data = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=tensor._data.dtype)
+    if isinstance(g, Tensor):
+        data = g._data
+    elif is_foreign(g) or is_foreign(tensor._data):
+        data = g if is_foreign(g) else namespace_of(tensor._data).asarray(g, dtype=tensor._data.dtype)
+    else:
+        data = np.asarray(g, dtype=tensor._data.dtype)
     if data.shape != tensor._data.shape:
         raise ValueError(
             f"{op}: the gradient has shape {data.shape} but the output has shape "
@@ -70,7 +76,7 @@ def run_backward(
         for leaf, g in zip(inputs, grads):
             if g is None:
                 continue
-            gt = _as_tensor(g) if create_graph else _as_tensor(np.array(_data_of(g)))
+            gt = _as_tensor(g) if create_graph else _as_tensor(copy_array(_data_of(g)))
             leaf.grad = gt if leaf.grad is None else leaf.grad + gt
         return
     backprop([(tensor, seed)], retain_graph=retain_graph, create_graph=create_graph, accumulate=True)
@@ -86,7 +92,7 @@ def _cut_message(where: str, op: str) -> str:
 
 
 def _data_of(g: Any) -> np.ndarray:
-    return g._data if isinstance(g, Tensor) else np.asarray(g)
+    return g._data if isinstance(g, Tensor) else (g if is_foreign(g) else np.asarray(g))
 
 
 def grad(
@@ -158,7 +164,7 @@ def grad(
     for x, g in zip(ins, grads):
         if g is None:
             # Reached but with a zero (None) cotangent, or unused with allow_unused.
-            result.append(_as_tensor(np.zeros_like(x._data)) if materialize_grads or not allow_unused else None)
+            result.append(_as_tensor(zeros_like(x._data)) if materialize_grads or not allow_unused else None)
             continue
         result.append(_as_tensor(g) if create_graph else _as_tensor(_owned(g)))
     return tuple(result)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import library_name
 from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.stack import tracked
@@ -30,6 +31,14 @@ def _binary(prim: Any) -> tuple[Any, Any]:
 
 def check_inplace(self: Tensor, op: str) -> None:
     """Refuse in-place writes that PyTorch refuses, before anything is written."""
+    if type(self._data) is not np.ndarray:
+        # Autodiff's in-place checks (versions, views) read NumPy's view facts; other libraries
+        # (a Dask array is immutable anyway) get the out-of-place form.
+        raise RuntimeError(
+            f"{op}: in-place operations are supported on NumPy tensors only; this one holds a "
+            f"{library_name(self._data)} array of shape {tuple(self.shape)}. Write the out-of-place "
+            "form instead (x = x + y, cr.where(mask, value, x))."
+        )
     if state.grad_enabled:
         if self._node is None and self._requires_grad:
             raise RuntimeError(
