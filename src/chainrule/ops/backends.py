@@ -44,15 +44,11 @@ _ALIASES = {
 # ---------------------------------------------------------------- the conversions, raw arrays
 def _owned_numpy(x: Any) -> np.ndarray:
     """``x`` as a NumPy array that nothing else holds (so a later in-place write to the NumPy
-    tensor cannot change what the other library's array shows, nor the other way round)."""
-    if isinstance(x, np.ndarray):
-        return x.copy()
-    if isinstance(x, np.generic) or type(x) in (float, int, bool, complex):
-        return np.asarray(x).copy()
-    out = to_numpy(x)
-    if not (out.flags.owndata and out.flags.writeable):
-        out = out.copy()
-    return out
+    tensor cannot change what the other library's array shows, nor the other way round).
+
+    Always a copy: what another library hands over may be its own memory (array-api-strict
+    gives its inner array; a persisted Dask array's compute may return a chunk it keeps)."""
+    return np.array(to_numpy(x) if is_foreign(x) else x, copy=True)
 
 
 def _convert(x: Any, library: str, chunks: Any) -> Any:
