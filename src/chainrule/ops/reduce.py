@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, extension, namespace_of
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.stack import tracked
@@ -70,8 +71,8 @@ def expand_to(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keep
     return broadcast_to_p(g, shape=shape)
 
 
-def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.sum(x, axis=axis, keepdims=keepdims)
+def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
 # vmap: every reduction and scan here works along its `axis` param (batching="axis").
@@ -91,8 +92,10 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 
 # ---------------------------------------------------------------- helpers for the rules
-def _data(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+def _data(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x._data
+    return x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -108,8 +111,11 @@ def _reduce_back(t: Any, weights: Any, axis: tuple[int, ...] | None, keepdims: b
 
 
 # ---------------------------------------------------------------- mean
-def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.mean(x, axis=axis, keepdims=keepdims)
+def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is not np and dtype_kind(x.dtype) not in "fc":
+        # The standard's mean takes floating arrays only; NumPy averages integers in float64.
+        x = xp.astype(x, xp.float64)
+    return xp.mean(x, axis=axis, keepdims=keepdims)
 
 
 mean_p = Primitive("mean", _mean_impl, nin=1, saves=(), uses_shapes=True, batching="axis")
