@@ -761,6 +761,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE, append: A
             continue
         extra = as_operand(extra)
         if name is not None and np.ndim(as_array(extra)) == 0:
+            xp = namespace_of(as_array(a))
+            if xp is not np and namespace_of(as_array(extra)) is np and not getattr(extra, "requires_grad", False):
+                # A constant scalar joins a's library (a NumPy block would not concatenate with it).
+                extra = Tensor(xp.asarray(np.asarray(as_array(extra)).item(), dtype=as_array(a).dtype))
             extra = broadcast_to_p(extra, shape=shape[:ax] + (1,) + shape[ax + 1 :])
         pieces.append(extra)
     if len(pieces) > 1:
