@@ -126,6 +126,16 @@ def test_backward_builds_a_lazy_gradient() -> None:
     assert data.calls > 0
 
 
+def test_autograd_grad_and_detach_keep_dask_arrays() -> None:
+    data = Counted(X, (CHUNK, D))
+    x = cr.tensor(data.array, requires_grad=True)
+    y = cr.exp(x * 0.5)
+    (gx,) = cr.autograd.grad(y, x, grad_outputs=cr.tensor(da.ones_like(data.array)))
+    d = y.detach()
+    assert _is_dask(gx) and _is_dask(d) and not d.requires_grad and data.calls == 0
+    np.testing.assert_allclose(gx.numpy(), 0.5 * np.exp(0.5 * X), rtol=1e-13)
+
+
 @pytest.mark.parametrize(
     "make_loss, reference, target",
     [(_least_squares, _ls_grad_numpy, Y_REG), (_logistic, _logistic_grad_numpy, Y_CLS)],
