@@ -466,8 +466,13 @@ def program_graph(prog: Program) -> Any:
                                             shape=tuple(np.shape(value)), value=None)))  # fmt: skip
             else:
                 inputs.append(index[r])
+        op = eq.prim.name
+        sub_text = getattr(eq.prim, "sub_text", None)
+        if sub_text is not None:
+            # A control-flow op (jit_control.py): its box shows the sub-programs, indented.
+            op = "\n".join([f"{op}[", *sub_text("  ", [0]), "]"])
         index[eq.out] = add(GraphNode(
-            id=-1, kind="op", label=eq.prim.name, symbol=f"v{eq.out}", op=eq.prim.name,
+            id=-1, kind="op", label=op, symbol=f"v{eq.out}", op=op,
             grad_fn_name=getattr(eq.prim, "grad_fn_name", None), shape=tuple(eq.shape),
             dtype=str(np.dtype(eq.dtype)), inputs=inputs, params=dict(eq.params),
         ))  # fmt: skip

@@ -410,7 +410,9 @@ class _Kernel:
             if not out_groups:
                 # Nothing comes out (a branch run for its callbacks): one empty output.
                 out_groups = [_Group([], self.out_avals)]
-            prims = [(g, _ControlPrimitive(self, in_groups, others, g)) for g in out_groups]
+            # Callbacks inside run with the first group's op only (the others run it again).
+            prims = [(g, _ControlPrimitive(self, in_groups, others, g, quiet=k > 0))
+                     for k, g in enumerate(out_groups)]  # fmt: skip
             layout = self._cached_layout = (in_groups, others, prims)
         return layout
 
@@ -448,12 +450,14 @@ class _ControlPrimitive(Primitive):
     #: jit may replay it: ``impl`` is a pure function of its inputs.
     replayable = True
 
-    def __init__(self, kernel: _Kernel, in_groups: list[_Group], others: list[int], out: _Group) -> None:
+    def __init__(self, kernel: _Kernel, in_groups: list[_Group], others: list[int], out: _Group,
+                 quiet: bool = False) -> None:  # fmt: skip
         self.kernel = kernel
         self.in_groups = in_groups
         self.others = others
         self.out = out
-        self.has_effects = kernel.effects
+        self.quiet = quiet
+        self.has_effects = kernel.effects and not quiet
         nin = len(in_groups) + len(others)
         super().__init__(kernel.kind, self._impl, nin=nin, register=False, differentiable=out.diff,
                          grad_fn_name=f"{_camel(kernel.kind)}Backward0", complex_ok=True)  # fmt: skip
@@ -468,7 +472,14 @@ class _ControlPrimitive(Primitive):
         for g, a in zip(self.in_groups, arrays[n:]):
             for i, v in zip(g.idx, _unpack_raw(np.asarray(a), g)):
                 flat[i] = v
-        outs = self.kernel.run(flat)
+        if self.quiet and not _LOCAL.quiet:
+            _LOCAL.quiet = True
+            try:
+                outs = self.kernel.run(flat)
+            finally:
+                _LOCAL.quiet = False
+        else:
+            outs = self.kernel.run(flat)
         return _pack_raw([outs[i] for i in self.out.idx], self.out)
 
     def _rule(self, k: int) -> Callable[..., Any]:
@@ -549,8 +560,12 @@ def _vjp_sub(sub: Sub, in_idx: list[int], out_idx: list[int], examples: list[Any
 class _CondKernel(_Kernel):
     """``branches[index](*operands)``; input 0 is the predicate (``cond``) or index (``switch``)."""
 
-    def __init__(self, mode: str, branches: list[Sub], index_aval: Any) -> None:
+    def __init__(self, mode: str, branches: list[Sub], index_aval: Any, examples: list[Any]) -> None:
         self.kind = mode
+        #: Values of the inputs (after the index) the branches were traced with: both branches
+        #: ran on them, so the derivatives are traced on them too (not on values met later,
+        #: which the branch not taken may not accept, a singular matrix say).
+        self.examples = [_example(e) for e in examples]
         self.mode = mode
         self.branches = branches
         self.in_avals = [index_aval] + list(branches[0].in_avals)
@@ -585,10 +600,10 @@ class _CondKernel(_Kernel):
         key = (tuple(in_idx), tuple(out_idx))
         kernel = self._vjps.get(key)
         if kernel is None:
-            examples = [_example(a) for a in args[1:]] + [_example(c) for c in cts]
+            examples = self.examples + [_example(c) for c in cts]
             subs = [_vjp_sub(b, [i - 1 for i in in_idx], out_idx, examples, f"vjp_branch{k}")
                     for k, b in enumerate(self.branches)]  # fmt: skip
-            kernel = self._vjps[key] = _CondKernel(self.mode, subs, self.in_avals[0])
+            kernel = self._vjps[key] = _CondKernel(self.mode, subs, self.in_avals[0], examples)
         return kernel.apply([args[0], *args[1:], *cts])
 
     def text(self, pad: str, counter: list[int]) -> list[str]:
@@ -796,7 +811,7 @@ def _choose(what: str, kind: str, index: Any, funs: list[Callable[..., Any]], na
             pass
         else:
             index_aval = (tuple(index.shape), index.dtype)
-            kernel = _CondKernel(what, subs, index_aval)
+            kernel = _CondKernel(what, subs, index_aval, [*arrays, *caps])
             outs = kernel.apply([index, *arrays, *caps])
             return unflatten(out_tree, [o if isinstance(o, Tensor) else wrap_array(np.asarray(o)) for o in outs])
     return _select(what, index, funs, names, operands, what)
@@ -812,8 +827,10 @@ class _ScanKernel(_Kernel):
     """
 
     def __init__(self, kind: str, body: Sub, n: int, lower: int, nconst: int, ncarry: int,
-                 nxs: int, reverse: bool = False) -> None:  # fmt: skip
+                 nxs: int, reverse: bool, examples: list[Any]) -> None:  # fmt: skip
         self.kind = kind
+        #: Values of the inputs the body was traced with (see _CondKernel.examples).
+        self.examples = [_example(e) for e in examples]
         self.body = body
         self.n = n
         self.lower = lower
@@ -875,17 +892,17 @@ class _ScanKernel(_Kernel):
                 outs = replay_bind(body, flat)
                 return list(outs[:nk]) + list(flat[1 + nc:1 + nc + nk])
 
-            examples = self._step_examples(args)
-            sub, caps, _ = trace_sub(with_carries, examples, f"{self.kind}_residuals")
+            sub, caps, _ = trace_sub(with_carries, self._step_examples(), f"{self.kind}_residuals")
             self._res = _ScanKernel(f"{self.kind}_residuals", sub, self.n, self.lower, nc, nk,
-                                    self.nxs, self.reverse)  # fmt: skip
+                                    self.nxs, self.reverse, self.examples)  # fmt: skip
         return self._res
 
-    def _step_examples(self, args: list[Any]) -> list[Any]:
+    def _step_examples(self) -> list[Any]:
+        """The body's inputs at the first step, on the values the loop was traced with."""
         nc, nk = self.nconst, self.ncarry
         k = self.n - 1 if self.reverse else 0
-        xs = [_example(x)[k] for x in args[nc + nk:]]
-        return [self._indices[k], *[_example(a) for a in args[:nc + nk]], *xs]
+        ex = self.examples
+        return [self._indices[k], *ex[:nc + nk], *[x[k] for x in ex[nc + nk:]]]
 
     def vjp(self, args: list[Any], cts: list[Any], in_idx: list[int], out_idx: list[int]) -> list[Any]:
         nc, nk = self.nconst, self.ncarry
@@ -906,7 +923,7 @@ class _ScanKernel(_Kernel):
         key = (tuple(in_idx), tuple(out_idx))
         back = self._back.get(key)
         if back is None:
-            back = self._back[key] = self._backward(args, carries, ct_carry, acc, ct_ys, dcarry, dconst, dxs, oys)
+            back = self._back[key] = self._backward(ct_carry, acc, ct_ys, dcarry, dconst, dxs, oys)
         outs = back.apply([*consts, *ct_carry, *acc, *carries, *xs, *ct_ys])
         ct_c0 = dict(zip(dcarry, outs[:len(dcarry)]))
         acc_out = dict(zip(dconst, outs[len(dcarry):len(dcarry) + len(dconst)]))
@@ -921,9 +938,8 @@ class _ScanKernel(_Kernel):
                 result.append(ct_xs[i - nc - nk])
         return result
 
-    def _backward(self, args: list[Any], carries: list[Any], ct_carry: list[Any], acc: list[Any],
-                  ct_ys: list[Any], dcarry: list[int], dconst: list[int], dxs: list[int],
-                  oys: list[int]) -> _ScanKernel:  # fmt: skip
+    def _backward(self, ct_carry: list[Any], acc: list[Any], ct_ys: list[Any], dcarry: list[int],
+                  dconst: list[int], dxs: list[int], oys: list[int]) -> _ScanKernel:  # fmt: skip
         """The loop run the other way: carry (carry cotangents, constants' cotangent sums),
         xs (the carries of the forward steps, the xs, the ys' cotangents), ys the xs' cotangents."""
         body = self.body
@@ -959,15 +975,19 @@ class _ScanKernel(_Kernel):
             g_const, g_carry, g_x = grads[:na], grads[na:na + nd], grads[na + nd:]
             return [*g_carry, *[a + g for a, g in zip(acc_in, g_const)], *g_x]
 
+        # Traced on the values the loop was traced with: the carries of the forward steps are
+        # stood for by the first step's (the body is known to accept it).
+        ex = self.examples
         k = self.n - 1 if not self.reverse else 0  # the first step the backward loop runs
-        examples = [self._indices[k], *[_example(a) for a in args[:nc]], *[_example(c) for c in ct_carry],
-                    *[_example(a) for a in acc], *[_example(c)[k] for c in carries],
-                    *[_example(x)[k] for x in args[nc + nk:]], *[_example(c)[k] for c in ct_ys]]  # fmt: skip
+        consts, carry0, xs = ex[:nc], ex[nc:nc + nk], ex[nc + nk:]
+        ct_c, acc0, ct_y = [_example(c) for c in ct_carry], [_example(a) for a in acc], [_example(c) for c in ct_ys]
+        examples = [self._indices[k], *consts, *ct_c, *acc0, *carry0, *[x[k] for x in xs], *[c[k] for c in ct_y]]
         sub, caps, _ = trace_sub(step, examples, f"{self.kind}_vjp_body")
         if caps:
             raise RuntimeError(f"jit: the VJP of {self.kind} read values from outside its inputs (internal error)")
+        stacked = [np.broadcast_to(c, (self.n, *np.shape(c))) for c in carry0]
         return _ScanKernel(f"{self.kind}_vjp", sub, self.n, self.lower, nc, nd + na, nk + nx + ny,
-                           not self.reverse)  # fmt: skip
+                           not self.reverse, [*consts, *ct_c, *acc0, *stacked, *xs, *ct_y])  # fmt: skip
 
     def text(self, pad: str, counter: list[int]) -> list[str]:
         head = f"{pad}lower={self.lower}, trips={self.n}" + (", reverse=True" if self.reverse else "")
@@ -1072,7 +1092,7 @@ def _fori_op(lo: int, hi: int, body_fun: Callable[[Any, Any], Any], init_val: An
     prog.inputs = [prog.inputs[0], *prog.inputs[1 + nk:], *prog.inputs[1:1 + nk]]
     cap_avals = sub.in_avals[1 + nk:]
     body = Sub(prog, [sub.in_avals[0], *cap_avals, *sub.in_avals[1:1 + nk]], sub.out_avals)
-    kernel = _ScanKernel("fori_loop", body, hi - lo, lo, len(caps), nk, 0)
+    kernel = _ScanKernel("fori_loop", body, hi - lo, lo, len(caps), nk, 0, False, [*caps, *carry])
     outs = kernel.apply([*caps, *carry])
     return unflatten(tree, [o if isinstance(o, Tensor) else wrap_array(np.asarray(o)) for o in outs])
 
