@@ -70,7 +70,7 @@ from chainrule.transforms.jit_program import Const, Eqn, Program
 from chainrule.transforms.jit_program import _short as jit_program_short
 from chainrule.transforms.pytree import flatten, unflatten
 
-__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing", "callback",
+__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "switch", "is_tracing", "callback",
            "Traced", "retype", "traced_class"]
 
 _ndarray = np.ndarray
@@ -233,13 +233,28 @@ class _Tracing(Interpreter):
         self.opaque: str | None = None
         #: Writes into state (Variables, parameters, their ``.grad``): see ``_StateLog``.
         self.state = _StateLog()
+        #: The stack a sub-program's trace (a cond branch, a loop body: jit_control.py) was
+        #: started under: values of those enclosing traces become inputs of the sub-program.
+        self.parent: tuple[Any, ...] | None = None
+
+    def is_dynamic(self, a: Tensor) -> bool:
+        """Whether a tensor this trace did not make is an input of the program, not a constant."""
+        if _is_state(a):
+            return True
+        if self.parent is None:
+            return False
+        from chainrule.transforms.jit_control import enclosing_tracks
+
+        return enclosing_tracks(self.parent, a)
 
     def capture(self, t: Tensor) -> int:
-        """Make the state tensor ``t`` an input of the program (read at every call)."""
+        """Make ``t`` (state, or a value of an enclosing trace) an input of the program, read
+        at every call; state is also snapshotted so that what tracing writes is undone."""
         s = self.new_slot(t._data)
         self.captures.append(t)
         self.capture_slots.append(s)
-        self.state.on_capture(self, t, len(self.captures) - 1)
+        if _is_state(t):
+            self.state.on_capture(self, t, len(self.captures) - 1)
         return s
 
     def new_slot(self, data: np.ndarray) -> int:
@@ -278,7 +293,7 @@ class _Tracing(Interpreter):
         traced = False
         for a in args:
             s = self.slot_of(a)
-            if s is None and isinstance(a, Tensor) and _is_state(a):
+            if s is None and isinstance(a, Tensor) and self.is_dynamic(a):
                 s = self.capture(a)
             if s is None:
                 if isinstance(a, Tensor) and self.state.pre_grads:
@@ -290,7 +305,8 @@ class _Tracing(Interpreter):
         out = bind_below(self, prim, args, params)
         if not traced:
             return out  # computed from constants only: a constant of the program
-        if self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE:
+        if (self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE
+                and not getattr(prim, "replayable", False)):  # fmt: skip
             # A one-off primitive (a custom_vjp call hands out the output its fwd computed):
             # its impl cannot run again on new values.
             self.opaque = prim.name
@@ -300,6 +316,10 @@ class _Tracing(Interpreter):
             if type(out) is not _ndarray:
                 out = np.asarray(out)
             data = out
+        if self.parent is not None:
+            from chainrule.transforms.jit_control import strict_check
+
+            strict_check(self, prim, args, params, data)
         slot = self.new_slot(data)
         self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype, _origin()))
         if isinstance(out, Tensor):
@@ -311,7 +331,7 @@ class _Tracing(Interpreter):
         refs = []
         for a in args:
             s = self.slot_of(a) if isinstance(a, (Tensor, _ndarray)) else None
-            if s is None and isinstance(a, Tensor) and _is_state(a):
+            if s is None and isinstance(a, Tensor) and self.is_dynamic(a):
                 s = self.capture(a)
             if s is None and mutates and isinstance(a, Tensor):
                 # (A value the trace lost track of, a gradient copied outside any op, say: the
@@ -789,8 +809,13 @@ def program_graph(prog: Program) -> Any:
                                             shape=tuple(np.shape(value)), value=None)))  # fmt: skip
             else:
                 inputs.append(index[r])
+        op = eq.prim.name
+        sub_text = getattr(eq.prim, "sub_text", None)
+        if sub_text is not None:
+            # A control-flow op (jit_control.py): its box shows the sub-programs, indented.
+            op = "\n".join([f"{op}[", *sub_text("  ", [0]), "]"])
         index[eq.out] = add(GraphNode(
-            id=-1, kind="op", label=eq.prim.name, symbol=f"v{eq.out}", op=eq.prim.name,
+            id=-1, kind="op", label=op, symbol=f"v{eq.out}", op=op,
             grad_fn_name=getattr(eq.prim, "grad_fn_name", None), shape=tuple(eq.shape),
             dtype=str(np.dtype(eq.dtype)), inputs=inputs, params=dict(eq.params),
         ))  # fmt: skip
@@ -990,7 +1015,9 @@ def _replay_bind(program: Program, inputs: list[Any]) -> tuple[Any, ...]:
         if type(eq.prim) is _Effect:
             eq.prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args])
             continue
-        env[eq.out] = bind(eq.prim, *args, **eq.params)
+        # A control-flow op (jit_control.py) may replay its sub-programs op by op instead.
+        replay = getattr(eq.prim, "replay_bind", None)
+        env[eq.out] = bind(eq.prim, *args, **eq.params) if replay is None else replay(*args)
     return tuple(wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r]
                  for r in program.outputs)  # fmt: skip
 
@@ -1035,88 +1062,7 @@ def jit(fun: Callable[..., Any] | None = None, static_argnums: Any = (), donate_
 
 
 # ---------------------------------------------------------------------- control flow
-def _is_traced(x: Any) -> bool:
-    if not is_tracing():
-        return False
-    return any(type(i) is _Tracing and i.tracks(x) for i in state.stack if isinstance(x, Tensor))
-
-
-def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
-    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, also on a traced ``pred``.
-
-    With a concrete ``pred`` (outside jit, or a static value) only the chosen branch runs. With a
-    traced one both branches are traced, must give the same structure, shapes and dtypes, and the
-    result is selected elementwise with ``where`` (so gradients flow to the chosen branch only;
-    as with ``cr.where``, a branch that is NaN or infinite where it is not chosen can still make
-    the gradient NaN: keep the other branch's inputs in its domain).
-
-    >>> import chainrule as cr
-    >>> f = cr.jit(lambda p, x: cr.cond(p > 0, lambda v: v * 2.0, lambda v: -v, x))
-    >>> f(cr.tensor(1.0), cr.tensor([1.0, 2.0])), f(cr.tensor(-1.0), cr.tensor([1.0, 2.0]))
-    (tensor([2., 4.], dtype=float64), tensor([-1., -2.], dtype=float64))
-    """
-    if not _is_traced(pred):
-        p = pred
-        if isinstance(p, Tensor):
-            if p.size != 1:
-                raise ValueError(f"cond: pred must be a scalar, got shape {tuple(p.shape)}")
-            p = bool(p._data.reshape(()))
-        return true_fun(*operands) if p else false_fun(*operands)
-    if tuple(pred.shape) != ():
-        raise ValueError(f"cond: pred must be a scalar, got shape {tuple(pred.shape)}")
-    from chainrule.ops.binary import where
-
-    a_leaves, a_def = flatten(true_fun(*operands))
-    b_leaves, b_def = flatten(false_fun(*operands))
-    if a_def != b_def:
-        raise TypeError(f"cond: the branches return different structures: {a_def!r} and {b_def!r}")
-    out = []
-    for a, b in zip(a_leaves, b_leaves):
-        if np.shape(_shape_of(a)) != np.shape(_shape_of(b)) or _dtype_of(a) != _dtype_of(b):
-            raise TypeError(
-                f"cond: the branches return different shapes/dtypes: {tuple(np.shape(_shape_of(a)))} "
-                f"{_dtype_of(a)} and {tuple(np.shape(_shape_of(b)))} {_dtype_of(b)}; both must match"
-            )
-        out.append(where(pred, a, b))
-    return unflatten(a_def, out)
-
-
-def _shape_of(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _dtype_of(x: Any) -> Any:
-    return _shape_of(x).dtype
-
-
-def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
-    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns ``val``.
-
-    The bounds must be Python ints (or static values): inside jit the body is traced once per
-    iteration into the program (unrolled), which is what reverse-mode differentiation of a loop
-    needs anyway. A traced bound raises.
-
-    >>> import chainrule as cr
-    >>> cr.jit(lambda x: cr.fori_loop(0, 3, lambda i, v: v * 2.0, x))(cr.tensor(1.0))
-    tensor(8., dtype=float64)
-    """
-    bounds = []
-    for name, b in (("lower", lower), ("upper", upper)):
-        if isinstance(b, Tensor):
-            if _is_traced(b):
-                raise ConcretizationError(
-                    f"fori_loop: the {name} bound is a traced tensor; the number of iterations must "
-                    "be known while tracing. Pass it as a Python int or mark it static "
-                    "(cr.jit(f, static_argnums=...))."
-                )
-            b = int(b)
-        if not isinstance(b, (int, np.integer)):
-            raise TypeError(f"fori_loop: the {name} bound must be an int, got {type(b).__name__}")
-        bounds.append(int(b))
-    val = init_val
-    for i in range(bounds[0], bounds[1]):
-        val = body_fun(i, val)
-    return val
+# cond, switch and fori_loop trace their branches / body once into sub-programs: jit_control.py.
 
 
 def callback(fn: Callable[..., Any], *args: Any) -> None:
@@ -1155,3 +1101,7 @@ def retype(t: Any, cls: type) -> Any:
     if type(t) is Traced:
         t.__class__ = traced_class(cls)
     return t
+
+
+# (At the end: jit_control builds on the classes above.)
+from chainrule.transforms.jit_control import cond, fori_loop, switch  # noqa: E402
