@@ -297,18 +297,30 @@ def test_integer_carry_and_callbacks_in_the_body() -> None:
     _close(cr.jit(cr.grad(lambda v: f(v)[1]))(cr.tensor(2.0)), cr.tensor(1.5**4))
 
 
-def test_a_body_that_needs_the_index_value_is_unrolled() -> None:
-    # xs[i] makes i part of the op: traced once, the program would always read xs[0].
+def test_a_body_that_indexes_with_the_loop_index_stays_one_loop() -> None:
+    # xs[i]: the index is an input of the getitem op, read at every step (not xs[0] each time).
     f = cr.jit(lambda xs: cr.fori_loop(0, 4, lambda i, s: s + xs[i] * xs[i], cr.tensor(0.0)))
     xs = cr.tensor([1.0, 2.0, 3.0, 4.0])
     _close(f(xs), cr.tensor(30.0))
     _close(f(xs * 2.0), cr.tensor(120.0))
-    assert _ops(f.lower(xs), "fori_loop") == 0
+    assert _ops(f.lower(xs), "fori_loop") == 1
     _close(cr.jit(cr.grad(lambda xs: f(xs)))(xs), 2.0 * xs)
     # The same with an index computed from i (a reverse loop).
     g = cr.jit(lambda xs: cr.fori_loop(0, 4, lambda i, s: s * 10.0 + xs[3 - i], cr.tensor(0.0)))
     _close(g(xs), cr.tensor(4321.0))
     _close(g(xs + 1.0), cr.tensor(5432.0))
+    assert _ops(g.lower(xs), "fori_loop") == 1
+
+
+def test_a_body_that_needs_the_index_value_in_settings_is_unrolled() -> None:
+    # A mask made from i decides the shape of what it selects: the loop is unrolled (i concrete).
+    def body(i, s):
+        return s + cr.sum(xs_[cr.arange(4) <= i])
+
+    xs_ = cr.tensor([1.0, 2.0, 3.0, 4.0])
+    f = cr.jit(lambda s: cr.fori_loop(0, 4, body, s))
+    _close(f(cr.tensor(0.0)), cr.tensor(1.0 + 3.0 + 6.0 + 10.0))
+    assert _ops(f.lower(cr.tensor(0.0)), "fori_loop") == 0
 
 
 def test_fori_loop_errors_and_edge_cases() -> None:

@@ -56,7 +56,7 @@ import linecache
 import os
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -236,6 +236,11 @@ class _Tracing(Interpreter):
         #: The stack a sub-program's trace (a cond branch, a loop body: jit_control.py) was
         #: started under: values of those enclosing traces become inputs of the sub-program.
         self.parent: tuple[Any, ...] | None = None
+        #: id(the read-only array an index holds) -> the slot of the traced value it was made
+        #: from (``ops.indexing.INDEX_HOOKS``): the op reads it as an input at every call.
+        self.index_arrays: dict[int, int] = {}
+        #: slot -> "argument k" for the function's tensor arguments (for error messages).
+        self.arg_names: dict[int, str] = {}
 
     def is_dynamic(self, a: Tensor) -> bool:
         """Whether a tensor this trace did not make is an input of the program, not a constant."""
@@ -302,6 +307,13 @@ class _Tracing(Interpreter):
             else:
                 refs.append(s)
                 traced = True
+        record = params
+        if params:
+            dynamic: list[int] = []
+            record = _dynamic_settings(self, prim, params, len(args), dynamic)
+            if dynamic:
+                refs.extend(dynamic)
+                traced = True
         out = bind_below(self, prim, args, params)
         if not traced:
             return out  # computed from constants only: a constant of the program
@@ -319,9 +331,11 @@ class _Tracing(Interpreter):
         if self.parent is not None:
             from chainrule.transforms.jit_control import strict_check
 
-            strict_check(self, prim, args, params, data)
+            strict_check(self, prim, args, record, data)
         slot = self.new_slot(data)
-        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype, _origin()))
+        if record is not params:
+            prim = _DynamicIndex(prim, len(args))  # type: ignore[assignment]
+        self.eqns.append(Eqn(prim, tuple(refs), dict(record), slot, data.shape, data.dtype, _origin()))
         if isinstance(out, Tensor):
             self.mark(out)
         return out
@@ -594,6 +608,137 @@ def host_update(fn: Callable[..., Any], *args: Any) -> None:
         fn(*[a._data if isinstance(a, Tensor) else a for a in args])
         return
     interp.effect(fn, args, mutates=True)
+# ---------------------------------------------------------------------- traced indices
+class _In(NamedTuple):
+    """In the settings of a :class:`_DynamicIndex` op: its input number ``k`` goes here."""
+
+    k: int
+
+    def __repr__(self) -> str:
+        return f"<input {self.k}>"
+
+
+#: The primitives whose integer-array settings (an index) may be read from the program at every
+#: call: the result's shape depends on the index's shape only, not on its values.
+_INDEX_PRIMS = frozenset({"getitem", "index_add", "index_put"})
+
+
+def _index_hook(source: Any, frozen: np.ndarray) -> None:
+    """``ops.indexing.normalize_index`` made ``frozen`` from ``source``: if a trace follows
+    ``source`` (or it is state), the op that gets the index reads it from the program."""
+    if not state.stack:
+        return
+    interp = _innermost_tracing()
+    if interp is None:
+        return
+    s = interp.slot_of(source)
+    if s is None and isinstance(source, Tensor) and interp.is_dynamic(source):
+        s = interp.capture(source)
+    if s is not None:
+        interp.index_arrays[id(frozen)] = s
+        interp.keep.append(frozen)
+
+
+def _dynamic_settings(interp: _Tracing, prim: Any, params: dict[str, Any], nin: int,
+                      found: list[int]) -> dict[str, Any]:  # fmt: skip
+    """``params`` with each array that is a traced value (an index made from a traced tensor)
+    replaced by ``_In(k)``, its slot appended to ``found``; ``params`` itself if there is none."""
+
+    def walk(v: Any) -> Any:
+        if type(v) is _ndarray:
+            s = interp.index_arrays.get(id(v))
+            if s is None:
+                s = interp.slots.get(id(v))
+            if s is None:
+                return v
+            _check_dynamic(interp, prim, v, s)
+            found.append(s)
+            return _In(nin + len(found) - 1)
+        if type(v) in (tuple, list):
+            new = [walk(x) for x in v]
+            return v if all(a is b for a, b in zip(new, v)) else type(v)(new)
+        return v
+
+    out = {k: walk(v) for k, v in params.items()}
+    return out if found else params
+
+
+def _check_dynamic(interp: _Tracing, prim: Any, arr: np.ndarray, slot: int) -> None:
+    """Refuse a traced array in settings that the program cannot read at every call."""
+    what = interp.arg_names.get(slot, "a traced value")
+    where = f"{prim.name} at {_user_line()}"
+    error: type[Exception] = ConcretizationError
+    if interp.parent is not None:
+        from chainrule.transforms.jit_control import _Leak
+
+        error = _Leak  # (in a cond branch or loop body: unrolled or selected instead, see jit_control)
+    if prim.name in _INDEX_PRIMS and arr.dtype.kind == "b":
+        raise error(
+            f"jit: a boolean mask made from {what} (shape {arr.shape}) indexes in {where}: which "
+            "entries it selects, and so the result's shape, depends on its values, which the "
+            "program cannot follow (JAX raises NonConcreteBooleanIndexError here). Use "
+            "cr.where(mask, x, fill) to keep the shape, or make the mask static "
+            "(cr.jit(f, static_argnums=...))."
+        )
+    if prim.name not in _INDEX_PRIMS or arr.dtype.kind not in "iu":
+        raise error(
+            f"jit: the values of {what} ({arr.dtype}, shape {arr.shape}) were read into the "
+            f"settings of {where}; the program would keep this call's values at every call. "
+            "Make that argument static (cr.jit(f, static_argnums=...)), or pass it where the op "
+            "takes a tensor."
+        )
+
+
+def _fill(v: Any, values: Sequence[Any]) -> Any:
+    """``v`` (settings) with each ``_In(k)`` replaced by ``values[k]``."""
+    if type(v) is dict:
+        return {key: _fill(x, values) for key, x in v.items()}
+    if type(v) is _In:
+        return values[v.k]
+    if type(v) in (tuple, list):
+        return type(v)(_fill(x, values) for x in v)
+    return v
+
+
+class _DynamicIndex:
+    """A primitive (``getitem``, ``index_put``, ``index_add``) whose index was made from a traced
+    tensor: the index arrays are inputs after the primitive's own, so every call reads the
+    values it is given (JAX's gather/scatter with a traced index)."""
+
+    effect = False
+
+    def __init__(self, prim: Primitive, nin: int) -> None:
+        self.prim = prim
+        self.nin = nin
+        self.name = prim.name
+        self.differentiable = prim.differentiable
+        self.grad_fn_name = getattr(prim, "grad_fn_name", None)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _DynamicIndex and other.prim is self.prim and other.nin == self.nin
+
+    def __hash__(self) -> int:
+        return hash((id(self.prim), self.nin))
+
+    def impl(self, *arrays: Any, **params: Any) -> Any:
+        return self.prim.impl(*arrays[:self.nin], **_fill(params, arrays))
+
+    def replay_bind(self, *args: Any, **params: Any) -> Any:
+        """``bind`` with the index arrays read from the traced inputs (an enclosing trace then
+        sees them: the same array objects)."""
+        n = self.nin
+        values: list[Any] = list(args[:n])
+        for a in args[n:]:
+            if type(a).__name__ == "BatchedTensor":
+                raise NotImplementedError(
+                    f"jit: {self.name} with an index that vmap batches, replayed from a jitted "
+                    "function, is not supported; vmap the function before jitting it "
+                    "(cr.jit(cr.vmap(f)))"
+                )
+            values.append(a._data if isinstance(a, Tensor) else np.asarray(a))
+        return bind(self.prim, *args[:n], **_fill(params, values))
+
+
 #: Unregistered primitives whose impl is a pure function of its inputs.
 _REPLAYABLE = frozenset({"custom_alias", "custom_probe"})
 
@@ -642,6 +787,10 @@ def _install_variable_hook() -> None:
 
     if _variable_write not in VARIABLE_WRITE_HOOKS:
         VARIABLE_WRITE_HOOKS.append(_variable_write)
+    from chainrule.ops.indexing import INDEX_HOOKS
+
+    if _index_hook not in INDEX_HOOKS:
+        INDEX_HOOKS.append(_index_hook)
 
 
 def is_tracing() -> bool:
@@ -915,6 +1064,12 @@ class Jitted:
         dynamic, kwargs = unflatten(tree, traced_leaves)
         it = iter(dynamic)
         call_args = [args[i] if i in static else next(it) for i in range(len(args))]
+        for i, a in enumerate(call_args):
+            if isinstance(a, Tensor) and i not in static and interp.slot_of(a) is not None:
+                interp.arg_names[interp.slot_of(a)] = f"argument {i}"
+        for k, a in kwargs.items():
+            if isinstance(a, Tensor) and interp.slot_of(a) is not None:
+                interp.arg_names[interp.slot_of(a)] = f"argument {k!r}"
         saved = state.stack
         set_stack(())
         push(interp)
@@ -1017,7 +1172,7 @@ def _replay_bind(program: Program, inputs: list[Any]) -> tuple[Any, ...]:
             continue
         # A control-flow op (jit_control.py) may replay its sub-programs op by op instead.
         replay = getattr(eq.prim, "replay_bind", None)
-        env[eq.out] = bind(eq.prim, *args, **eq.params) if replay is None else replay(*args)
+        env[eq.out] = bind(eq.prim, *args, **eq.params) if replay is None else replay(*args, **eq.params)
     return tuple(wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r]
                  for r in program.outputs)  # fmt: skip
 

@@ -278,7 +278,8 @@ def replay_bind(sub: Sub, args: Sequence[Any]) -> list[Any]:
         if type(eq.prim) is _Effect:
             continue
         ins = [r.value if isinstance(r, Const) else env[r] for r in eq.ins]
-        env[eq.out] = bind(eq.prim, *ins, **eq.params)
+        replay = getattr(eq.prim, "replay_bind", None)  # (a control op, an op with a traced index)
+        env[eq.out] = bind(eq.prim, *ins, **eq.params) if replay is None else replay(*ins, **eq.params)
     return [wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r] for r in prog.outputs]
 
 

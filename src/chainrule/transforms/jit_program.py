@@ -510,6 +510,8 @@ def _short(v: Any) -> str:
         return f"const:{_aval(v.shape, v.dtype)}"
     if isinstance(v, np.generic):
         return repr(v.item())
+    if isinstance(v, tuple) and hasattr(v, "_fields"):
+        return repr(v)  # (a named tuple: jit's ``_In`` marks an index read from an input)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(_short(x) for x in v)
         return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
