@@ -396,3 +396,80 @@ def test_viz_shows_the_sub_programs() -> None:
     assert "= neg" in node.op and "= mul" in node.op
     drawing = f.lower(cr.tensor(1.0), cr.tensor([1.0, 2.0])).draw(engine="matplotlib")
     assert "branches=(" in drawing.dot
+
+
+# ---------------------------------------------------------------- state written inside control flow
+def test_state_write_in_a_cond_branch_is_a_clear_error_and_leaves_state_alone() -> None:
+    from chainrule import tf
+
+    v = tf.Variable(0.0, dtype=tf.float64)
+
+    def f(p, x):
+        def writes(x):
+            v.assign_add(x)
+            return x * 2.0
+
+        return cr.cond(p > 0, writes, lambda x: x - 1.0, x)
+
+    with pytest.raises(NotImplementedError, match=r"cond branch writes state: it writes a \w*Variable"):
+        cr.jit(f)(cr.tensor(1.0), cr.tensor(3.0))
+    assert v.numpy() == 0.0  # (tracing wrote it once; the failed trace undid it)
+    # The same with an in-place update of a parameter, and in a switch.
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def g(i, x):
+        def bump(x):
+            with cr.no_grad():
+                w.add_(x)
+            return x
+
+        return cr.switch(i, [bump, lambda x: x * 0.0], x)
+
+    with pytest.raises(NotImplementedError, match="switch branch writes state"):
+        cr.jit(g)(cr.tensor(0), cr.tensor([1.0, 1.0]))
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
+    # What works: the new value from cond, written outside it, at every call.
+    h = cr.jit(lambda p, x: v.assign(cr.cond(p > 0, lambda u: v + u, lambda u: v * 1.0, x)))
+    for p, want in ((1.0, 3.0), (-1.0, 3.0), (1.0, 6.0)):
+        h(cr.tensor(p), cr.tensor(3.0))
+        assert v.numpy() == want
+
+
+def test_state_write_in_a_loop_body_happens_at_every_step_and_call() -> None:
+    from chainrule import tf
+
+    acc = tf.Variable(0.0, dtype=tf.float64)
+
+    def f(x):
+        def body(i, c):
+            acc.assign_add(c)
+            return c + 1.0
+
+        return cr.fori_loop(0, 3, body, x)
+
+    jf = cr.jit(f)
+    _close(jf(cr.tensor(1.0)), cr.tensor(4.0))
+    assert acc.numpy() == 1.0 + 2.0 + 3.0
+    _close(jf(cr.tensor(10.0)), cr.tensor(13.0))
+    assert acc.numpy() == 6.0 + 10.0 + 11.0 + 12.0
+    # A parameter updated in place in the body (an SGD step per iteration) as well.
+    w = cr.tensor([1.0, -1.0], requires_grad=True)
+
+    def train(x):
+        def step(i, c):
+            with cr.no_grad():
+                w.sub_(0.1 * x * w)
+            return c + cr.sum(w.detach())
+
+        return cr.fori_loop(0, 2, step, cr.tensor(0.0))
+
+    jt = cr.jit(train)
+    eager_w = np.array([1.0, -1.0])
+    for x in ([1.0, 2.0], [0.5, 0.5]):
+        out = jt(cr.tensor(x))
+        want = 0.0
+        for _ in range(2):
+            eager_w = eager_w - 0.1 * np.array(x) * eager_w
+            want += eager_w.sum()
+        np.testing.assert_allclose(w.numpy(), eager_w, rtol=1e-12)
+        np.testing.assert_allclose(out.numpy(), want, rtol=1e-12)

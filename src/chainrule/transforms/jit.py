@@ -404,7 +404,9 @@ class _StateLog:
 
     def __init__(self) -> None:
         #: (tensor, its array, a copy of the values when the trace first read it)
-        self.snapshots: list[tuple[Tensor, np.ndarray, np.ndarray]] = []
+        #: (tensor, its array, a copy of the values, its requires_grad flag and node) when the
+        #: trace first read it: an in-place write under no_grad while tracing clears the flag.
+        self.snapshots: list[tuple[Tensor, np.ndarray, np.ndarray, bool, Any]] = []
         #: id(array of a captured tensor) -> its capture index
         self.captured: dict[int, int] = {}
         #: capture index -> the slot holding its last value written while tracing
@@ -422,11 +424,20 @@ class _StateLog:
     def on_capture(self, interp: _Tracing, t: Tensor, index: int) -> None:
         data = t._data
         self.captured[id(data)] = index
-        self.snapshots.append((t, data, np.array(data, copy=True)))
+        self.snapshots.append((t, data, np.array(data, copy=True), t._requires_grad, t._node))
         if t._requires_grad and t._node is None and not isinstance(t, Traced):
             g = t.grad
             self.pre_grads.append((t, g, None if g is None else g._data))
             if g is not None and interp.slot_of(g) is None:
+                if interp.parent is not None:
+                    # A sub-program (jit_control.py) takes only tensors: the top-level trace reads
+                    # the gradient at every call, and the sub-program takes it from there.
+                    outer = next(i for i in reversed(interp.parent) if type(i) is _Tracing)
+                    if outer.slot_of(t) is None:
+                        outer.capture(t)
+                    if outer.slot_of(g) is not None:
+                        interp.capture(g)
+                    return
                 s = interp.new_slot(g._data)
                 interp.captures.append(_GradOf(t))  # type: ignore[arg-type]
                 interp.capture_slots.append(s)
@@ -491,7 +502,8 @@ class _StateLog:
 
     def restore(self) -> None:
         """Undo what tracing wrote into state (the program redoes it at every call)."""
-        for t, data, copy in self.snapshots:
+        for t, data, copy, requires_grad, node in self.snapshots:
+            t._requires_grad, t._node = requires_grad, node
             if t._data is not data:
                 t._data = data
             try:

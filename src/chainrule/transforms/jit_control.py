@@ -32,10 +32,13 @@ Each control op is a primitive (:class:`_ControlPrimitive`), so the transforms s
   batching levels above the trace) control flow is traced as before: ``cond`` runs both branches
   and selects, ``fori_loop`` unrolls.
 
-A sub-program must not read a traced value into an op's settings (``x[i]`` with the loop index
-``i`` makes the index part of the op): such a read is detected (the arrays of a sub-trace are
-read-only, so an index made from one is the traced array itself) and the loop is unrolled (the
-``cond`` selects with ``where``) instead, which gives the right values.
+An index made from a traced value (``x[i]`` with the loop index ``i``) is an input of its op
+(``jit._DynamicIndex``), so a body or branch that indexes stays one op. A sub-program must not
+read a traced value into other settings (a boolean mask, a shape): such a read is detected and
+the loop is unrolled (the ``cond`` selects with ``where``) instead, which gives the right values.
+A branch that writes state (``Variable.assign``, an in-place update of a parameter, an
+optimizer step) is refused at trace time; a loop body that does is unrolled, so that every
+step's write is the enclosing trace's own.
 """
 
 from __future__ import annotations
@@ -76,6 +79,33 @@ class _Leak(ConcretizationError):
 
 class _Opaque(Exception):
     """A sub-trace met a primitive jit cannot replay (a custom_vjp call)."""
+
+
+class _StateWrite(Exception):
+    """A sub-trace wrote state (a Variable, a parameter in place, an optimizer step, a .grad)."""
+
+
+def _state_written(interp: _Tracing) -> str | None:
+    """What a trace wrote into state (None: nothing), from its state log and its updates."""
+    log = interp.state
+    if log.writes:
+        t = interp.captures[min(log.writes)]
+        return f"it writes a {type(t).__name__} of shape {tuple(t._data.shape)} in place (assign, an in-place op)"
+    if any(getattr(eq.prim, "mutates", False) for eq in interp.eqns):
+        return "it runs an optimizer step (an in-place update of parameters)"
+    for t, g0, d0 in log.pre_grads:
+        if t.grad is not g0 or (g0 is not None and g0._data is not d0):
+            return f"it sets the .grad of a parameter of shape {tuple(t.shape)}"
+    return log.problem
+
+
+def _state_error(what: str, why: str) -> Exception:
+    return NotImplementedError(
+        f"jit: a {what} writes state: {why}. Inside cr.jit each {what} is traced once into a "
+        "sub-program, which does not write state at every call. Compute the new value inside and "
+        "write it outside, e.g. v.assign(cr.cond(p, lambda: v + 1.0, lambda: v * 1.0)), or run "
+        "the function without jit."
+    )
 
 
 # ---------------------------------------------------------------------- sub-programs
@@ -200,6 +230,9 @@ def trace_sub(fun: Callable[..., Sequence[Any]], examples: Sequence[Any], name: 
     try:
         with np.errstate(all="ignore"):
             outs = list(fun(*args))
+        why = _state_written(interp)
+        if why is not None:
+            raise _StateWrite(why)
         outputs: list[Any] = []
         out_avals: list[Any] = []
         values: list[np.ndarray] = []
@@ -219,6 +252,7 @@ def trace_sub(fun: Callable[..., Sequence[Any]], examples: Sequence[Any], name: 
     finally:
         set_stack(saved)
         state.grad_enabled = grad_mode
+        interp.state.restore()  # (what tracing wrote into state: not written by this trace)
         for ref in interp.traced:
             t = ref()
             if t is not None:
@@ -699,7 +733,14 @@ def _select(what: str, index: Any, funs: Sequence[Callable[..., Any]], names: Se
     """Today's way, and JAX's for a batched predicate: run every branch, select with ``where``."""
     from chainrule.ops.binary import where
 
+    interp = next((i for i in reversed(state.stack) if type(i) is _Tracing), None)
+    before = None if interp is None else (dict(interp.state.writes), len(interp.eqns))
     results = [flatten(f(*operands)) for f in funs]
+    if interp is not None:
+        # Every branch ran: a state write in one would happen whichever is chosen.
+        new_updates = any(getattr(eq.prim, "mutates", False) for eq in interp.eqns[before[1]:])
+        if interp.state.writes != before[0] or new_updates:
+            raise _state_error(f"{what} branch", "a branch wrote into a Variable or parameter")
     avals = [[(np.shape(_raw_or_array(x)), _raw_or_array(x).dtype) for x in leaves] for leaves, _ in results]
     _check_same(what, names, [t for _, t in results], avals)
     if mode == "cond":
@@ -806,6 +847,8 @@ def _choose(what: str, kind: str, index: Any, funs: list[Callable[..., Any]], na
     if _sub_programs_allowed():
         try:
             subs, caps, out_tree, arrays = _trace_branches(what, funs, names, operands)
+        except _StateWrite as exc:
+            raise _state_error(f"{what} branch", str(exc)) from None
         except (_Leak, _Opaque):
             pass
         else:
@@ -1004,9 +1047,10 @@ def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_
     once into a sub-program and the program holds one ``fori_loop`` op that replays it
     ``upper - lower`` times (the program's size does not depend on the trip count). The carry
     ``val`` may be a pytree of tensors; ``body_fun`` must return the same structure, shapes and
-    dtypes. Inside the body ``i`` is a traced int64 scalar: compute with it, but a body that
-    needs its value in Python (``x[i]``, ``int(i)``, a shape) is unrolled instead, one traced
-    body per iteration, as are loops under ``vmap``/``jvp`` levels inside jit.
+    dtypes. Inside the body ``i`` is a traced int64 scalar: compute with it and index with it
+    (``x[i]``); a body that needs its value in Python (``int(i)``, a shape, a mask) or writes
+    state (``Variable.assign_add``) is unrolled instead, one traced body per iteration, as are
+    loops under ``vmap``/``jvp`` levels inside jit.
 
     Reverse mode through the loop is exact: the loop runs forward again keeping each step's
     carry, then the body's VJP runs over the steps in reverse; second derivatives work.
@@ -1083,7 +1127,8 @@ def _fori_op(lo: int, hi: int, body_fun: Callable[[Any, Any], Any], init_val: An
     examples = [np.asarray(lo, dtype=_INDEX), *carry]
     try:
         sub, caps, _ = trace_sub(flat_body, examples, "body")
-    except (_Leak, _Opaque):
+    except (_Leak, _Opaque, _StateWrite):
+        # (A body that writes state is unrolled: each step's writes are the trace's own.)
         return _UNROLL
     # The body's inputs are (i, carry, captures); the kernel's constants come first.
     nk = len(carry)
