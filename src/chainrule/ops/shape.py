@@ -8,6 +8,7 @@ prefix the batch axes to a ``shape``/``axes``/``widths`` setting.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -52,7 +53,13 @@ def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
 
 # ---------------------------------------------------------------- reshape
 def _reshape_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
-    return xp.reshape(x, shape)
+    if xp is np:
+        return np.reshape(x, shape)
+    try:
+        return xp.reshape(x, shape)
+    except NotImplementedError:
+        # Dask reshapes only by merging or splitting whole dimensions: flattening first is both.
+        return xp.reshape(xp.reshape(x, (-1,)), shape)
 
 
 def _reshape_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
@@ -210,7 +217,7 @@ def reshape(x: Any, *shape: Any) -> Any:
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = shape[0]
     target = _normalize_shape(shape)
-    size = int(np.size(as_array(x)))
+    size = math.prod(np.shape(as_array(x)))
     if target.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got shape {target}")
     known = int(np.prod([s for s in target if s != -1])) if target else 1
