@@ -959,7 +959,11 @@ def _cholesky_impl(x: Any, *, xp: Any = np) -> Any:
         return np.linalg.cholesky(x)
     # NumPy reads the lower triangle only; the standard leaves that to the library: hand it the
     # symmetric matrix of the lower triangle, so every library sees the same input.
-    return linalg_fn(xp, "cholesky", "cholesky")(_sym_from_lower(xp, x))
+    fn = linalg_fn(xp, "cholesky", "cholesky")
+    if getattr(xp, "__name__", "").endswith("dask.array"):
+        # array_api_compat (1.x) forwards to dask's cholesky, whose default is the UPPER factor.
+        return fn(_sym_from_lower(xp, x), lower=True)
+    return fn(_sym_from_lower(xp, x))
 
 
 def _sym_from_lower(xp: Any, x: Any) -> Any:
