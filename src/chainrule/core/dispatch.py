@@ -231,11 +231,12 @@ def _run(prim: Primitive, datas: Any, params: dict[str, Any]) -> Any:
 
 def _foreign_impl(prim: Primitive, datas: Any) -> tuple[Any, list[Any]]:
     """The forward and the inputs for values among which an array of another library than NumPy
-    may be (core/backend.py): that library's forward, with 0-d NumPy values as Python scalars."""
+    may be (core/backend.py): that library's forward, with NumPy scalars and 0-d arrays as Python
+    numbers."""
     xp = foreign_namespace(datas, prim.name)
     if xp is np:
         return prim.impl, list(datas)
-    return impl_for(prim, xp), [d.item() if type(d) is _ndarray else d for d in datas]
+    return impl_for(prim, xp), [d.item() if type(d) is _ndarray or isinstance(d, np.generic) else d for d in datas]
 
 
 def _bind_foreign(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
