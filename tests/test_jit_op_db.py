@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.transforms.jit import ConcretizationError
 from tests.test_op_db import CASES, DIFF_CASES, DIFF_IDS, IDS, _closure
 
 SECOND = [c for c in DIFF_CASES if c[0].second_order]
@@ -17,7 +18,8 @@ SECOND_IDS = [i for i, c in zip(DIFF_IDS, DIFF_CASES) if c[0].second_order]
 
 
 def _other(xs: list[np.ndarray]) -> list[np.ndarray]:
-    return [x * 0.97 if x.dtype.kind == "f" else x for x in xs]
+    # Integer arguments (class labels, one_hot's indices) change too, reversed: still valid.
+    return [x * 0.97 if x.dtype.kind == "f" else (x[::-1].copy() if x.ndim else x) for x in xs]
 
 
 def _leaves(out):
@@ -138,3 +140,80 @@ def test_grad_of_jit_equals_eager(entry, sample) -> None:
     ys = _other(xs)
     want = _eager_or_skip(g, ys)
     _assert_same(gj(*[cr.tensor(y) for y in ys]), want)
+
+
+# ---------------------------------------------------------------- traced indices
+def _index_paths(kwargs):
+    """(key, position or None) of each integer/boolean array in the settings (an index)."""
+    paths = []
+    for key, v in kwargs.items():
+        items = v if isinstance(v, tuple) else (v,)
+        for k, item in enumerate(items):
+            arr = np.asarray(item) if isinstance(item, (np.ndarray, list)) else None
+            if arr is not None and arr.dtype.kind in "iub" and arr.size:
+                paths.append((key, k if isinstance(v, tuple) else None))
+    return paths
+
+
+def _with(kwargs, paths, values):
+    out = dict(kwargs)
+    for (key, k), val in zip(paths, values):
+        if k is None:
+            out[key] = val
+        else:
+            items = list(out[key])
+            items[k] = val
+            out[key] = tuple(items)
+    return out
+
+
+# index_add is the primitive itself: its index is a setting, never a tensor (a tensor there
+# raises ConcretizationError inside jit, as np.asarray of a traced value does).
+_INDEXED = [k for k, c in enumerate(CASES) if _index_paths(c[1].kwargs) and c[0].name != "index_add"]
+# repeat reads its counts with ops._api.as_array, which hands out a traced tensor's values: the
+# program keeps the first call's counts (ops/shape.py, outside jit's reach).
+_BAKED = {"repeat_counts"}
+INDEX_CASES = [pytest.param(*CASES[k], marks=pytest.mark.xfail(
+    strict=True, reason="repeat bakes traced counts into the program (ops/shape.py reads them with as_array)"))
+    if CASES[k][0].name in _BAKED else CASES[k] for k in _INDEXED]  # fmt: skip
+INDEX_IDS = [IDS[k] for k in _INDEXED]
+
+
+@pytest.mark.parametrize("entry,sample", INDEX_CASES, ids=INDEX_IDS)
+def test_jit_follows_traced_index_arguments(entry, sample) -> None:
+    """The op table's indices passed as traced tensors, changed between calls: an integer index
+    is read at every call (values and gradients), a boolean mask is refused at trace time."""
+    paths = _index_paths(sample.kwargs)
+    idx = [np.asarray(sample.kwargs[key] if k is None else sample.kwargs[key][k]) for key, k in paths]
+    xs = [np.asarray(a) for a in sample.args]
+    n = len(xs)
+
+    def f(*args):
+        return entry.op(*args[:n], **_with(sample.kwargs, paths, list(args[n:])))
+
+    jf = cr.jit(f)
+    if any(i.dtype.kind == "b" for i in idx):
+        # JAX's NonConcreteBooleanIndexError: the selection's shape depends on the mask's values.
+        with pytest.raises(ConcretizationError, match="boolean mask"):
+            jf(*[cr.tensor(a) for a in xs + idx])
+        return
+    try:
+        first = jf(*[cr.tensor(a) for a in xs + idx])
+    except (ConcretizationError, TypeError) as exc:
+        # Settings that decide shapes or axes (split points, tensordot's axes) must be static,
+        # as in JAX: a clear error.
+        assert "static" in str(exc) or "must be an int" in str(exc)
+        return
+    _assert_same(first, f(*[cr.tensor(a) for a in xs + idx]))
+    # Other indices (each array rolled: the same valid values elsewhere), other float values.
+    other = [np.roll(i.ravel(), 1).reshape(i.shape) for i in idx]
+    if all(np.array_equal(a, b) for a, b in zip(idx, other)):
+        other = [(i.max() + i.min() - i) if i.dtype.kind in "iu" else i for i in idx]
+    ys = [x * 0.97 if x.dtype.kind == "f" else x for x in xs]
+    _assert_same(jf(*[cr.tensor(a) for a in ys + other]), f(*[cr.tensor(a) for a in ys + other]))
+    assert jf.cache_size() == 1
+    if entry.differentiable:
+        g = cr.grad(_scalar(f), argnums=tuple(range(n)))
+        jg = cr.jit(g)
+        _assert_same(jg(*[cr.tensor(a) for a in xs + idx]), g(*[cr.tensor(a) for a in xs + idx]))
+        _assert_same(jg(*[cr.tensor(a) for a in ys + other]), g(*[cr.tensor(a) for a in ys + other]))

@@ -286,3 +286,20 @@ def test_in_place_update_of_a_parameter_under_no_grad_inside_jit() -> None:
     out = nudge(cr.tensor([0.5, 0.5]))
     np.testing.assert_allclose(p.detach().numpy(), [2.5, 3.5])
     np.testing.assert_allclose(out.detach().numpy(), [2.5, 3.5])
+
+
+def test_in_place_update_under_no_grad_keeps_the_parameter_a_leaf_that_requires_grad() -> None:
+    # Tracing records the write as an op: the trace must not leave the parameter without its
+    # requires_grad flag (the next backward would then give it no gradient).
+    w = cr.tensor([1.0, -1.0], requires_grad=True)
+
+    def step(x):
+        with cr.no_grad():
+            w.sub_(0.1 * x * w)
+        return cr.sum(w.detach())
+
+    cr.jit(step)(cr.tensor([1.0, 2.0]))
+    assert w.requires_grad and w.grad_fn is None
+    np.testing.assert_allclose(w.numpy(), [0.9, -0.8])
+    cr.sum(w * w).backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.8, -1.6])

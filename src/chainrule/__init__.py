@@ -96,3 +96,8 @@ __all__ += ["jet", "taylor"]
 from chainrule.transforms.jit import cond, fori_loop, jit  # noqa: E402
 
 __all__ += ["jit", "cond", "fori_loop"]
+
+# cr.switch: the n-way cond, traced once per branch inside jit (transforms/jit_control.py)
+from chainrule.transforms.jit_control import switch  # noqa: E402
+
+__all__ += ["switch"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import is_plain
 from chainrule.core.primitive import Primitive
 from chainrule.ops import _taylor as T
 from chainrule.ops._api import Tensor, binary_function, ensure_tensor
@@ -65,10 +66,15 @@ def _pow_dx(g, ans, x, y):  # type: ignore[no-untyped-def]
 def _pow_dy(g, ans, x, y):  # type: ignore[no-untyped-def]
     # d/dy x**y = x**y log x; PyTorch's convention: 0 where x == 0 and y >= 0.
     safe_log = where_p(equal_p(x, 0), 0.0, log_p(where_p(equal_p(x, 0), 1.0, x)))
+    if is_plain(safe_log) and not is_plain(ans):
+        # A NumPy base (a number) with another library's exponent: bind joins the two.
+        return g * mul_p(ans, safe_log)
     return g * (ans * safe_log)
 
 
-def _pow_impl(x: Any, y: Any) -> Any:
+def _pow_impl(x: Any, y: Any, *, xp: Any = np) -> Any:
+    if xp is not np:
+        return xp.pow(x, y)
     try:
         return np.power(x, y)
     except ValueError as exc:
@@ -93,7 +99,29 @@ arctan2_p.def_jet(T.arctan2)
 
 def _share_first(x, y):  # type: ignore[no-untyped-def]
     """1 where x wins, 0.5 at ties, 0 where y wins (a constant: no derivative of its own)."""
-    return greater_p(x, y) * 1.0 + equal_p(x, y) * 0.5
+    return _flt(greater_p(x, y), x, y) + _flt(equal_p(x, y), x, y) * 0.5
+
+
+def _flt(mask: Any, x: Any, y: Any) -> Any:
+    """``mask * 1.0``: NumPy turns bools into float64 itself; the array API standard mixes no
+    bools with numbers, so another library's mask becomes 1.0/0.0 in its float dtype."""
+    from chainrule.ops._api import as_array
+
+    if is_plain(as_array(mask)):
+        return mask * 1.0
+    from chainrule.ops.shape import astype_p
+
+    a = as_array(x)
+    if is_plain(a) or not _is_floating(a.dtype):
+        a = as_array(y)
+    dtype = a.dtype if not is_plain(a) and _is_floating(a.dtype) else np.dtype(np.float64)
+    return astype_p(mask, dtype=dtype)
+
+
+def _is_floating(dtype: Any) -> bool:
+    from chainrule.core.backend import dtype_kind
+
+    return dtype_kind(dtype) in "fc"
 
 
 maximum_p = _elementwise("maximum", np.maximum, 2)
@@ -104,9 +132,8 @@ minimum_p.def_partials(lambda ans, x, y: _share_first(y, x), lambda ans, x, y: _
 minimum_p.def_jet(T.minimum)
 
 
-def _where_impl(cond: Any, x: Any, y: Any) -> Any:
-    out = np.where(cond, x, y)
-    return out
+def _where_impl(cond: Any, x: Any, y: Any, *, xp: Any = np) -> Any:
+    return xp.where(cond, x, y)
 
 
 where_p = _elementwise("where", _where_impl, 3, saves=(0,), grad_fn_name="WhereBackward0")
@@ -119,17 +146,18 @@ where_p.def_chain(
 where_p.def_jet(T.where)
 
 
-def _clip_impl(x: Any, *, min: Any = None, max: Any = None) -> Any:  # noqa: A002
-    return np.clip(x, min, max)
+def _clip_impl(x: Any, *, min: Any = None, max: Any = None, xp: Any = np) -> Any:  # noqa: A002
+    if xp is np:
+        return np.clip(x, min, max)
+    return xp.clip(x, min=min, max=max)
 
 
 def _clip_pass(x, min, max):  # type: ignore[no-untyped-def] # noqa: A002
-    mask = 1.0
+    if min is not None and max is not None:
+        return _flt(logical_and_p(greater_equal_p(x, min), less_equal_p(x, max)), x, x)
     if min is not None:
-        mask = mask * greater_equal_p(x, min)
-    if max is not None:
-        mask = mask * less_equal_p(x, max)
-    return mask
+        return _flt(greater_equal_p(x, min), x, x)
+    return _flt(less_equal_p(x, max), x, x)
 
 
 clip_p = _elementwise("clip", _clip_impl, 1, grad_fn_name="ClampBackward1")
@@ -222,14 +250,14 @@ def _fshare_first(x, y):  # type: ignore[no-untyped-def]
     from chainrule.ops.nondiff import isnan_p, logical_not_p
 
     nan_y_only = logical_and_p(isnan_p(y), logical_not_p(isnan_p(x)))
-    return nan_y_only * 1.0 + (greater_p(x, y) * 1.0 + equal_p(x, y) * 0.5)
+    return _flt(nan_y_only, x, y) + (_flt(greater_p(x, y), x, y) + _flt(equal_p(x, y), x, y) * 0.5)
 
 
 def _fshare_first_min(x, y):  # type: ignore[no-untyped-def]
     from chainrule.ops.nondiff import isnan_p, logical_not_p
 
     nan_y_only = logical_and_p(isnan_p(y), logical_not_p(isnan_p(x)))
-    return nan_y_only * 1.0 + (less_p(x, y) * 1.0 + equal_p(x, y) * 0.5)
+    return _flt(nan_y_only, x, y) + (_flt(less_p(x, y), x, y) + _flt(equal_p(x, y), x, y) * 0.5)
 
 
 fmax_p = _elementwise("fmax", np.fmax, 2)
@@ -268,8 +296,9 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     if not condlist:
         raise ValueError("select: needs at least one condition and choice")
     for i, c in enumerate(condlist):
-        dt = np.asarray(as_array(c)).dtype
-        if dt != np.bool_:
+        a = as_array(c)
+        dt = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if dt != np.bool_ and str(dt).rsplit(".", 1)[-1] != "bool":
             raise TypeError(
                 f"select: condition {i} has dtype {dt}, not bool; pass comparisons (x > 0) or "
                 "cast with astype(bool)"

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.tensor import Tensor
 from chainrule.ops import _taylor as T
@@ -34,20 +35,26 @@ __all__ = ["real", "imag", "conj", "conjugate", "angle"]
 
 
 def _is_complex(x: Any) -> bool:
-    return np.dtype(x.dtype).kind == "c"
+    return dtype_kind(x.dtype) == "c"
 
 
 # ---------------------------------------------------------------- conj, real, imag
-def _conj_impl(x: Any) -> Any:
-    return np.conjugate(x)
+def _conj_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.conjugate(x)
+    return xp.conj(x) if _is_complex(x) else xp.asarray(x, copy=True)
 
 
-def _real_impl(x: Any) -> Any:
+def _real_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is not np:
+        return xp.real(x) if _is_complex(x) else xp.asarray(x, copy=True)
     x = np.asarray(x)
     return x.real.copy() if x.dtype.kind == "c" else x.copy()
 
 
-def _imag_impl(x: Any) -> Any:
+def _imag_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is not np:
+        return xp.imag(x) if _is_complex(x) else xp.zeros_like(x)
     x = np.asarray(x)
     return x.imag.copy() if x.dtype.kind == "c" else np.zeros_like(x)
 
@@ -108,8 +115,15 @@ abs_p.def_vjp(_abs_vjp).def_jvp(_abs_jvp)
 abs_p.complex_ok = True
 
 
-def _angle_impl(x: Any) -> Any:
-    return np.angle(x)
+def _angle_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.angle(x)
+    if _is_complex(x):
+        return xp.atan2(xp.imag(x), xp.real(x))
+    if dtype_kind(x.dtype) != "f":
+        x = xp.astype(x, xp.float64)
+    # NumPy's angle of a real number: atan2(0, x), 0 or pi.
+    return xp.atan2(xp.zeros_like(x), x)
 
 
 def _angle_vjp(g: Any, ans: Any, x: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, is_plain, namespace_of
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import bind_sequence
 
@@ -207,6 +208,9 @@ def _linspace_from(start: Any, stop: Any, num: int, endpoint: bool, dt: np.dtype
     from chainrule.ops.shape import astype_p
 
     raw = [v._data if isinstance(v, Tensor) else np.asarray(v) for v in (start, stop)]
+    xp = namespace_of(*raw)
+    if xp is not np:
+        return _linspace_xp(start, stop, num, endpoint, dt, raw, xp)
     work = np.result_type(*raw, 1.0)  # at least a float, as np.linspace computes
     start = astype_p(start, dtype=work) if raw[0].dtype != work else start
     stop = astype_p(stop, dtype=work) if raw[1].dtype != work else stop
@@ -230,8 +234,45 @@ def _linspace_from(start: Any, stop: Any, num: int, endpoint: bool, dt: np.dtype
     return astype_p(y, dtype=dt) if y.dtype != dt else y
 
 
+def _linspace_xp(start: Any, stop: Any, num: int, endpoint: bool, dt: np.dtype, raw: list[Any], xp: Any) -> Tensor:
+    """_linspace_from for another library's start or stop: the same arithmetic in its namespace."""
+    from chainrule.ops.binary import where_p
+    from chainrule.ops.shape import astype_p
+
+    kinds = [dtype_kind(r.dtype) for r in raw]
+    work = np.dtype(np.float64) if "c" not in kinds else np.dtype(np.complex128)
+    floats = [r for r in raw if dtype_kind(r.dtype) in "fc" and not is_plain(r)]
+    if floats and "c" not in kinds and all(str(r.dtype).endswith("float32") for r in floats):
+        work = np.dtype(np.float32)
+    xdt = getattr(xp, work.name)
+    ends = []
+    for v, r in zip((start, stop), raw):
+        if is_plain(r):  # a number (or a 0-d NumPy value) joins the other end's library
+            v = Tensor(xp.asarray(np.asarray(r).item()))
+        ends.append(v if v._data.dtype == xdt else astype_p(v, dtype=work))
+    start, stop = ends
+    delta = stop - start
+    extra = tuple(delta.shape)
+    grid = Tensor(xp.reshape(xp.arange(num, dtype=xdt), (num,) + (1,) * len(extra)))
+    div = num - 1 if endpoint else num
+    # (NumPy's fallback for a step that underflows to 0 would read the values, computing a lazy
+    # array here; the step is used as is.)
+    y = grid * (delta / div) if div > 0 else grid * delta
+    y = y + start
+    if endpoint and num > 1:
+        last = xp.reshape(xp.arange(num), tuple(grid.shape)) == num - 1
+        y = where_p(last, stop, y)
+    y = y if isinstance(y, Tensor) else Tensor(y)
+    return astype_p(y, dtype=dt) if y.dtype != getattr(xp, dt.name) else y
+
+
 def _like(x: Any, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if not is_plain(data):
+        # Another library's array: the new tensor is made in its library.
+        xp = namespace_of(data)
+        dt = data.dtype if dtype is None else getattr(xp, _dtype(dtype).name)
+        return Tensor(xp.full(tuple(data.shape), fill, dtype=dt), requires_grad=requires_grad)
     return Tensor(np.full(data.shape, fill, dtype=_dtype(dtype, data.dtype)), requires_grad=requires_grad)
 
 

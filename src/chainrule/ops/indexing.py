@@ -42,12 +42,19 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+#: Called as ``hook(source, frozen)`` for each Tensor or array index (``source``) and the
+#: read-only array the index holds in its place: ``cr.jit`` reads the index from the traced
+#: value at every call instead of keeping the first call's (transforms/jit.py).
+INDEX_HOOKS: list[Any] = []
+
+
 def normalize_index(index: Any, op: str = "getitem") -> Index:
     """The index as a tuple of ints, slices, None, Ellipsis and read-only int/bool arrays."""
     if not isinstance(index, tuple):
         index = (index,)
     out: list[Any] = []
     for item in index:
+        source = item
         if isinstance(item, Tensor):
             item = item._data
         if item is None or item is Ellipsis:
@@ -71,6 +78,9 @@ def normalize_index(index: Any, op: str = "getitem") -> Index:
                     f"arrays are valid indices; got an array of dtype {arr.dtype}"
                 )
             out.append(_frozen(arr))
+            if INDEX_HOOKS and isinstance(source, (Tensor, np.ndarray)):
+                for hook in INDEX_HOOKS:
+                    hook(source, out[-1])
         else:
             raise IndexError(
                 f"{op}: only integers, slices (:), ellipsis (...), None and integer or boolean "
@@ -284,7 +294,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
     ndim = np.ndim(as_array(x))
     if not -ndim <= axis < ndim:
         raise ValueError(f"take: axis {axis} is out of range for a tensor with {ndim} dimensions")
-    return getitem(x, (slice(None),) * (axis % ndim) + (idx,))
+    return getitem(x, (slice(None),) * (axis % ndim) + (indices if isinstance(indices, Tensor) else idx,))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
@@ -307,7 +317,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
             raise ValueError(
                 f"take_along_axis: with axis=None the indices must be 1-d, got shape {idx.shape}"
             )
-        return getitem(reshape_p(x, shape=(-1,)), (idx,))
+        return getitem(reshape_p(x, shape=(-1,)), (indices if isinstance(indices, Tensor) else idx,))
     shape = np.shape(as_array(x))
     ndim = len(shape)
     if idx.ndim != ndim:
@@ -321,7 +331,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
     full: list[Any] = []
     for d, n in enumerate(shape):
         if d == axis:
-            full.append(idx)
+            full.append(indices if isinstance(indices, Tensor) else idx)
         else:
             full.append(np.arange(n).reshape((1,) * d + (n,) + (1,) * (ndim - d - 1)))
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import extension
 from chainrule.core.primitive import Primitive
 from chainrule.ops._api import binary_function, ensure_tensor, unary_function
 from chainrule.ops.shape import reshape_p
@@ -44,15 +45,20 @@ isinf_p = _nondiff("isinf", np.isinf, 1)
 floor_divide_p = _nondiff("floor_divide", np.floor_divide, 2)
 floor_p = _nondiff("floor", np.floor, 1)
 ceil_p = _nondiff("ceil", np.ceil, 1)
-round_p = _nondiff("round", np.round, 1)
+def _round_impl(x: Any, *, xp: Any = np) -> Any:
+    # np.round is a Python function, not a ufunc: the standard's name is the same.
+    return xp.round(x)
 
 
-def _argmax_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
-    return np.argmax(x, axis=axis, keepdims=keepdims)
+round_p = _nondiff("round", _round_impl, 1)
 
 
-def _argmin_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
-    return np.argmin(x, axis=axis, keepdims=keepdims)
+def _argmax_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False, xp: Any = np) -> np.ndarray:
+    return xp.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def _argmin_impl(x: np.ndarray, *, axis: int | None = None, keepdims: bool = False, xp: Any = np) -> np.ndarray:
+    return xp.argmin(x, axis=axis, keepdims=keepdims)
 
 
 def _arg_reduction_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
@@ -117,13 +123,17 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
 # ---------------------------------------------------------------- sorting permutations
 # Always along one axis (the public functions flatten for axis=None), so the generic "axis" rule
 # batches them.
-def _argsort_impl(x: np.ndarray, *, axis: int) -> np.ndarray:
+def _argsort_impl(x: np.ndarray, *, axis: int, xp: Any = np) -> np.ndarray:
     # Stable, so that sort's gradient at ties is fixed by position (as NumPy's stable sort).
-    return np.argsort(x, axis=axis, kind="stable")
+    if xp is np:
+        return np.argsort(x, axis=axis, kind="stable")
+    return xp.argsort(x, axis=axis, stable=True)
 
 
-def _argpartition_impl(x: np.ndarray, *, kth: Any, axis: int) -> np.ndarray:
-    return np.argpartition(x, kth, axis=axis)
+def _argpartition_impl(x: np.ndarray, *, kth: Any, axis: int, xp: Any = np) -> np.ndarray:
+    if xp is np:
+        return np.argpartition(x, kth, axis=axis)
+    return extension(xp, "argpartition", op="argpartition")(x, kth, axis=axis)
 
 
 argsort_p = _nondiff("argsort", _argsort_impl, 1, batching="axis")

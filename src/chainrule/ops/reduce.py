@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, extension, namespace_of
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.stack import tracked
@@ -70,8 +71,8 @@ def expand_to(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keep
     return broadcast_to_p(g, shape=shape)
 
 
-def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.sum(x, axis=axis, keepdims=keepdims)
+def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
 # vmap: every reduction and scan here works along its `axis` param (batching="axis").
@@ -91,8 +92,10 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 
 # ---------------------------------------------------------------- helpers for the rules
-def _data(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+def _data(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x._data
+    return x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -108,8 +111,11 @@ def _reduce_back(t: Any, weights: Any, axis: tuple[int, ...] | None, keepdims: b
 
 
 # ---------------------------------------------------------------- mean
-def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.mean(x, axis=axis, keepdims=keepdims)
+def _mean_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is not np and dtype_kind(x.dtype) not in "fc":
+        # The standard's mean takes floating arrays only; NumPy averages integers in float64.
+        x = xp.astype(x, xp.float64)
+    return xp.mean(x, axis=axis, keepdims=keepdims)
 
 
 mean_p = Primitive("mean", _mean_impl, nin=1, saves=(), uses_shapes=True, batching="axis")
@@ -120,15 +126,29 @@ mean_p.def_vjp(
 
 
 # ---------------------------------------------------------------- prod
-def _prod_others_impl(x: Any) -> Any:
+def _prod_others_impl(x: Any, *, xp: Any = np) -> Any:
     """Along the last axis: entry i is the product of all the other entries (no division)."""
-    x = np.asarray(x)
+    if xp is np:
+        x = np.asarray(x)
+        if x.shape[-1] == 0:
+            return x.copy()
+        ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+        before = np.cumprod(np.concatenate((ones, x[..., :-1]), axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate((ones, x[..., :0:-1]), axis=-1), axis=-1)[..., ::-1]
+        return before * after
     if x.shape[-1] == 0:
-        return x.copy()
-    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
-    before = np.cumprod(np.concatenate((ones, x[..., :-1]), axis=-1), axis=-1)
-    after = np.cumprod(np.concatenate((ones, x[..., :0:-1]), axis=-1), axis=-1)[..., ::-1]
+        return xp.asarray(x, copy=True)
+    scan = _cumulative_prod(xp)
+    ones = xp.ones(tuple(x.shape[:-1]) + (1,), dtype=x.dtype)
+    before = scan(xp.concat((ones, x[..., :-1]), axis=-1), axis=-1)
+    after = xp.flip(scan(xp.concat((ones, xp.flip(x, axis=-1)[..., :-1]), axis=-1), axis=-1), axis=-1)
     return before * after
+
+
+def _cumulative_prod(xp: Any) -> Any:
+    """The namespace's running product (the standard's ``cumulative_prod``, else ``cumprod``)."""
+    fn = getattr(xp, "cumulative_prod", None)
+    return fn if fn is not None else extension(xp, "cumprod", op="cumprod")
 
 
 def _safe_to_divide(xd: np.ndarray, axis: int) -> bool:
@@ -138,6 +158,18 @@ def _safe_to_divide(xd: np.ndarray, axis: int) -> bool:
     when one is far smaller than the largest along ``axis``: ``sum(g / x) - g / x`` then cancels,
     with an error of about ``eps * max|x| / min|x|`` of the result (kept below ``eps ** 0.75``).
     """
+    xp = namespace_of(xd)
+    if xp is not np:
+        if _is_lazy(xd):
+            # Deciding would compute the data; the exact path is right for every input.
+            return False
+        a = xp.abs(xd)
+        if math.prod(a.shape) == 0:
+            return True
+        info = xp.finfo(a.dtype if dtype_kind(a.dtype) == "f" else xp.float64)
+        if not bool(xp.all(a >= info.smallest_normal)):
+            return False
+        return bool(xp.all(a >= info.eps**0.25 * xp.max(a, axis=axis, keepdims=True)))
     a = np.abs(xd)
     if a.size == 0:
         return True
@@ -145,6 +177,13 @@ def _safe_to_divide(xd: np.ndarray, axis: int) -> bool:
     if not np.all(a >= info.tiny):
         return False
     return bool(np.all(a >= info.eps**0.25 * a.max(axis=axis, keepdims=True)))
+
+
+def _is_lazy(a: Any) -> bool:
+    """Whether ``a`` (another library's array) is lazy (Dask): reading its values computes it."""
+    import array_api_compat
+
+    return bool(array_api_compat.is_lazy_array(a))
 
 
 def _differentiated_further(x: Any) -> bool:
@@ -170,8 +209,9 @@ def _prod_others_rule(g: Any, ans: Any, x: Any) -> Any:
     # With zeros: row i of `a` is x with entry i replaced by 1; its own "others" give the
     # products without i and k, exactly.
     n = xd.shape[-1]
-    lead = xd.shape[:-1]
-    diagonal = np.eye(n, dtype=bool)
+    lead = tuple(xd.shape[:-1])
+    xp = namespace_of(xd)
+    diagonal = xp.eye(n, dtype=xp.bool)
     rows = broadcast_to_p(reshape_p(x, shape=lead + (1, n)), shape=lead + (n, n))
     pairs = prod_others_p(where_p(diagonal, 1.0, rows))
     weighted = where_p(diagonal, 0.0, reshape_p(g, shape=lead + (n, 1)) * pairs)
@@ -190,7 +230,8 @@ def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else axis
     if not axes:
-        return np.ones(shape, dtype=_data(x).dtype)
+        xd = _data(x)
+        return namespace_of(xd).ones(shape, dtype=xd.dtype)
     kept = tuple(i for i in range(ndim) if i not in axes)
     order = kept + axes
     moved = x if order == tuple(range(ndim)) else transpose_p(x, axes=order)
@@ -202,8 +243,8 @@ def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
     return transpose_p(others, axes=tuple(int(i) for i in np.argsort(order)))
 
 
-def _prod_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.prod(x, axis=axis, keepdims=keepdims)
+def _prod_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    return xp.prod(x, axis=axis, keepdims=keepdims)
 
 
 prod_p = Primitive("prod", _prod_impl, nin=1, batching="axis")
@@ -217,12 +258,12 @@ prod_p.def_jet(T.prod)
 
 
 # ---------------------------------------------------------------- max and min
-def _max_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.max(x, axis=axis, keepdims=keepdims)
+def _max_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    return xp.max(x, axis=axis, keepdims=keepdims)
 
 
-def _min_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    return np.min(x, axis=axis, keepdims=keepdims)
+def _min_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    return xp.min(x, axis=axis, keepdims=keepdims)
 
 
 def _tie_share(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
@@ -233,6 +274,15 @@ def _tie_share(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -
     """
     xd = _data(x)
     ad = _data(ans)
+    xp = namespace_of(xd)
+    if xp is not np:
+        if not keepdims:
+            ad = xp.reshape(ad, keepdims_shape(tuple(xd.shape), axis))
+        hit = xd == ad
+        if dtype_kind(xd.dtype) in "fc":
+            hit = hit | (xp.isnan(xd) & xp.isnan(ad))
+        hit = xp.astype(hit, xd.dtype)
+        return hit / xp.sum(hit, axis=axis, keepdims=True)
     if not keepdims:
         ad = ad.reshape(keepdims_shape(xd.shape, axis))
     hit = xd == ad
@@ -265,8 +315,12 @@ min_p.def_jet(T.select_reduce(np.min))
 
 # ---------------------------------------------------------------- var
 def _var_impl(
-    x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
+    x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0, xp: Any = np
 ) -> Any:
+    if xp is not np:
+        if dtype_kind(x.dtype) not in "fc":
+            x = xp.astype(x, xp.float64)
+        return xp.var(x, axis=axis, keepdims=keepdims, correction=ddof)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
@@ -292,7 +346,9 @@ var_p.def_jet(T.var)
 
 
 # ---------------------------------------------------------------- logsumexp
-def _logsumexp_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+def _logsumexp_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is not np:
+        return _logsumexp_xp(x, axis, keepdims, xp)
     x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
@@ -304,6 +360,17 @@ def _logsumexp_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bo
     if keepdims:
         return out
     return out.reshape(tuple(n for i, n in enumerate(out.shape) if axis is not None and i not in axis))
+
+
+def _logsumexp_xp(x: Any, axis: tuple[int, ...] | None, keepdims: bool, xp: Any) -> Any:
+    if dtype_kind(x.dtype) != "f":
+        x = xp.astype(x, xp.float64)
+    top = xp.max(x, axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, xp.zeros_like(top))
+    out = xp.log(xp.sum(xp.exp(x - top), axis=axis, keepdims=True)) + top
+    if keepdims:
+        return out
+    return xp.reshape(out, tuple(n for i, n in enumerate(out.shape) if axis is not None and i not in axis))
 
 
 def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -330,9 +397,10 @@ logsumexp_p.def_jet(T.logsumexp)
 
 
 # ---------------------------------------------------------------- 2-norm
-def _norm_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    x = np.asarray(x)
-    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+def _norm_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is np:
+        x = np.asarray(x)
+    return xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims))
 
 
 def _safe_norm(ans: Any) -> Any:
@@ -352,8 +420,10 @@ norm_p.def_jet(T.norm)
 
 
 # ---------------------------------------------------------------- cumsum and cumprod
-def _cumsum_impl(x: Any, *, axis: int) -> Any:
-    return np.cumsum(x, axis=axis)
+def _cumsum_impl(x: Any, *, axis: int, xp: Any = np) -> Any:
+    if xp is np:
+        return np.cumsum(x, axis=axis)
+    return xp.cumulative_sum(x, axis=axis)
 
 
 def _reverse_cumsum(g: Any, axis: int) -> Any:
@@ -365,8 +435,10 @@ cumsum_p = Primitive("cumsum", _cumsum_impl, nin=1, saves=(), batching="axis")
 cumsum_p.def_vjp(lambda g, ans, x, axis: _reverse_cumsum(g, axis)).def_linear()
 
 
-def _cumprod_impl(x: Any, *, axis: int) -> Any:
-    return np.cumprod(x, axis=axis)
+def _cumprod_impl(x: Any, *, axis: int, xp: Any = np) -> Any:
+    if xp is np:
+        return np.cumprod(x, axis=axis)
+    return _cumulative_prod(xp)(x, axis=axis)
 
 
 def _cumprod_pairs(x: Any, axis: int) -> tuple[Any, Any]:
@@ -380,7 +452,17 @@ def _cumprod_pairs(x: Any, axis: int) -> tuple[Any, Any]:
     shape = tuple(x.shape[i] for i in order)
     n, lead = shape[-1], shape[:-1]
     rows = broadcast_to_p(reshape_p(moved, shape=lead + (1, n)), shape=lead + (n, n))
-    return cumprod_p(where_p(np.eye(n, dtype=bool), 1.0, rows), axis=ndim), order
+    xp = namespace_of(_data(x))
+    return cumprod_p(where_p(xp.eye(n, dtype=xp.bool), 1.0, rows), axis=ndim), order
+
+
+def _upper(x: Any, n: int) -> Any:
+    """The (n, n) boolean mask of ``i <= j``, in the library of ``x``'s data."""
+    xp = namespace_of(_data(x))
+    if xp is np:
+        return np.triu(np.ones((n, n), dtype=bool))
+    k = xp.arange(n)
+    return xp.reshape(k, (n, 1)) <= xp.reshape(k, (1, n))
 
 
 def _unmove(y: Any, order: tuple[int, ...]) -> Any:
@@ -404,7 +486,7 @@ def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     n = xd.shape[axis]
     gm = _move(g, order)
     lead = tuple(gm.shape[:-1])
-    upper = np.triu(np.ones((n, n), dtype=bool))
+    upper = _upper(x, n)
     terms = where_p(upper, reshape_p(gm, shape=lead + (1, n)) * pairs, 0.0)
     return _unmove(sum_p(terms, axis=(len(lead) + 1,)), order)
 
@@ -418,7 +500,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
     n = xd.shape[axis]
     tm = _move(t, order)
     lead = tuple(tm.shape[:-1])
-    upper = np.triu(np.ones((n, n), dtype=bool))
+    upper = _upper(x, n)
     terms = where_p(upper, reshape_p(tm, shape=lead + (n, 1)) * pairs, 0.0)
     return _unmove(sum_p(terms, axis=(len(lead),)), order)
 
@@ -679,6 +761,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE, append: A
             continue
         extra = as_operand(extra)
         if name is not None and np.ndim(as_array(extra)) == 0:
+            xp = namespace_of(as_array(a))
+            if xp is not np and namespace_of(as_array(extra)) is np and not getattr(extra, "requires_grad", False):
+                # A constant scalar joins a's library (a NumPy block would not concatenate with it).
+                extra = Tensor(xp.asarray(np.asarray(as_array(extra)).item(), dtype=as_array(a).dtype))
             extra = broadcast_to_p(extra, shape=shape[:ax] + (1,) + shape[ax + 1 :])
         pieces.append(extra)
     if len(pieces) > 1:
@@ -756,8 +842,8 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     axes = tuple(range(nd)) if axis is None else _axes(axis, nd, "gradient")
     if edge_order not in (1, 2):
         raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
-    dtype = np.asarray(as_array(f)).dtype
-    if dtype.kind in "biu":
+    xp = namespace_of(as_array(f))
+    if dtype_kind(as_array(f).dtype) in "biu":
         f = astype_p(f, dtype=np.dtype(np.float64))
     steps = _spacings(shape, axes, varargs)
     outs = []
@@ -773,8 +859,8 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
             return _crop(f, nd, ax, start, stop, n)
 
         def along(c: Any, ax: int = ax) -> Any:
-            # Per-position coefficients as a column along this axis.
-            return np.reshape(c, tuple(-1 if i == ax else 1 for i in range(nd)))
+            # Per-position coefficients as a column along this axis, in f's library.
+            return xp.asarray(np.reshape(c, tuple(-1 if i == ax else 1 for i in range(nd))))
 
         uniform = np.ndim(dx) == 0
         if uniform:

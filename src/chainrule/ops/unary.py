@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, extension, is_plain
 from chainrule.core.primitive import Primitive
 from chainrule.ops import _taylor as T
 from chainrule.ops._api import unary_function
@@ -34,13 +35,24 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
+def _floating(x: Any, xp: Any) -> Any:
+    """``x`` as floats (float64 for integers and bools), as NumPy's float-only ufuncs take it."""
+    return x if dtype_kind(x.dtype) in "fc" else xp.astype(x, xp.float64)
+
+
+def _sigmoid_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
     # Stable for large |x|: exp only ever sees non-positive numbers.
+    if xp is not np:
+        x = _floating(x, xp)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x, 1.0), copy=False)
 
 
-def _softplus_impl(x: np.ndarray) -> np.ndarray:
+def _softplus_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
+    if xp is not np:
+        return xp.logaddexp(0.0, _floating(x, xp))
     return np.logaddexp(0.0, x)
 
 
@@ -50,7 +62,10 @@ except ImportError:  # pragma: no cover - exercised only without SciPy
     _scipy_erf = None
 
 
-def _erf_impl(x: np.ndarray) -> np.ndarray:
+def _erf_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
+    if xp is not np:
+        # erf is outside the array API standard; a library that has it (CuPy's, JAX's) serves.
+        return extension(xp, "erf", op="erf")(x)
     if _scipy_erf is not None:
         return _scipy_erf(x)
     x = np.asarray(x)
@@ -60,16 +75,31 @@ def _erf_impl(x: np.ndarray) -> np.ndarray:
     return out.reshape(x.shape).astype(dtype, copy=False)
 
 
-def _relu_impl(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0)
+def _relu_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
+    return xp.maximum(x, 0)
 
 
-def _gelu_impl(x: np.ndarray) -> np.ndarray:
+def _gelu_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
+    if xp is not np:
+        return 0.5 * x * (1.0 + extension(xp, "erf", op="gelu")(x * _INV_SQRT2))
     return 0.5 * x * (1.0 + _erf_impl(x * _INV_SQRT2))
 
 
-def _leaky_relu_impl(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarray:
-    return np.where(x > 0, x, x * negative_slope)
+def _leaky_relu_impl(x: np.ndarray, *, negative_slope: float = 0.01, xp: Any = np) -> np.ndarray:
+    return xp.where(x > 0, x, x * negative_slope)
+
+
+def _as_factor(mask: Any, like: Any) -> Any:
+    """A boolean mask ready to multiply ``like``: NumPy promotes bools itself; the array API
+    standard does not mix bools with numbers, so other libraries' masks are cast to its dtype."""
+    from chainrule.ops._api import as_array
+
+    m = as_array(mask)
+    if is_plain(m):
+        return mask
+    from chainrule.ops.shape import astype_p
+
+    return astype_p(mask, dtype=as_array(like).dtype)
 
 
 # ---------------------------------------------------------------- primitives
@@ -137,13 +167,20 @@ softplus_p.def_jet(T.softplus)
 # relu'(x) is a step; the mask is computed from the output so nothing else is kept.
 # One rule for both modes (the seed times the mask): a partial would cost one call more per edge,
 # and relu sits on every hidden layer of a training step.
-relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_chain(lambda s, ans, x: s * (ans > 0))
+def _relu_rule(s, ans, x):  # type: ignore[no-untyped-def]
+    mask = ans > 0
+    if type(mask) is not np.ndarray:
+        mask = _as_factor(mask, s)
+    return s * mask
+
+
+relu_p = _elementwise("relu", _relu_impl, saves=(), saves_ans=True).def_chain(_relu_rule)
 relu_p.def_jet(T.relu)
 
 
 def _leaky_slope(x, negative_slope):  # type: ignore[no-untyped-def]
     # 1 where x > 0, negative_slope elsewhere; a constant built from a comparison, no derivative.
-    return greater_p(x, 0) * (1.0 - negative_slope) + negative_slope
+    return _as_factor(greater_p(x, 0), x) * (1.0 - negative_slope) + negative_slope
 
 
 leaky_relu_p = _elementwise("leaky_relu", _leaky_relu_impl)
@@ -226,34 +263,46 @@ arctanh_p.def_chain(lambda s, ans, x: s / (1 - x * x))
 arctanh_p.def_jet(T.arctanh)
 
 
-def _sinc_derivative_impl(x: np.ndarray, *, order: int) -> np.ndarray:
+def _sinc_derivative_impl(x: np.ndarray, *, order: int, xp: Any = np) -> np.ndarray:
     """The ``order``-th derivative of ``sinc(x) = sin(pi x) / (pi x)``, exact at 0 as well.
 
     With ``u = pi x`` and ``f(u) = sin(u) / u`` it is ``pi**order * f^(order)(u)``. Near 0 (where
     the closed form cancels) the Maclaurin series of f is differentiated term by term; elsewhere
     Leibniz's rule on ``sin(u) * u**-1`` gives the closed form.
     """
-    x = np.asarray(x)
-    dtype = np.result_type(x, 1.0)
-    u = np.pi * np.asarray(x, dtype=np.float64)
+    if xp is np:
+        x = np.asarray(x)
+        dtype = np.result_type(x, 1.0)
+        u = np.pi * np.asarray(x, dtype=np.float64)
+    else:
+        dtype = x.dtype if dtype_kind(x.dtype) == "f" else xp.float64
+        u = np.pi * xp.astype(x, xp.float64)
     k = order
-    small = np.abs(u) < 2.0
-    us = np.where(small, u, 0.0)
-    series = np.zeros_like(u)
+    small = xp.abs(u) < 2.0
+    us = xp.where(small, u, 0.0)
+    series = xp.zeros_like(u)
     for n in range((k + 1) // 2, (k + 1) // 2 + 24):
         # d^k/du^k of (-1)^n u^(2n) / (2n+1)!
         coef = (-1.0) ** n * math.factorial(2 * n) / (math.factorial(2 * n + 1) * math.factorial(2 * n - k))
         series = series + coef * us ** (2 * n - k)
-    ub = np.where(small, 1.0, u)
-    closed = np.zeros_like(u)
+    ub = xp.where(small, 1.0, u)
+    closed = xp.zeros_like(u)
     for j in range(k + 1):
         m = k - j
-        closed = closed + (math.comb(k, j) * (-1.0) ** m * math.factorial(m)) * np.sin(ub + j * np.pi / 2) / ub ** (m + 1)
-    return (np.pi**k * np.where(small, series, closed)).astype(dtype, copy=False)
+        closed = closed + (math.comb(k, j) * (-1.0) ** m * math.factorial(m)) * xp.sin(ub + j * np.pi / 2) / ub ** (m + 1)
+    if xp is np:
+        return (np.pi**k * np.where(small, series, closed)).astype(dtype, copy=False)
+    return xp.astype(np.pi**k * xp.where(small, series, closed), dtype)
 
 
-def _sinc_impl(x: np.ndarray) -> np.ndarray:
-    return np.sinc(x)
+def _sinc_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
+    if xp is np:
+        return np.sinc(x)
+    # NumPy's own formula: sin(pi x) / (pi x), with x = 0 replaced by a tiny number (the
+    # quotient then rounds to exactly 1).
+    x = _floating(x, xp)
+    u = np.pi * xp.where(x == 0, 1.0e-20, x)
+    return xp.sin(u) / u
 
 
 # Every derivative of sinc is one primitive (its order a param) whose partial is the next order:
@@ -266,8 +315,18 @@ sinc_p.def_jet(T.sinc)
 
 
 def _nan_to_num_impl(x: np.ndarray, *, nan: float = 0.0, posinf: float | None = None,
-                     neginf: float | None = None) -> np.ndarray:  # fmt: skip
-    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+                     neginf: float | None = None, xp: Any = np) -> np.ndarray:  # fmt: skip
+    if xp is np:
+        return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    kind = dtype_kind(x.dtype)
+    if kind == "c":
+        return extension(xp, "nan_to_num", op="nan_to_num")(x, nan=nan, posinf=posinf, neginf=neginf)
+    if kind != "f":
+        return xp.asarray(x, copy=True)
+    info = xp.finfo(x.dtype)
+    out = xp.where(xp.isnan(x), nan, x)
+    out = xp.where(out == math.inf, info.max if posinf is None else posinf, out)
+    return xp.where(out == -math.inf, info.min if neginf is None else neginf, out)
 
 
 def _pass_finite(s, ans, x, **params):  # type: ignore[no-untyped-def]
@@ -298,7 +357,8 @@ def _float_input(x: Any) -> Any:
     from chainrule.ops._api import as_array
     from chainrule.ops.shape import astype_p
 
-    if np.asarray(as_array(x)).dtype.kind in "biu":
+    a = as_array(x)
+    if dtype_kind(a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) in "biu":
         return astype_p(x, dtype=np.dtype(np.float64))
     return x
 

@@ -32,3 +32,8 @@ __all__ += ["jet", "taylor"]
 from chainrule.transforms.jit import Traced, callback, cond, fori_loop, jit, retype  # noqa: E402
 
 __all__ += ["jit", "cond", "fori_loop", "callback", "Traced", "retype"]
+
+# switch, the n-way cond (jit_control.py)
+from chainrule.transforms.jit_control import switch  # noqa: E402
+
+__all__ += ["switch"]

@@ -56,7 +56,7 @@ import linecache
 import os
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,7 +70,7 @@ from chainrule.transforms.jit_program import Const, Eqn, Program
 from chainrule.transforms.jit_program import _short as jit_program_short
 from chainrule.transforms.pytree import flatten, unflatten
 
-__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "is_tracing", "callback",
+__all__ = ["jit", "Jitted", "Lowered", "ConcretizationError", "cond", "fori_loop", "switch", "is_tracing", "callback",
            "Traced", "retype", "traced_class"]
 
 _ndarray = np.ndarray
@@ -233,13 +233,33 @@ class _Tracing(Interpreter):
         self.opaque: str | None = None
         #: Writes into state (Variables, parameters, their ``.grad``): see ``_StateLog``.
         self.state = _StateLog()
+        #: The stack a sub-program's trace (a cond branch, a loop body: jit_control.py) was
+        #: started under: values of those enclosing traces become inputs of the sub-program.
+        self.parent: tuple[Any, ...] | None = None
+        #: id(the read-only array an index holds) -> the slot of the traced value it was made
+        #: from (``ops.indexing.INDEX_HOOKS``): the op reads it as an input at every call.
+        self.index_arrays: dict[int, int] = {}
+        #: slot -> "argument k" for the function's tensor arguments (for error messages).
+        self.arg_names: dict[int, str] = {}
+
+    def is_dynamic(self, a: Tensor) -> bool:
+        """Whether a tensor this trace did not make is an input of the program, not a constant."""
+        if _is_state(a):
+            return True
+        if self.parent is None:
+            return False
+        from chainrule.transforms.jit_control import enclosing_tracks
+
+        return enclosing_tracks(self.parent, a)
 
     def capture(self, t: Tensor) -> int:
-        """Make the state tensor ``t`` an input of the program (read at every call)."""
+        """Make ``t`` (state, or a value of an enclosing trace) an input of the program, read
+        at every call; state is also snapshotted so that what tracing writes is undone."""
         s = self.new_slot(t._data)
         self.captures.append(t)
         self.capture_slots.append(s)
-        self.state.on_capture(self, t, len(self.captures) - 1)
+        if _is_state(t):
+            self.state.on_capture(self, t, len(self.captures) - 1)
         return s
 
     def new_slot(self, data: np.ndarray) -> int:
@@ -278,7 +298,7 @@ class _Tracing(Interpreter):
         traced = False
         for a in args:
             s = self.slot_of(a)
-            if s is None and isinstance(a, Tensor) and _is_state(a):
+            if s is None and isinstance(a, Tensor) and self.is_dynamic(a):
                 s = self.capture(a)
             if s is None:
                 if isinstance(a, Tensor) and self.state.pre_grads:
@@ -287,10 +307,18 @@ class _Tracing(Interpreter):
             else:
                 refs.append(s)
                 traced = True
+        record = params
+        if params:
+            dynamic: list[int] = []
+            record = _dynamic_settings(self, prim, params, len(args), dynamic)
+            if dynamic:
+                refs.extend(dynamic)
+                traced = True
         out = bind_below(self, prim, args, params)
         if not traced:
             return out  # computed from constants only: a constant of the program
-        if self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE:
+        if (self.opaque is None and registry.get(prim.name) is not prim and prim.name not in _REPLAYABLE
+                and not getattr(prim, "replayable", False)):  # fmt: skip
             # A one-off primitive (a custom_vjp call hands out the output its fwd computed):
             # its impl cannot run again on new values.
             self.opaque = prim.name
@@ -300,8 +328,14 @@ class _Tracing(Interpreter):
             if type(out) is not _ndarray:
                 out = np.asarray(out)
             data = out
+        if self.parent is not None:
+            from chainrule.transforms.jit_control import strict_check
+
+            strict_check(self, prim, args, record, data)
         slot = self.new_slot(data)
-        self.eqns.append(Eqn(prim, tuple(refs), dict(params), slot, data.shape, data.dtype, _origin()))
+        if record is not params:
+            prim = _DynamicIndex(prim, len(args))  # type: ignore[assignment]
+        self.eqns.append(Eqn(prim, tuple(refs), dict(record), slot, data.shape, data.dtype, _origin()))
         if isinstance(out, Tensor):
             self.mark(out)
         return out
@@ -311,7 +345,7 @@ class _Tracing(Interpreter):
         refs = []
         for a in args:
             s = self.slot_of(a) if isinstance(a, (Tensor, _ndarray)) else None
-            if s is None and isinstance(a, Tensor) and _is_state(a):
+            if s is None and isinstance(a, Tensor) and self.is_dynamic(a):
                 s = self.capture(a)
             if s is None and mutates and isinstance(a, Tensor):
                 # (A value the trace lost track of, a gradient copied outside any op, say: the
@@ -370,7 +404,9 @@ class _StateLog:
 
     def __init__(self) -> None:
         #: (tensor, its array, a copy of the values when the trace first read it)
-        self.snapshots: list[tuple[Tensor, np.ndarray, np.ndarray]] = []
+        #: (tensor, its array, a copy of the values, its requires_grad flag and node) when the
+        #: trace first read it: an in-place write under no_grad while tracing clears the flag.
+        self.snapshots: list[tuple[Tensor, np.ndarray, np.ndarray, bool, Any]] = []
         #: id(array of a captured tensor) -> its capture index
         self.captured: dict[int, int] = {}
         #: capture index -> the slot holding its last value written while tracing
@@ -388,11 +424,20 @@ class _StateLog:
     def on_capture(self, interp: _Tracing, t: Tensor, index: int) -> None:
         data = t._data
         self.captured[id(data)] = index
-        self.snapshots.append((t, data, np.array(data, copy=True)))
+        self.snapshots.append((t, data, np.array(data, copy=True), t._requires_grad, t._node))
         if t._requires_grad and t._node is None and not isinstance(t, Traced):
             g = t.grad
             self.pre_grads.append((t, g, None if g is None else g._data))
             if g is not None and interp.slot_of(g) is None:
+                if interp.parent is not None:
+                    # A sub-program (jit_control.py) takes only tensors: the top-level trace reads
+                    # the gradient at every call, and the sub-program takes it from there.
+                    outer = next(i for i in reversed(interp.parent) if type(i) is _Tracing)
+                    if outer.slot_of(t) is None:
+                        outer.capture(t)
+                    if outer.slot_of(g) is not None:
+                        interp.capture(g)
+                    return
                 s = interp.new_slot(g._data)
                 interp.captures.append(_GradOf(t))  # type: ignore[arg-type]
                 interp.capture_slots.append(s)
@@ -457,7 +502,8 @@ class _StateLog:
 
     def restore(self) -> None:
         """Undo what tracing wrote into state (the program redoes it at every call)."""
-        for t, data, copy in self.snapshots:
+        for t, data, copy, requires_grad, node in self.snapshots:
+            t._requires_grad, t._node = requires_grad, node
             if t._data is not data:
                 t._data = data
             try:
@@ -574,6 +620,137 @@ def host_update(fn: Callable[..., Any], *args: Any) -> None:
         fn(*[a._data if isinstance(a, Tensor) else a for a in args])
         return
     interp.effect(fn, args, mutates=True)
+# ---------------------------------------------------------------------- traced indices
+class _In(NamedTuple):
+    """In the settings of a :class:`_DynamicIndex` op: its input number ``k`` goes here."""
+
+    k: int
+
+    def __repr__(self) -> str:
+        return f"<input {self.k}>"
+
+
+#: The primitives whose integer-array settings (an index) may be read from the program at every
+#: call: the result's shape depends on the index's shape only, not on its values.
+_INDEX_PRIMS = frozenset({"getitem", "index_add", "index_put"})
+
+
+def _index_hook(source: Any, frozen: np.ndarray) -> None:
+    """``ops.indexing.normalize_index`` made ``frozen`` from ``source``: if a trace follows
+    ``source`` (or it is state), the op that gets the index reads it from the program."""
+    if not state.stack:
+        return
+    interp = _innermost_tracing()
+    if interp is None:
+        return
+    s = interp.slot_of(source)
+    if s is None and isinstance(source, Tensor) and interp.is_dynamic(source):
+        s = interp.capture(source)
+    if s is not None:
+        interp.index_arrays[id(frozen)] = s
+        interp.keep.append(frozen)
+
+
+def _dynamic_settings(interp: _Tracing, prim: Any, params: dict[str, Any], nin: int,
+                      found: list[int]) -> dict[str, Any]:  # fmt: skip
+    """``params`` with each array that is a traced value (an index made from a traced tensor)
+    replaced by ``_In(k)``, its slot appended to ``found``; ``params`` itself if there is none."""
+
+    def walk(v: Any) -> Any:
+        if type(v) is _ndarray:
+            s = interp.index_arrays.get(id(v))
+            if s is None:
+                s = interp.slots.get(id(v))
+            if s is None:
+                return v
+            _check_dynamic(interp, prim, v, s)
+            found.append(s)
+            return _In(nin + len(found) - 1)
+        if type(v) in (tuple, list):
+            new = [walk(x) for x in v]
+            return v if all(a is b for a, b in zip(new, v)) else type(v)(new)
+        return v
+
+    out = {k: walk(v) for k, v in params.items()}
+    return out if found else params
+
+
+def _check_dynamic(interp: _Tracing, prim: Any, arr: np.ndarray, slot: int) -> None:
+    """Refuse a traced array in settings that the program cannot read at every call."""
+    what = interp.arg_names.get(slot, "a traced value")
+    where = f"{prim.name} at {_user_line()}"
+    error: type[Exception] = ConcretizationError
+    if interp.parent is not None:
+        from chainrule.transforms.jit_control import _Leak
+
+        error = _Leak  # (in a cond branch or loop body: unrolled or selected instead, see jit_control)
+    if prim.name in _INDEX_PRIMS and arr.dtype.kind == "b":
+        raise error(
+            f"jit: a boolean mask made from {what} (shape {arr.shape}) indexes in {where}: which "
+            "entries it selects, and so the result's shape, depends on its values, which the "
+            "program cannot follow (JAX raises NonConcreteBooleanIndexError here). Use "
+            "cr.where(mask, x, fill) to keep the shape, or make the mask static "
+            "(cr.jit(f, static_argnums=...))."
+        )
+    if prim.name not in _INDEX_PRIMS or arr.dtype.kind not in "iu":
+        raise error(
+            f"jit: the values of {what} ({arr.dtype}, shape {arr.shape}) were read into the "
+            f"settings of {where}; the program would keep this call's values at every call. "
+            "Make that argument static (cr.jit(f, static_argnums=...)), or pass it where the op "
+            "takes a tensor."
+        )
+
+
+def _fill(v: Any, values: Sequence[Any]) -> Any:
+    """``v`` (settings) with each ``_In(k)`` replaced by ``values[k]``."""
+    if type(v) is dict:
+        return {key: _fill(x, values) for key, x in v.items()}
+    if type(v) is _In:
+        return values[v.k]
+    if type(v) in (tuple, list):
+        return type(v)(_fill(x, values) for x in v)
+    return v
+
+
+class _DynamicIndex:
+    """A primitive (``getitem``, ``index_put``, ``index_add``) whose index was made from a traced
+    tensor: the index arrays are inputs after the primitive's own, so every call reads the
+    values it is given (JAX's gather/scatter with a traced index)."""
+
+    effect = False
+
+    def __init__(self, prim: Primitive, nin: int) -> None:
+        self.prim = prim
+        self.nin = nin
+        self.name = prim.name
+        self.differentiable = prim.differentiable
+        self.grad_fn_name = getattr(prim, "grad_fn_name", None)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _DynamicIndex and other.prim is self.prim and other.nin == self.nin
+
+    def __hash__(self) -> int:
+        return hash((id(self.prim), self.nin))
+
+    def impl(self, *arrays: Any, **params: Any) -> Any:
+        return self.prim.impl(*arrays[:self.nin], **_fill(params, arrays))
+
+    def replay_bind(self, *args: Any, **params: Any) -> Any:
+        """``bind`` with the index arrays read from the traced inputs (an enclosing trace then
+        sees them: the same array objects)."""
+        n = self.nin
+        values: list[Any] = list(args[:n])
+        for a in args[n:]:
+            if type(a).__name__ == "BatchedTensor":
+                raise NotImplementedError(
+                    f"jit: {self.name} with an index that vmap batches, replayed from a jitted "
+                    "function, is not supported; vmap the function before jitting it "
+                    "(cr.jit(cr.vmap(f)))"
+                )
+            values.append(a._data if isinstance(a, Tensor) else np.asarray(a))
+        return bind(self.prim, *args[:n], **_fill(params, values))
+
+
 #: Unregistered primitives whose impl is a pure function of its inputs.
 _REPLAYABLE = frozenset({"custom_alias", "custom_probe"})
 
@@ -622,6 +799,10 @@ def _install_variable_hook() -> None:
 
     if _variable_write not in VARIABLE_WRITE_HOOKS:
         VARIABLE_WRITE_HOOKS.append(_variable_write)
+    from chainrule.ops.indexing import INDEX_HOOKS
+
+    if _index_hook not in INDEX_HOOKS:
+        INDEX_HOOKS.append(_index_hook)
 
 
 def is_tracing() -> bool:
@@ -789,8 +970,13 @@ def program_graph(prog: Program) -> Any:
                                             shape=tuple(np.shape(value)), value=None)))  # fmt: skip
             else:
                 inputs.append(index[r])
+        op = eq.prim.name
+        sub_text = getattr(eq.prim, "sub_text", None)
+        if sub_text is not None:
+            # A control-flow op (jit_control.py): its box shows the sub-programs, indented.
+            op = "\n".join([f"{op}[", *sub_text("  ", [0]), "]"])
         index[eq.out] = add(GraphNode(
-            id=-1, kind="op", label=eq.prim.name, symbol=f"v{eq.out}", op=eq.prim.name,
+            id=-1, kind="op", label=op, symbol=f"v{eq.out}", op=op,
             grad_fn_name=getattr(eq.prim, "grad_fn_name", None), shape=tuple(eq.shape),
             dtype=str(np.dtype(eq.dtype)), inputs=inputs, params=dict(eq.params),
         ))  # fmt: skip
@@ -890,6 +1076,12 @@ class Jitted:
         dynamic, kwargs = unflatten(tree, traced_leaves)
         it = iter(dynamic)
         call_args = [args[i] if i in static else next(it) for i in range(len(args))]
+        for i, a in enumerate(call_args):
+            if isinstance(a, Tensor) and i not in static and interp.slot_of(a) is not None:
+                interp.arg_names[interp.slot_of(a)] = f"argument {i}"
+        for k, a in kwargs.items():
+            if isinstance(a, Tensor) and interp.slot_of(a) is not None:
+                interp.arg_names[interp.slot_of(a)] = f"argument {k!r}"
         saved = state.stack
         set_stack(())
         push(interp)
@@ -990,7 +1182,9 @@ def _replay_bind(program: Program, inputs: list[Any]) -> tuple[Any, ...]:
         if type(eq.prim) is _Effect:
             eq.prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args])
             continue
-        env[eq.out] = bind(eq.prim, *args, **eq.params)
+        # A control-flow op (jit_control.py) may replay its sub-programs op by op instead.
+        replay = getattr(eq.prim, "replay_bind", None)
+        env[eq.out] = bind(eq.prim, *args, **eq.params) if replay is None else replay(*args, **eq.params)
     return tuple(wrap_array(np.array(r.value, copy=True)) if isinstance(r, Const) else env[r]
                  for r in program.outputs)  # fmt: skip
 
@@ -1035,88 +1229,7 @@ def jit(fun: Callable[..., Any] | None = None, static_argnums: Any = (), donate_
 
 
 # ---------------------------------------------------------------------- control flow
-def _is_traced(x: Any) -> bool:
-    if not is_tracing():
-        return False
-    return any(type(i) is _Tracing and i.tracks(x) for i in state.stack if isinstance(x, Tensor))
-
-
-def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
-    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, also on a traced ``pred``.
-
-    With a concrete ``pred`` (outside jit, or a static value) only the chosen branch runs. With a
-    traced one both branches are traced, must give the same structure, shapes and dtypes, and the
-    result is selected elementwise with ``where`` (so gradients flow to the chosen branch only;
-    as with ``cr.where``, a branch that is NaN or infinite where it is not chosen can still make
-    the gradient NaN: keep the other branch's inputs in its domain).
-
-    >>> import chainrule as cr
-    >>> f = cr.jit(lambda p, x: cr.cond(p > 0, lambda v: v * 2.0, lambda v: -v, x))
-    >>> f(cr.tensor(1.0), cr.tensor([1.0, 2.0])), f(cr.tensor(-1.0), cr.tensor([1.0, 2.0]))
-    (tensor([2., 4.], dtype=float64), tensor([-1., -2.], dtype=float64))
-    """
-    if not _is_traced(pred):
-        p = pred
-        if isinstance(p, Tensor):
-            if p.size != 1:
-                raise ValueError(f"cond: pred must be a scalar, got shape {tuple(p.shape)}")
-            p = bool(p._data.reshape(()))
-        return true_fun(*operands) if p else false_fun(*operands)
-    if tuple(pred.shape) != ():
-        raise ValueError(f"cond: pred must be a scalar, got shape {tuple(pred.shape)}")
-    from chainrule.ops.binary import where
-
-    a_leaves, a_def = flatten(true_fun(*operands))
-    b_leaves, b_def = flatten(false_fun(*operands))
-    if a_def != b_def:
-        raise TypeError(f"cond: the branches return different structures: {a_def!r} and {b_def!r}")
-    out = []
-    for a, b in zip(a_leaves, b_leaves):
-        if np.shape(_shape_of(a)) != np.shape(_shape_of(b)) or _dtype_of(a) != _dtype_of(b):
-            raise TypeError(
-                f"cond: the branches return different shapes/dtypes: {tuple(np.shape(_shape_of(a)))} "
-                f"{_dtype_of(a)} and {tuple(np.shape(_shape_of(b)))} {_dtype_of(b)}; both must match"
-            )
-        out.append(where(pred, a, b))
-    return unflatten(a_def, out)
-
-
-def _shape_of(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _dtype_of(x: Any) -> Any:
-    return _shape_of(x).dtype
-
-
-def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
-    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns ``val``.
-
-    The bounds must be Python ints (or static values): inside jit the body is traced once per
-    iteration into the program (unrolled), which is what reverse-mode differentiation of a loop
-    needs anyway. A traced bound raises.
-
-    >>> import chainrule as cr
-    >>> cr.jit(lambda x: cr.fori_loop(0, 3, lambda i, v: v * 2.0, x))(cr.tensor(1.0))
-    tensor(8., dtype=float64)
-    """
-    bounds = []
-    for name, b in (("lower", lower), ("upper", upper)):
-        if isinstance(b, Tensor):
-            if _is_traced(b):
-                raise ConcretizationError(
-                    f"fori_loop: the {name} bound is a traced tensor; the number of iterations must "
-                    "be known while tracing. Pass it as a Python int or mark it static "
-                    "(cr.jit(f, static_argnums=...))."
-                )
-            b = int(b)
-        if not isinstance(b, (int, np.integer)):
-            raise TypeError(f"fori_loop: the {name} bound must be an int, got {type(b).__name__}")
-        bounds.append(int(b))
-    val = init_val
-    for i in range(bounds[0], bounds[1]):
-        val = body_fun(i, val)
-    return val
+# cond, switch and fori_loop trace their branches / body once into sub-programs: jit_control.py.
 
 
 def callback(fn: Callable[..., Any], *args: Any) -> None:
@@ -1155,3 +1268,7 @@ def retype(t: Any, cls: type) -> Any:
     if type(t) is Traced:
         t.__class__ = traced_class(cls)
     return t
+
+
+# (At the end: jit_control builds on the classes above.)
+from chainrule.transforms.jit_control import cond, fori_loop, switch  # noqa: E402

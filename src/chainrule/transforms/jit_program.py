@@ -107,28 +107,44 @@ class Program:
         return prog
 
     # ------------------------------------------------------------------ text
-    def as_text(self) -> str:
-        """One line per primitive, like a jaxpr: ``c:f64[16] = sin b``."""
+    def as_text(self, indent: int = 0) -> str:
+        """One line per primitive, like a jaxpr: ``c:f64[16] = sin b``.
+
+        A control-flow op (``cond``, ``fori_loop``: ``jit_control.py``) shows its sub-programs
+        as indented blocks between ``op[`` and ``] args``, as a jaxpr shows
+        ``cond[ branches=(...) ]``; their names continue the letters, as a jaxpr's do.
+        """
+        return "\n".join(self.text_lines(" " * indent, [0]))
+
+    def text_lines(self, pad: str, counter: list[int]) -> list[str]:
+        """``as_text``'s lines, indented by ``pad``; ``counter`` holds the next name's number."""
         names: dict[int, str] = {}
 
         def name(ref: Any) -> str:
             if isinstance(ref, Const):
                 return _short(ref.value)
             if ref not in names:
-                names[ref] = _letters(len(names))
+                names[ref] = _letters(counter[0])
+                counter[0] += 1
             return names[ref]
 
         ins = " ".join(f"{name(s)}:{_aval(*self.avals[s])}" for s in self.inputs)
-        lines = [f"{{ lambda ; {ins}. let"]
+        lines = [f"{pad}{{ lambda ; {ins}. let"]
         for eq in self.eqns:
+            sub_text = getattr(eq.prim, "sub_text", None)
+            if sub_text is not None:
+                lines.append(f"{pad}    {name(eq.out)}:{_aval(eq.shape, eq.dtype)} = {eq.prim.name}[")
+                lines.extend(sub_text(pad + "      ", counter))
+                lines.append(f"{pad}    ] {' '.join(name(r) for r in eq.ins)}")
+                continue
             args = " ".join(name(r) for r in eq.ins)
             settings = ""
             if eq.params:
                 settings = "[" + ", ".join(f"{k}={_short(v)}" for k, v in eq.params.items()) + "]"
-            lines.append(f"    {name(eq.out)}:{_aval(eq.shape, eq.dtype)} = {eq.prim.name}{settings} {args}")
+            lines.append(f"{pad}    {name(eq.out)}:{_aval(eq.shape, eq.dtype)} = {eq.prim.name}{settings} {args}")
         outs = ", ".join(name(r) for r in self.outputs)
-        lines.append(f"  in ({outs},) }}")
-        return "\n".join(lines)
+        lines.append(f"{pad}  in ({outs},) }}")
+        return lines
 
     def __str__(self) -> str:
         return self.as_text()
@@ -238,6 +254,11 @@ class Program:
 
         replay.__name__ = replay.__qualname__ = _identifier(self.name)
         return replay
+
+
+def _has_effect(prim: Any) -> bool:
+    """A host callback, or a control-flow op with one inside: every pass keeps it."""
+    return bool(getattr(prim, "effect", False) or getattr(prim, "has_effects", False))
 
 
 # ---------------------------------------------------------------------- replay-only fusions
@@ -412,7 +433,7 @@ def fold(prog: Program) -> Program:
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
         ins = [subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins]
-        if all(isinstance(r, Const) for r in ins) and not getattr(eq.prim, "effect", False):
+        if all(isinstance(r, Const) for r in ins) and not _has_effect(eq.prim):
             subst[eq.out] = Const(np.asarray(eq.prim.impl(*[r.value for r in ins], **eq.params)))
     return _substitute(prog, subst)
 
@@ -436,7 +457,7 @@ def cse(prog: Program) -> Program:
     subst: dict[int, Any] = {}
     for eq in prog.eqns:
         ins = tuple(subst.get(r, r) if not isinstance(r, Const) else r for r in eq.ins)
-        if getattr(eq.prim, "effect", False):
+        if _has_effect(eq.prim):
             if getattr(eq.prim, "mutates", False):
                 seen.clear()  # (state written in place: a value read before is not the one after)
             continue
@@ -458,7 +479,7 @@ def dce(prog: Program) -> Program:
     live = {r for r in prog.outputs if not isinstance(r, Const)}
     kept = []
     for eq in reversed(prog.eqns):
-        if eq.out in live or getattr(eq.prim, "effect", False):
+        if eq.out in live or _has_effect(eq.prim):
             kept.append(eq)
             live.update(r for r in eq.ins if not isinstance(r, Const))
     kept.reverse()
@@ -489,6 +510,8 @@ def _short(v: Any) -> str:
         return f"const:{_aval(v.shape, v.dtype)}"
     if isinstance(v, np.generic):
         return repr(v.item())
+    if isinstance(v, tuple) and hasattr(v, "_fields"):
+        return repr(v)  # (a named tuple: jit's ``_In`` marks an index read from an input)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(_short(x) for x in v)
         return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
