@@ -247,6 +247,10 @@ def _bind_foreign(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]
     gets a node. Such arrays are never views for autodiff (in-place writes into them are refused
     in ops/methods.py), so no view bookkeeping runs.
     """
+    # NumPy scalars among the constants become Python numbers, here and in what the node keeps
+    # (the rules multiply by them: another library takes Python numbers, not NumPy's).
+    args = tuple(a.item() if isinstance(a, np.generic) or (type(a) is _ndarray and a.ndim == 0) else a
+                 for a in args)  # fmt: skip
     datas = [a._data if isinstance(a, Tensor) else a for a in args]
     impl, datas = _foreign_impl(prim, datas)
     try:

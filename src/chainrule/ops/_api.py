@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import is_foreign
 from chainrule.core.dispatch import SEQUENCE_TO_TENSOR, bind
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
@@ -29,6 +30,8 @@ def as_operand(x: Any) -> Any:
         stacked = bind_sequence(x)
         if stacked is not None:
             return stacked
+    if is_foreign(x):
+        return x  # another library's array stays in its library (it has .shape)
     return np.asarray(x)
 
 

@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._api import as_operand, ensure_tensor
+from chainrule.ops._like import const_like, fft_ns, np_dtype
 from chainrule.ops.binary import mul_p
 from chainrule.ops.complex import conj_p, real_p
 from chainrule.ops.shape import pad_p, roll_p
@@ -95,8 +97,15 @@ def _swap_norm(norm: str) -> str:
 
 
 # ---------------------------------------------------------------- the primitives
-def _c2c_impl(x: Any, *, axes: tuple[int, ...], norm: str, inverse: bool) -> Any:
-    return (np.fft.ifftn if inverse else np.fft.fftn)(x, axes=axes, norm=norm)
+# On another library's arrays the forwards use the array API's optional fft extension (``xp.fft``),
+# which takes complex input for the complex transforms: a real input is cast first, as NumPy does.
+def _c2c_impl(x: Any, *, axes: tuple[int, ...], norm: str, inverse: bool, xp: Any = np) -> Any:
+    if xp is np:
+        return (np.fft.ifftn if inverse else np.fft.fftn)(x, axes=axes, norm=norm)
+    ns = fft_ns(xp, "ifftn" if inverse else "fftn")
+    if dtype_kind(x.dtype) != "c":
+        x = xp.astype(x, xp.complex64 if np_dtype(x.dtype) == np.float32 else xp.complex128)
+    return (ns.ifftn if inverse else ns.fftn)(x, axes=axes, norm=norm)
 
 
 fft_c2c_p = Primitive("fft_c2c", _c2c_impl, nin=1, saves=(), grad_fn_name="FftC2CBackward0",
@@ -109,8 +118,10 @@ fft_c2c_p.def_vjp(
 ).def_linear()
 
 
-def _r2c_impl(x: Any, *, axis: int, norm: str) -> Any:
-    return np.fft.rfft(x, axis=axis, norm=norm)
+def _r2c_impl(x: Any, *, axis: int, norm: str, xp: Any = np) -> Any:
+    if xp is np:
+        return np.fft.rfft(x, axis=axis, norm=norm)
+    return fft_ns(xp, "rfft").rfft(x, axis=axis, norm=norm)
 
 
 def _r2c_vjp(g: Any, ans: Any, x: Any, axis: int, norm: str) -> Any:
@@ -128,8 +139,12 @@ fft_r2c_p = Primitive("fft_r2c", _r2c_impl, nin=1, saves=(), uses_shapes=True,
 fft_r2c_p.def_vjp(_r2c_vjp).def_linear()
 
 
-def _c2r_impl(x: Any, *, axis: int, n: int, norm: str) -> Any:
-    return np.fft.irfft(x, n=n, axis=axis, norm=norm)
+def _c2r_impl(x: Any, *, axis: int, n: int, norm: str, xp: Any = np) -> Any:
+    if xp is np:
+        return np.fft.irfft(x, n=n, axis=axis, norm=norm)
+    if dtype_kind(x.dtype) != "c":
+        x = xp.astype(x, xp.complex64 if np_dtype(x.dtype) == np.float32 else xp.complex128)
+    return fft_ns(xp, "irfft").irfft(x, n=n, axis=axis, norm=norm)
 
 
 def _c2r_weights(n: int, ndim: int, axis: int, norm: str, dtype: Any) -> np.ndarray:
@@ -144,12 +159,12 @@ def _c2r_weights(n: int, ndim: int, axis: int, norm: str, dtype: Any) -> np.ndar
     scale = {"backward": 1.0 / n, "ortho": 1.0 / np.sqrt(n), "forward": 1.0}[norm]
     shape = [1] * ndim
     shape[axis] = m
-    real = np.float32 if np.dtype(dtype) in (np.complex64, np.float32) else np.float64
+    real = np.float32 if np_dtype(dtype) in (np.complex64, np.float32) else np.float64
     return (a * scale).astype(real).reshape(shape)
 
 
 def _c2r_vjp(g: Any, ans: Any, x: Any, axis: int, n: int, norm: str) -> Any:
-    w = _c2r_weights(n, len(x.shape), axis, norm, x.dtype)
+    w = const_like(_c2r_weights(n, len(x.shape), axis, norm, x.dtype), g)
     return mul_p(conj_p(fft_r2c_p(g, axis=axis, norm="backward")), w)
 
 
@@ -186,7 +201,7 @@ def _resize(x: Any, sizes: dict[int, int]) -> Any:
 
 
 def _refuse_complex_input(x: Any, op: str) -> None:
-    if np.dtype(x.dtype).kind == "c":
+    if dtype_kind(x.dtype) == "c":
         raise TypeError(
             f"{op}: the input must be real, got {x.dtype} of shape {tuple(x.shape)}; for a complex "
             f"input use the full transform ({op[1:] if op.startswith('r') else 'fft'}), or "

@@ -5,6 +5,12 @@ The index is a static setting of the op: Tensor and list indices become NumPy ar
 made read-only, so that changing them afterwards cannot change a recorded graph. Basic indices
 (ints, slices, None, ``...``) and boolean masks never select an entry twice; integer arrays may,
 and the scatter-add then accumulates the gradient of every occurrence (``np.add.at``).
+
+On another array library's tensors (issue 16) the index stays a NumPy setting: basic indices
+go to the library as they are; an index holding arrays, whose combinations the array API
+standard leaves out, is turned (on NumPy, from the static index alone) into the flat positions
+it selects and read with ``take``; the scatter-add and the write of advanced indices use ``take``
+and ``where`` too (the standard has no scatter), so every index NumPy accepts works everywhere.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import is_foreign, to_numpy
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor, bump_version
@@ -57,6 +64,9 @@ def normalize_index(index: Any, op: str = "getitem") -> Index:
         source = item
         if isinstance(item, Tensor):
             item = item._data
+        if is_foreign(item):
+            # An index is a static setting, kept as NumPy's whatever library it came from.
+            item = to_numpy(item)
         if item is None or item is Ellipsis:
             out.append(item)
         elif isinstance(item, slice):
@@ -174,12 +184,167 @@ def _index_put_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: in
     return prim(x, values, index=_prefixed(index, nb))
 
 
+# ---------------------------------------------------------------- other libraries' arrays
+def _has_array(index: Index) -> bool:
+    for item in index:
+        if type(item) is np.ndarray:
+            return True
+    return False
+
+
+def _single_axis(index: Index) -> int | None:
+    """The axis of ``index``'s one integer array when everything else is a full slice (the
+    form of ``take``, ``x[:, idx]``): it maps to one ``take`` along that axis."""
+    axis = None
+    full = slice(None)
+    for i, item in enumerate(index):
+        if type(item) is np.ndarray:
+            if axis is not None or item.dtype.kind == "b" or item.ndim == 0:
+                return None
+            axis = i
+        elif item != full or type(item) is not slice:
+            return None
+    return axis
+
+
+def _wrapped(idx: np.ndarray, n: int, axis: int) -> np.ndarray:
+    bad = (idx < -n) | (idx >= n)
+    if bad.any():
+        raise IndexError(f"index {int(idx[bad][0])} is out of bounds for axis {axis} with size {n}")
+    return np.where(idx < 0, idx + n, idx).astype(np.int64, copy=False)
+
+
+def _flat_positions(index: Index, shape: tuple[int, ...]) -> np.ndarray:
+    """Where in a C-ordered array of ``shape`` each entry of ``a[index]`` comes from, in the
+    result's shape. NumPy reads the index (so its rules hold exactly) on a coordinate grid that
+    is broadcast, not allocated: the work and memory are the result's size, not the array's."""
+    flat = None
+    stride = 1
+    nd = len(shape)
+    for d in range(nd - 1, -1, -1):
+        n = shape[d]
+        grid = np.broadcast_to(np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (nd - d - 1)), shape)
+        coord = grid[index]
+        flat = coord * stride if flat is None else flat + coord * stride
+        stride *= n
+    if flat is None:  # a 0-d array: the index only adds axes
+        flat = np.broadcast_to(np.zeros((), np.int64), ())[index]
+    return np.asarray(flat, dtype=np.int64)
+
+
+def _explicit(index: Index) -> Index:
+    """A basic index with the trailing ``...`` that NumPy implies and the array API requires."""
+    for item in index:
+        if item is Ellipsis:
+            return index
+    return (*index, Ellipsis)
+
+
+def _region_shape(index: Index, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return np.broadcast_to(np.zeros((), bool), shape)[index].shape
+
+
+def _getitem_xp(x: Any, index: Index, xp: Any) -> Any:
+    if not _has_array(index):
+        return x[_explicit(index)]
+    shape = tuple(x.shape)
+    axis = _single_axis(index)
+    if axis is not None:
+        idx = index[axis]
+        picked = xp.take(x, xp.asarray(_wrapped(idx, shape[axis], axis).reshape(-1)), axis=axis)
+        if idx.ndim == 1:
+            return picked
+        return xp.reshape(picked, shape[:axis] + idx.shape + shape[axis + 1 :])
+    pos = _flat_positions(index, shape)
+    picked = xp.take(xp.reshape(x, (-1,)), xp.asarray(pos.reshape(-1)))
+    return xp.reshape(picked, pos.shape)
+
+
+def _scatter_add(g: Any, pos: np.ndarray, n: int, axis: int, xp: Any) -> Any:
+    """Entries of ``g`` along ``axis`` summed into ``n`` slots at positions ``pos`` (NumPy ints).
+
+    The array API has no scatter, so the sum is gathers: the entries sorted by slot, then one
+    ``take`` per occurrence rank (the first of each slot, the second...), added in that order,
+    which is ``np.add.at``'s order, so the sums are NumPy's to the last bit.
+    """
+    m = pos.shape[0]
+    order = np.argsort(pos, kind="stable")
+    slots = pos[order]
+    if m:
+        run_start = np.r_[True, slots[1:] != slots[:-1]]
+        rank = np.arange(m) - np.maximum.accumulate(np.where(run_start, np.arange(m), 0))
+        if (order != np.arange(m)).any():
+            g = xp.take(g, xp.asarray(order.astype(np.int64)), axis=axis)
+    else:
+        rank = np.zeros(0, np.int64)
+    edge = tuple(g.shape)
+    edge = edge[:axis] + (1,) + edge[axis + 1 :]
+    padded = xp.concat([xp.zeros(edge, dtype=g.dtype), g], axis=axis)
+    out = None
+    for k in range(int(rank.max()) + 1 if m else 1):
+        source = np.zeros(n, np.int64)  # slot -> 1 + the entry landing there (0: none, a zero)
+        chosen = np.nonzero(rank == k)[0]
+        source[slots[chosen]] = chosen + 1
+        term = xp.take(padded, xp.asarray(source), axis=axis)
+        out = term if out is None else out + term
+    return out
+
+
+def _index_add_xp(g: Any, index: Index, shape: tuple[int, ...], xp: Any) -> Any:
+    if not _has_array(index):
+        out = xp.zeros(shape, dtype=g.dtype)
+        # The region written, without the axes that None inserted into g.
+        plain = tuple(item for item in index if item is not None)
+        out[_explicit(plain)] = xp.reshape(g, _region_shape(plain, shape))
+        return out
+    axis = _single_axis(index)
+    if axis is not None:
+        idx = index[axis]
+        pos = _wrapped(idx, shape[axis], axis).reshape(-1)
+        rows = xp.reshape(g, shape[:axis] + (pos.shape[0],) + shape[axis + 1 :])
+        return _scatter_add(rows, pos, shape[axis], axis, xp)
+    pos = _flat_positions(index, shape).reshape(-1)
+    size = int(np.prod(shape))
+    return xp.reshape(_scatter_add(xp.reshape(g, (-1,)), pos, size, 0, xp), shape)
+
+
+def _index_put_xp(x: Any, values: Any, index: Index, xp: Any) -> Any:
+    shape = tuple(x.shape)
+    if not hasattr(values, "shape") or isinstance(values, (np.ndarray, np.generic)):
+        values = xp.asarray(values, dtype=x.dtype)
+    elif values.dtype != x.dtype:
+        values = xp.astype(values, x.dtype)  # NumPy's assignment casts too
+    region = _region_shape(index, shape)
+    extra = values.ndim - len(region)
+    if extra > 0:
+        # NumPy lets the values carry extra leading size-1 dimensions.
+        values = xp.reshape(values, tuple(values.shape)[extra:])
+    values = xp.broadcast_to(values, region)
+    if not _has_array(index):
+        out = xp.asarray(x, copy=True)
+        plain = tuple(item for item in index if item is not None)
+        out[_explicit(plain)] = xp.reshape(values, _region_shape(plain, shape))
+        return out
+    pos = _flat_positions(index, shape).reshape(-1)
+    size = int(np.prod(shape))
+    source = np.zeros(size, np.int64)  # slot -> 1 + the value written there (the last, as NumPy)
+    source[pos] = np.arange(1, pos.shape[0] + 1)
+    flat_values = xp.concat([xp.zeros((1,), dtype=x.dtype), xp.reshape(values, (-1,))])
+    written = xp.take(flat_values, xp.asarray(source))
+    flat = xp.where(xp.asarray(source > 0), written, xp.reshape(x, (-1,)))
+    return xp.reshape(flat, shape)
+
+
 # ---------------------------------------------------------------- primitives
-def _getitem_impl(x: Any, *, index: Index) -> Any:
+def _getitem_impl(x: Any, *, index: Index, xp: Any = np) -> Any:
+    if xp is not np:
+        return _getitem_xp(x, index, xp)
     return np.asarray(x)[index]
 
 
-def _index_add_impl(g: Any, *, index: Index, shape: tuple[int, ...]) -> Any:
+def _index_add_impl(g: Any, *, index: Index, shape: tuple[int, ...], xp: Any = np) -> Any:
+    if xp is not np:
+        return _index_add_xp(g, index, shape, xp)
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
     if _may_repeat(index):
@@ -198,7 +363,9 @@ getitem_p.def_vjp(lambda g, ans, x, index: index_add_p(g, index=index, shape=tup
 index_add_p.def_vjp(lambda g, ans, v, index, shape: getitem_p(g, index=index)).def_linear()
 
 
-def _index_put_impl(x: Any, values: Any, *, index: Index) -> Any:
+def _index_put_impl(x: Any, values: Any, *, index: Index, xp: Any = np) -> Any:
+    if xp is not np:
+        return _index_put_xp(x, values, index, xp)
     out = np.array(x, copy=True)
     out[index] = values
     return out
@@ -213,8 +380,13 @@ def _values_cotangent(g: Any, values: Any, index: Index) -> Any:
     return picked
 
 
-def _zeros_like(x: Any, t: Any) -> np.ndarray:
-    return np.zeros(tuple(x.shape), dtype=as_array(t).dtype)
+def _zeros_like(x: Any, t: Any) -> Any:
+    data = as_array(t)
+    if is_foreign(data):
+        from chainrule.core.backend import namespace_of
+
+        return namespace_of(data).zeros(tuple(x.shape), dtype=data.dtype)
+    return np.zeros(tuple(x.shape), dtype=data.dtype)
 
 
 index_put_p = Primitive("index_put", _index_put_impl, nin=2, saves=(), uses_shapes=True,
@@ -285,7 +457,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
     tensor([[2., 2.],
             [4., 4.]], dtype=float64)
     """
-    idx = np.asarray(as_array(indices))
+    idx = to_numpy(as_array(indices))  # (a static setting, whatever its library)
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
         raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
     if axis is None:
@@ -309,7 +481,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None) -> Any:
     tensor([[3.],
             [4.]], dtype=float64)
     """
-    idx = np.asarray(as_array(indices))
+    idx = to_numpy(as_array(indices))
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got dtype {idx.dtype}")
     if axis is None:
@@ -393,8 +565,33 @@ def install() -> None:
 # Both are a permutation along one axis, found by a non-differentiable primitive (argsort,
 # argpartition) and applied by ``permute_along``: the gradient flows back through the inverse
 # permutation, so every order of derivative is the permutation's (no scatter-add needed).
-def _permute_along_impl(x: Any, perm: Any, *, axis: int) -> Any:
+def _permute_along_impl(x: Any, perm: Any, *, axis: int, xp: Any = np) -> Any:
+    if xp is not np:
+        along = getattr(xp, "take_along_axis", None)  # (standard since 2024.12; Dask lacks it)
+        if along is not None:
+            return along(x, perm, axis=axis)
+        return _take_along_flat(x, perm, axis, xp)
     return np.take_along_axis(np.asarray(x), np.asarray(perm), axis=axis)
+
+
+def _take_along_flat(x: Any, perm: Any, axis: int, xp: Any) -> Any:
+    # perm has x's shape: the flat position of each entry is perm along `axis`, the entry's own
+    # coordinate along the others.
+    shape = tuple(x.shape)
+    nd = len(shape)
+    axis %= nd
+    flat = None
+    stride = 1
+    for d in range(nd - 1, -1, -1):
+        if d == axis:
+            coord = perm
+        else:
+            coord = xp.reshape(xp.arange(shape[d], dtype=perm.dtype), (shape[d],) + (1,) * (nd - d - 1))
+        term = coord * stride if stride != 1 else coord
+        flat = term if flat is None else flat + term
+        stride *= shape[d]
+    flat = xp.broadcast_to(flat, shape)
+    return xp.reshape(xp.take(xp.reshape(x, (-1,)), xp.reshape(flat, (-1,))), shape)
 
 
 def _permute_along_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,

@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import UnsupportedOnLibrary, dtype_kind, is_foreign, namespace_of
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_operand, ensure_tensor
+from chainrule.ops._like import const_like, data_of, linalg_fn, np_dtype
 from chainrule.ops.binary import mul_p
 from chainrule.ops.reduce import max_p, min_p, norm_p, sum_p
 from chainrule.ops.shape import broadcast_to_p, concat2_p, reshape_p, transpose_p
@@ -83,7 +85,7 @@ def _square_check(x: Any, op: str) -> None:
 
 def _float_check(x: Any, op: str) -> None:
     dtype = (x._data if isinstance(x, Tensor) else x).dtype
-    if dtype.kind != "f":
+    if dtype_kind(dtype) != "f":
         raise TypeError(f"{op}: expected a float32 or float64 matrix, got {dtype}; convert with .astype('float64')")
 
 
@@ -317,7 +319,7 @@ def _einsum_cotangent(g: Any, other: Any, s_self: str, s_other: str, s_out: str,
             spread.append(1 if c in seen else sizes[c])
             seen.add(c)
         out = reshape_p(out, shape=tuple(spread))
-        out = out * _diagonal_mask(s_self, tuple(shape), np.dtype(g.dtype))
+        out = out * const_like(_diagonal_mask(s_self, tuple(shape), np_dtype(g.dtype)), g)
     return out
 
 
@@ -331,8 +333,62 @@ def _einsum_vjp_b(g: Any, ans: Any, a: Any, b: Any, *, subscripts: str) -> Any:
     return _einsum_cotangent(g, a, sb, sa, so, tuple(b.shape))
 
 
-def _einsum_impl(a: Any, b: Any, *, subscripts: str) -> Any:
-    return np.einsum(subscripts, a, b)
+def _einsum_impl(a: Any, b: Any, *, subscripts: str, xp: Any = np) -> Any:
+    if xp is np:
+        return np.einsum(subscripts, a, b)
+    if not hasattr(b, "shape"):  # the constant 1 of a one-operand einsum, now a Python number
+        b = xp.asarray(b, dtype=a.dtype)
+    fn = getattr(xp, "einsum", None)
+    if fn is not None:  # Dask, CuPy
+        return fn(subscripts, a, b)
+    return _einsum_standard(xp, a, b, subscripts)
+
+
+def _einsum_diagonals(xp: Any, x: Any, subs: str) -> tuple[Any, str]:
+    """Repeated letters of one operand reduced to their diagonal (moved last), by an identity mask."""
+    while len(set(subs)) != len(subs):
+        c = next(c for c in subs if subs.count(c) > 1)
+        i = subs.index(c)
+        j = subs.index(c, i + 1)
+        rest = [k for k in range(len(subs)) if k not in (i, j)]
+        x = xp.permute_dims(x, tuple(rest) + (i, j))
+        n = x.shape[-1]
+        x = xp.sum(x * xp.eye(n, dtype=x.dtype), axis=-1)
+        subs = "".join(subs[k] for k in rest) + c
+    return x, subs
+
+
+def _einsum_standard(xp: Any, a: Any, b: Any, subscripts: str) -> Any:
+    """A two-operand einsum from the array API's own functions (for libraries without einsum):
+    diagonals and one-sided sums first, then one batched matmul of (batch, free, contracted)
+    against (batch, contracted, free)."""
+    sa, sb, so = _split2(subscripts)
+    a, sa = _einsum_diagonals(xp, a, sa)
+    b, sb = _einsum_diagonals(xp, b, sb)
+    only_a = tuple(k for k, c in enumerate(sa) if c not in sb and c not in so)
+    if only_a:
+        a = xp.sum(a, axis=only_a)
+        sa = "".join(c for k, c in enumerate(sa) if k not in only_a)
+    only_b = tuple(k for k, c in enumerate(sb) if c not in sa and c not in so)
+    if only_b:
+        b = xp.sum(b, axis=only_b)
+        sb = "".join(c for k, c in enumerate(sb) if k not in only_b)
+    batch = [c for c in sa if c in sb and c in so]
+    summed = [c for c in sa if c in sb and c not in so]
+    free_a = [c for c in sa if c not in sb]
+    free_b = [c for c in sb if c not in sa]
+    size = dict(zip(sa, a.shape))
+    size.update({c: max(n, size.get(c, n)) for c, n in zip(sb, b.shape)})
+    a = xp.permute_dims(a, tuple(sa.index(c) for c in batch + free_a + summed))
+    b = xp.permute_dims(b, tuple(sb.index(c) for c in batch + summed + free_b))
+    nb = len(batch)
+    k = math.prod(size[c] for c in summed)
+    a = xp.reshape(a, tuple(a.shape[:nb]) + (math.prod(size[c] for c in free_a), k))
+    b = xp.reshape(b, tuple(b.shape[:nb]) + (k, math.prod(size[c] for c in free_b)))
+    out = xp.matmul(a, b)
+    order = batch + free_a + free_b
+    out = xp.reshape(out, tuple(out.shape[:nb]) + tuple(size[c] for c in free_a + free_b))
+    return xp.permute_dims(out, tuple(order.index(c) for c in so))
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -557,7 +613,7 @@ def einsum(subscripts: Any, *operands: Any) -> Tensor:
             spec = ",".join(subs) + "->" + out_spec
     inputs, out = _parse_einsum(spec, [tuple(o.shape) for o in ops])
     if len(ops) == 1:
-        one = np.ones((), dtype=ops[0].dtype)
+        one = np.ones((), dtype=np_dtype(ops[0].dtype))
         return ensure_tensor(einsum_p(ops[0], one, subscripts=f"{inputs[0]},->{out}"))
     result, current = ops[0], inputs[0]
     for k in range(1, len(ops)):
@@ -572,7 +628,11 @@ def einsum(subscripts: Any, *operands: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------- diagonal and trace
-def _diagonal_impl(x: Any, *, offset: int, axis1: int, axis2: int) -> Any:
+def _diagonal_impl(x: Any, *, offset: int, axis1: int, axis2: int, xp: Any = np) -> Any:
+    if xp is not np:
+        rest = tuple(k for k in range(x.ndim) if k not in (axis1, axis2))
+        moved = xp.permute_dims(x, rest + (axis1, axis2))
+        return linalg_fn(xp, "diagonal", "diagonal")(moved, offset=offset)
     x = np.asarray(x)
     d = np.diagonal(x, offset, axis1, axis2)
     if x.flags.writeable:
@@ -581,14 +641,33 @@ def _diagonal_impl(x: Any, *, offset: int, axis1: int, axis2: int) -> Any:
     return d
 
 
-def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
+def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1: int, axis2: int,
+                           xp: Any = np) -> Any:  # fmt: skip
     """The adjoint of diagonal: zeros of ``shape`` with ``g`` written on the diagonal."""
+    if xp is not np:
+        return _diagonal_scatter_standard(xp, g, shape, offset, axis1, axis2)
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
     view = np.moveaxis(out, (axis1, axis2), (-2, -1))
     i = np.arange(g.shape[-1])
     view[..., i + max(-offset, 0), i + max(offset, 0)] = g
     return out
+
+
+def _diagonal_scatter_standard(xp: Any, g: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
+    # Without writes into an array (Dask, JAX): column c of row r holds g[c - max(offset, 0)]
+    # where c - r == offset, 0 elsewhere, a select between g spread along the columns and 0.
+    n, m = shape[axis1], shape[axis2]
+    rest = tuple(k for k in range(len(shape)) if k not in (axis1, axis2))
+    length = g.shape[-1]
+    if length == 0:
+        return xp.zeros(shape, dtype=g.dtype)
+    cols = np.clip(np.arange(m) - max(offset, 0), 0, length - 1)
+    on_diag = np.arange(m)[None, :] - np.arange(n)[:, None] == offset
+    spread = xp.expand_dims(xp.take(g, xp.asarray(cols), axis=-1), axis=-2)
+    full = xp.where(xp.asarray(on_diag), spread, xp.zeros((), dtype=g.dtype))
+    order = rest + (axis1, axis2)
+    return xp.permute_dims(full, tuple(order.index(k) for k in range(len(shape))))
 
 
 def _diagonal_scatter_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
@@ -664,7 +743,21 @@ def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
 
 # ---------------------------------------------------------------- inv, det, slogdet
 # The matrix functions work on the last two axes of stacks already: vmap's batch is more stack.
-inv_p = Primitive("inv", np.linalg.inv, nin=1, saves=(), saves_ans=True, grad_fn_name="LinalgInvExBackward0",
+# Their forwards call NumPy's LAPACK wrappers directly on NumPy's path and the array API's
+# linalg extension (``xp.linalg``) for another library's arrays.
+def _inv_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.inv(x)
+    return linalg_fn(xp, "inv", "inv")(x)
+
+
+def _det_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.det(x)
+    return linalg_fn(xp, "det", "det")(x)
+
+
+inv_p = Primitive("inv", _inv_impl, nin=1, saves=(), saves_ans=True, grad_fn_name="LinalgInvExBackward0",
                   batching="trailing")  # fmt: skip
 inv_p.def_vjp(lambda g, ans, x: -matmul_p(matmul_p(_mT(ans), g), _mT(ans)))
 inv_p.def_jvp(lambda t, ans, x: -matmul_p(matmul_p(ans, t), ans))
@@ -685,7 +778,7 @@ def inv(x: Any) -> Tensor:
     return ensure_tensor(inv_p(x))
 
 
-det_p = Primitive("det", np.linalg.det, nin=1, saves=(0,), saves_ans=True, grad_fn_name="LinalgDetBackward0",
+det_p = Primitive("det", _det_impl, nin=1, saves=(0,), saves_ans=True, grad_fn_name="LinalgDetBackward0",
                   batching="trailing")  # fmt: skip
 # d det = det * tr(X^-1 dX): the cotangent is g * det * X^-T (X must be invertible).
 det_p.def_vjp(lambda g, ans, x: _scalar_per_matrix(g * ans) * _mT(inv_p(x)))
@@ -706,8 +799,10 @@ def det(x: Any) -> Tensor:
     return ensure_tensor(det_p(x))
 
 
-def _logabsdet_impl(x: Any) -> Any:
-    return np.linalg.slogdet(x)[1]
+def _logabsdet_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.slogdet(x)[1]
+    return linalg_fn(xp, "slogdet", "slogdet")(x)[1]
 
 
 logabsdet_p = Primitive("logabsdet", _logabsdet_impl, nin=1, saves=(0,), grad_fn_name="LinalgSlogdetBackward0",
@@ -717,8 +812,10 @@ logabsdet_p.def_jvp(lambda t, ans, x: sum_p(_mT(inv_p(x)) * t, axis=(x.ndim - 2,
 logabsdet_p.def_jet(T.logabsdet)
 
 
-def _slogdet_sign_impl(x: Any) -> Any:
-    return np.linalg.slogdet(x)[0]
+def _slogdet_sign_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.slogdet(x)[0]
+    return linalg_fn(xp, "slogdet", "slogdet")(x)[0]
 
 
 # The sign is piecewise constant: a primitive of its own with no derivative (and so no data
@@ -743,8 +840,11 @@ def slogdet(x: Any) -> tuple[Tensor, Tensor]:
 
 
 # ---------------------------------------------------------------- solve
-def _solve_impl(a: Any, b: Any) -> Any:
-    return np.linalg.solve(a, b)
+def _solve_impl(a: Any, b: Any, *, xp: Any = np) -> Any:
+    # (The array API's solve has NumPy 2's rule: a 1-D b is one vector, else a stack of matrices.)
+    if xp is np:
+        return np.linalg.solve(a, b)
+    return linalg_fn(xp, "solve", "solve")(a, b)
 
 
 def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -841,7 +941,7 @@ def _phi_mask(n: int, dtype: np.dtype) -> np.ndarray:
 def _cholesky_vjp(g: Any, ans: Any, x: Any) -> Any:
     # With A = L L^T: Ā = sym(L^-T Φ(L^T L̄) L^-1), Φ = lower triangle with halved diagonal.
     linv = inv_p(ans)
-    phi = _phi_mask(ans.shape[-1], np.dtype(g.dtype)) * matmul_p(_mT(ans), g)
+    phi = const_like(_phi_mask(ans.shape[-1], np_dtype(g.dtype)), g) * matmul_p(_mT(ans), g)
     s = matmul_p(matmul_p(_mT(linv), phi), linv)
     return (s + _mT(s)) * 0.5
 
@@ -851,10 +951,26 @@ def _cholesky_jvp(t: Any, ans: Any, x: Any) -> Any:
     linv = inv_p(ans)
     sym = (t + _mT(t)) * 0.5
     inner = matmul_p(matmul_p(linv, sym), _mT(linv))
-    return matmul_p(ans, _phi_mask(ans.shape[-1], np.dtype(t.dtype)) * inner)
+    return matmul_p(ans, const_like(_phi_mask(ans.shape[-1], np_dtype(t.dtype)), t) * inner)
 
 
-cholesky_p = Primitive("cholesky", np.linalg.cholesky, nin=1, saves=(), saves_ans=True,
+def _cholesky_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.cholesky(x)
+    # NumPy reads the lower triangle only; the standard leaves that to the library: hand it the
+    # symmetric matrix of the lower triangle, so every library sees the same input.
+    fn = linalg_fn(xp, "cholesky", "cholesky")
+    if getattr(xp, "__name__", "").endswith("dask.array"):
+        # array_api_compat (1.x) forwards to dask's cholesky, whose default is the UPPER factor.
+        return fn(_sym_from_lower(xp, x), lower=True)
+    return fn(_sym_from_lower(xp, x))
+
+
+def _sym_from_lower(xp: Any, x: Any) -> Any:
+    return xp.tril(x) + xp.matrix_transpose(xp.tril(x, k=-1))
+
+
+cholesky_p = Primitive("cholesky", _cholesky_impl, nin=1, saves=(), saves_ans=True,
                        grad_fn_name="LinalgCholeskyExBackward0", batching="trailing")  # fmt: skip
 cholesky_p.def_vjp(_cholesky_vjp)
 cholesky_p.def_jvp(_cholesky_jvp)
@@ -881,14 +997,16 @@ def cholesky(x: Any) -> Tensor:
 # the second-to-last axis (svd: [U; s; V] of shape (..., m + 1 + n, k); eigh/eig: [w; V] of shape
 # (..., n + 1, n)) and the public function slices them apart. One factorization then serves all
 # factors, and the rules see the cotangents of all of them at once.
-def _eye(n: int, dtype: Any) -> np.ndarray:
-    return np.eye(n, dtype=dtype)
+def _eye(n: int, dtype: Any, like: Any = None) -> Any:
+    """The identity, in the library of ``like`` (NumPy's when None or NumPy data)."""
+    eye = np.eye(n, dtype=np_dtype(dtype))
+    return eye if like is None else const_like(eye, like)
 
 
 def _diag_embed(v: Any) -> Any:
     """``(..., k)`` as diagonal matrices ``(..., k, k)``."""
     k = v.shape[-1]
-    return _col(v) * _eye(k, v.dtype)
+    return _col(v) * _eye(k, v.dtype, v)
 
 
 def _diag_part(x: Any) -> Any:
@@ -899,13 +1017,16 @@ def _diag_part(x: Any) -> Any:
 def _inv_gaps(e: Any) -> Any:
     """``F[..., i, j] = 1 / (e_j - e_i)`` off the diagonal, 0 on it."""
     k = e.shape[-1]
-    eye = _eye(k, e.dtype)
+    eye = _eye(k, e.dtype, e)
     return (1.0 - eye) / (_row(e) - _col(e) + eye)
 
 
-def _svd_impl(x: Any) -> Any:
-    u, s, vh = np.linalg.svd(x, full_matrices=False)
-    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+def _svd_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+    u, s, vh = linalg_fn(xp, "svd", "svd")(x, full_matrices=False)
+    return xp.concat([u, xp.expand_dims(s, axis=-2), xp.matrix_transpose(vh)], axis=-2)
 
 
 def _svd_unpack(p: Any, m: int) -> tuple[Any, Any, Any]:
@@ -961,8 +1082,10 @@ svd_p.def_jvp(_svd_jvp)
 svd_p.def_jet(T.svd)
 
 
-def _svdvals_impl(x: Any) -> Any:
-    return np.linalg.svd(x, compute_uv=False)
+def _svdvals_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.svd(x, compute_uv=False)
+    return linalg_fn(xp, "svdvals", "svd")(x)
 
 
 def _svdvals_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -983,7 +1106,9 @@ svdvals_p.def_jvp(_svdvals_jvp)
 svdvals_p.def_jet(T.svdvals)
 
 
-def _svd_full_impl(x: Any) -> Any:
+def _svd_full_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is not np:
+        return _svd_full_standard(xp, x)
     u, s, vh = np.linalg.svd(x, full_matrices=True)
     m, n = x.shape[-2], x.shape[-1]
     width = max(m, n)
@@ -992,6 +1117,21 @@ def _svd_full_impl(x: Any) -> Any:
     s = np.pad(s, pad + [(0, width - s.shape[-1])])
     v = np.pad(np.swapaxes(vh, -1, -2), pad + [(0, 0), (0, width - n)])
     return np.concatenate([u, s[..., None, :], v], axis=-2)
+
+
+def _svd_full_standard(xp: Any, x: Any) -> Any:
+    u, s, vh = linalg_fn(xp, "svd", "svd")(x, full_matrices=True)
+    m, n = x.shape[-2], x.shape[-1]
+    width = max(m, n)
+    lead = tuple(x.shape[:-2])
+
+    def widen(a: Any, rows: int, cols: int) -> Any:
+        if cols == width:
+            return a
+        return xp.concat([a, xp.zeros(lead + (rows, width - cols), dtype=a.dtype)], axis=-1)
+
+    s = widen(xp.expand_dims(s, axis=-2), 1, s.shape[-1])
+    return xp.concat([widen(u, m, m), s, widen(xp.matrix_transpose(vh), n, n)], axis=-2)
 
 
 def _svd_full_rule(s: Any, ans: Any, x: Any) -> Any:
@@ -1058,17 +1198,30 @@ def _triangle_masks(n: int, upper: bool, dtype: np.dtype) -> tuple[np.ndarray, n
 
 def _from_triangle(t: Any, uplo: str) -> Any:
     """The symmetric matrix LAPACK sees when it reads only the ``uplo`` triangle of ``t``."""
-    full, strict = _triangle_masks(t.shape[-1], uplo == "U", np.dtype(t.dtype))
+    full, strict = _triangle_masks(t.shape[-1], uplo == "U", np_dtype(t.dtype))
+    full, strict = const_like(full, t), const_like(strict, t)
     return t * full + _mT(t * strict)
 
 
 def _to_triangle(g: Any, uplo: str) -> Any:
     """Adjoint of ``_from_triangle``: a cotangent for the symmetric matrix, moved onto the triangle."""
-    full, strict = _triangle_masks(g.shape[-1], uplo == "U", np.dtype(g.dtype))
+    full, strict = _triangle_masks(g.shape[-1], uplo == "U", np_dtype(g.dtype))
+    full, strict = const_like(full, g), const_like(strict, g)
     return g * full + _mT(g) * strict
 
 
-def _eigh_impl(x: Any, *, UPLO: str) -> Any:  # noqa: N803
+def _sym_from_triangle(xp: Any, x: Any, uplo: str) -> Any:
+    """The symmetric matrix of ``x``'s ``uplo`` triangle: the array API's eigh does not say which
+    triangle it reads, NumPy's reads ``UPLO``'s."""
+    if uplo == "U":
+        return xp.triu(x) + xp.matrix_transpose(xp.triu(x, k=1))
+    return _sym_from_lower(xp, x)
+
+
+def _eigh_impl(x: Any, *, UPLO: str, xp: Any = np) -> Any:  # noqa: N803
+    if xp is not np:
+        w, v = linalg_fn(xp, "eigh", "eigh")(_sym_from_triangle(xp, x, UPLO))
+        return xp.concat([xp.expand_dims(w, axis=-2), v], axis=-2)
     w, v = np.linalg.eigh(x, UPLO)
     return np.concatenate([w[..., None, :], v], axis=-2)
 
@@ -1096,7 +1249,9 @@ eigh_p.def_jvp(_eigh_jvp)
 eigh_p.def_jet(T.eigh)
 
 
-def _eigvalsh_impl(x: Any, *, UPLO: str) -> Any:  # noqa: N803
+def _eigvalsh_impl(x: Any, *, UPLO: str, xp: Any = np) -> Any:  # noqa: N803
+    if xp is not np:
+        return linalg_fn(xp, "eigvalsh", "eigvalsh")(_sym_from_triangle(xp, x, UPLO))
     return np.linalg.eigvalsh(x, UPLO)
 
 
@@ -1159,7 +1314,17 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803
 
 
 # ---------------------------------------------------------------- eig (real spectra)
-def _eig_impl(x: Any) -> Any:
+def _eig_impl(x: Any, *, xp: Any = np) -> Any:
+    if xp is not np:
+        # NumPy's eig gives real eigenvectors for a real spectrum; the array API's linalg.eig
+        # (where a library has it) returns complex ones whose phases are the library's choice,
+        # so their real parts would be silently wrong eigenvectors.
+        raise UnsupportedOnLibrary(
+            f"eig: not available for {type(x).__module__.split('.')[0]} arrays (chainrule's eig "
+            "is NumPy's real-spectrum eig, which is not in the Python array API standard). Use "
+            "eigh for symmetric matrices, or convert the tensor to NumPy (t.numpy(), or "
+            "cr.asarray(t, like=np.empty(0)))."
+        )
     w, v = np.linalg.eig(x)
     if w.dtype.kind == "c":
         raise ValueError(
@@ -1229,15 +1394,19 @@ def eigvals(a: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------- pinv
-def _pinv_impl(x: Any, *, rcond: float, hermitian: bool) -> Any:
-    return np.linalg.pinv(x, rcond=rcond, hermitian=hermitian)
+def _pinv_impl(x: Any, *, rcond: float, hermitian: bool, xp: Any = np) -> Any:
+    if xp is np:
+        return np.linalg.pinv(x, rcond=rcond, hermitian=hermitian)
+    # rtol is NumPy's rcond (relative to the largest singular value); hermitian only picks an
+    # algorithm, the result is the same.
+    return linalg_fn(xp, "pinv", "pinv")(x, rtol=rcond)
 
 
 def _pinv_parts(ans: Any, x: Any) -> tuple[Any, Any, Any]:
     """(P^T, I - A P, I - P A) for P = pinv(A)."""
     m, n = x.shape[-2], x.shape[-1]
-    q = _eye(m, x.dtype) - matmul_p(x, ans)
-    r = _eye(n, x.dtype) - matmul_p(ans, x)
+    q = _eye(m, x.dtype, x) - matmul_p(x, ans)
+    r = _eye(n, x.dtype, x) - matmul_p(ans, x)
     return _mT(ans), q, r
 
 
@@ -1289,7 +1458,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _UNS
         if rtol is _UNSET:
             rcond = 1e-15
         elif rtol is None:
-            rcond = max(x.shape[-2:]) * float(np.finfo(x.dtype).eps)
+            rcond = max(x.shape[-2:]) * float(np.finfo(np_dtype(x.dtype)).eps)
         else:
             rcond = rtol
     elif rtol is not _UNSET:
@@ -1315,7 +1484,11 @@ def matrix_power(a: Any, n: int) -> Tensor:
         raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
     n = int(n)
     if n == 0:
-        eye = _eye(x.shape[-1], x.dtype if x.dtype.kind == "f" else np.float64)
+        eye = _eye(x.shape[-1], x.dtype if dtype_kind(x.dtype) == "f" else np.float64)
+        data = data_of(x)
+        if is_foreign(data):
+            xp = namespace_of(data)
+            return ensure_tensor(xp.asarray(xp.broadcast_to(xp.asarray(eye), tuple(x.shape)), copy=True))
         return ensure_tensor(np.broadcast_to(eye, tuple(x.shape)).copy())
     if n < 0:
         _float_check(x, "matrix_power")
@@ -1365,6 +1538,9 @@ def _vector_norm(x: Any, ord: Any, ax: tuple[int, ...]) -> Any:  # noqa: A002
     if ord == 0:
         # The number of nonzero entries: piecewise constant, no gradient (as NumPy: a float).
         data = x._data if isinstance(x, Tensor) else np.asarray(x)
+        if is_foreign(data):
+            xp = namespace_of(data)
+            return xp.astype(xp.count_nonzero(data, axis=ax), data.dtype)
         return np.count_nonzero(data, axis=ax).astype(data.dtype)
     if ord == 1:
         return sum_p(abs_p(x), axis=ax, keepdims=False)
@@ -1410,10 +1586,16 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     5.830952
     """
     x = _arr(x)
-    if x.dtype.kind not in "fiub":
+    kind = dtype_kind(x.dtype)
+    if kind not in "fiub":
         raise TypeError(f"norm: expected a real tensor, got dtype {x.dtype}")
-    if x.dtype.kind != "f":
-        x = np.asarray(x, dtype=np.float64)
+    if kind != "f":
+        data = data_of(x)
+        if is_foreign(data):
+            xp = namespace_of(data)
+            x = xp.astype(data, xp.float64)
+        else:
+            x = np.asarray(x, dtype=np.float64)
     axes = _norm_axes(x, axis)
     if axes is None:
         if ord is None:

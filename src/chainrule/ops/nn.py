@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, is_foreign, namespace_of
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops import _taylor as T
 from chainrule.ops._api import as_operand, ensure_tensor
+from chainrule.ops._like import const_like, np_dtype, xp_dtype
 from chainrule.ops.binary import add_p, minimum_p, mul_p, sub_p, where_p
 from chainrule.ops.linalg import matmul_p
 from chainrule.ops.nondiff import equal_p, greater_p
@@ -34,9 +36,9 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- elu
-def _elu_impl(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
+def _elu_impl(x: np.ndarray, *, alpha: float = 1.0, xp: Any = np) -> np.ndarray:
     # expm1 only sees non-positive numbers, so the unused branch never overflows.
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
 
 def _elu_slope(x: Any, alpha: float) -> Any:
@@ -71,12 +73,14 @@ _arr = as_operand
 
 
 def _data(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x._data
+    return x if type(x) is np.ndarray or is_foreign(x) else np.asarray(x)
 
 
 def _require_float(x: Any, op: str, what: str = "input") -> None:
     dtype = _data(x).dtype
-    if dtype.kind != "f":
+    if dtype_kind(dtype) != "f":
         raise TypeError(f"{op}: {what} must be float32 or float64, got {dtype}; convert with .astype('float32')")
 
 
@@ -106,11 +110,15 @@ def _reduce_loss(losses: Any, reduction: str) -> Any:
     return total * (1.0 / n) if n else total * math.nan
 
 
-def _stable_shift(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+def _stable_shift(x: np.ndarray, axis: tuple[int, ...], xp: Any = np) -> np.ndarray:
     """The maximum over ``axis`` (kept), 0 where it is not finite: subtracting it keeps exp in range.
 
     A raw-data constant: softmax is shift-invariant, so it needs no derivative.
     """
+    if xp is not np:
+        # No data-dependent branch: a lazy (Dask) array stays lazy.
+        shift = xp.max(x, axis=axis, keepdims=True)
+        return xp.where(xp.isfinite(shift), shift, xp.zeros((), dtype=shift.dtype))
     if x.ndim == 2 and axis == (1,) and x.shape[1] <= 64:
         # NumPy reduces short rows slowly; a max over the rows of the transposed copy is one
         # vectorised pass per class (a 2x saving on the (batch, classes) logits of a classifier).
@@ -132,7 +140,12 @@ def _pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------- softmax family
-def _log_softmax_impl(x: Any, *, axis: tuple[int, ...]) -> Any:
+def _log_softmax_impl(x: Any, *, axis: tuple[int, ...], xp: Any = np) -> Any:
+    if xp is not np:
+        if math.prod(x.shape) == 0:
+            return xp.zeros(x.shape, dtype=x.dtype if dtype_kind(x.dtype) == "f" else xp.float64)
+        z = x - _stable_shift(x, axis, xp)
+        return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
     x = np.asarray(x)
     if x.size == 0:
         # Over an empty axis there is nothing to normalise (PyTorch returns an empty tensor);
@@ -176,7 +189,10 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 
 
 # ---------------------------------------------------------------- one_hot
-def _one_hot_impl(indices: Any, *, num_classes: int, dtype: np.dtype) -> Any:
+def _one_hot_impl(indices: Any, *, num_classes: int, dtype: np.dtype, xp: Any = np) -> Any:
+    if xp is not np:
+        hot = xp.expand_dims(indices, axis=-1) == xp.arange(num_classes, dtype=indices.dtype)
+        return xp.astype(hot, xp_dtype(xp, dtype))
     idx = np.asarray(indices)
     return (idx[..., None] == np.arange(num_classes)).astype(dtype)
 
@@ -185,10 +201,17 @@ def _one_hot_impl(indices: Any, *, num_classes: int, dtype: np.dtype) -> Any:
 one_hot_p = Primitive("one_hot", _one_hot_impl, nin=1, saves=(), differentiable=False, batching="trailing")
 
 
+def _min_max(idx: Any) -> tuple[int, int]:
+    if is_foreign(idx):  # (computes a lazy array's labels: the check needs their values)
+        xp = namespace_of(idx)
+        return int(xp.min(idx)), int(xp.max(idx))
+    return int(idx.min()), int(idx.max())
+
+
 def _check_indices(idx: np.ndarray, n: int, op: str, what: str) -> None:
-    if idx.size == 0:
+    if math.prod(idx.shape) == 0:
         return
-    lo, hi = int(idx.min()), int(idx.max())
+    lo, hi = _min_max(idx)
     if lo < 0 or hi >= n:
         bad = lo if lo < 0 else hi
         raise IndexError(f"{op}: class index {bad} is out of range for {n} classes ({what}); indices must be in [0, {n - 1}]")
@@ -205,10 +228,10 @@ def one_hot(indices: Any, num_classes: int | None = None, dtype: Any = np.float6
     """
     indices = _arr(indices)
     idx = _data(indices)
-    if idx.dtype.kind not in "iu":
+    if dtype_kind(idx.dtype) not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}")
     if num_classes is None:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
+        num_classes = _min_max(idx)[1] + 1 if math.prod(idx.shape) else 0
     if int(num_classes) < 0:
         raise ValueError(f"one_hot: num_classes must be >= 0, got {num_classes}")
     _check_indices(idx, int(num_classes), "one_hot", f"num_classes={num_classes}")
@@ -226,7 +249,8 @@ def _index_one_hot(target: Any, num_classes: int, axis: int, dtype: np.dtype) ->
     expanded = shape[:axis] + (1,) + shape[axis:]
     classes = [1] * len(expanded)
     classes[axis] = num_classes
-    hot = equal_p(reshape_p(target, shape=expanded), np.arange(num_classes).reshape(classes))
+    classes_np = np.arange(num_classes).reshape(classes)
+    hot = equal_p(reshape_p(target, shape=expanded), const_like(classes_np, target))
     return astype_p(hot, dtype=dtype)
 
 
@@ -237,7 +261,9 @@ def _pick(values: np.ndarray, target: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(np.take_along_axis(values, np.expand_dims(target, axis), axis=axis), axis)
 
 
-def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
+def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, soft: bool, xp: Any = np) -> Any:
+    if xp is not np:
+        return _cross_entropy_standard(xp, logits, target, axis, reduction, soft)
     x = np.asarray(logits)
     z = x - _stable_shift(x, (axis,))
     lse = np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
@@ -252,6 +278,28 @@ def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, 
     if reduction == "sum":
         return np.asarray(total)
     return np.asarray(total / losses.size if losses.size else total * np.nan)
+
+
+def _cross_entropy_standard(xp: Any, x: Any, target: Any, axis: int, reduction: str, soft: bool) -> Any:
+    """The forward in the array API's functions (any library; lazy on Dask)."""
+    z = x - _stable_shift(x, (axis,), xp)
+    lse = xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    if soft:
+        losses = -xp.sum(target * (z - lse), axis=axis)
+    else:
+        # The target logit picked by a one-hot select (no take_along_axis in every library).
+        classes = [1] * x.ndim
+        classes[axis] = x.shape[axis]
+        hot = xp.expand_dims(target, axis=axis) == xp.reshape(xp.arange(x.shape[axis], dtype=target.dtype), tuple(classes))
+        picked = xp.sum(xp.where(hot, z, xp.zeros((), dtype=z.dtype)), axis=axis)
+        losses = xp.squeeze(lse, axis=axis) - picked
+    if reduction == "none":
+        return losses
+    total = xp.sum(losses)
+    if reduction == "sum":
+        return total
+    n = math.prod(losses.shape)
+    return total / n if n else total * math.nan
 
 
 def _fused_index_grad(g: np.ndarray, logits: np.ndarray, target: np.ndarray, axis: int, reduction: str) -> np.ndarray:
@@ -295,8 +343,14 @@ def _cross_entropy_vjp_logits(g: Any, ans: Any, logits: Any, target: Any, *, axi
     if soft:
         d = probs * sum_p(target, axis=(axis,), keepdims=True) - target
     else:
-        d = probs - _index_one_hot(target, logits.shape[axis], axis, np.dtype(probs.dtype))
+        d = probs - _index_one_hot(target, logits.shape[axis], axis, _dtype_param(probs))
     return d * _loss_scale(g, reduction, tuple(logits.shape), axis)
+
+
+def _dtype_param(x: Any) -> Any:
+    """``x``'s dtype as an astype parameter: NumPy's dtype for NumPy data, else the library's own."""
+    dtype = x.dtype
+    return dtype if is_foreign(_data(x)) else np.dtype(dtype)
 
 
 def _cross_entropy_vjp_target(g: Any, ans: Any, logits: Any, target: Any, *, axis: int, reduction: str, soft: bool) -> Any:
@@ -310,7 +364,7 @@ def _cross_entropy_jvp_logits(t: Any, ans: Any, logits: Any, target: Any, *, axi
     if soft:
         d = probs * sum_p(target, axis=(axis,), keepdims=True) - target
     else:
-        d = probs - _index_one_hot(target, logits.shape[axis], axis, np.dtype(probs.dtype))
+        d = probs - _index_one_hot(target, logits.shape[axis], axis, _dtype_param(probs))
     return _reduce_loss(sum_p(d * t, axis=(axis,), keepdims=False), reduction)
 
 
@@ -364,7 +418,8 @@ def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "me
     a = _one_axis(logits, axis, "cross_entropy")
     shape = tuple(logits.shape)
     tdata = _data(target)
-    if tdata.dtype.kind in "iu":
+    tkind = dtype_kind(tdata.dtype)
+    if tkind in "iu":
         expected = shape[:a] + shape[a + 1 :]
         if tdata.shape != expected:
             raise ValueError(
@@ -373,7 +428,7 @@ def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "me
             )
         _check_indices(tdata, shape[a], "cross_entropy", f"logits of shape {shape}, classes on axis {a}")
         soft = False
-    elif tdata.dtype.kind == "f":
+    elif tkind == "f":
         if tdata.shape != shape:
             raise ValueError(
                 f"cross_entropy: probability target has shape {tdata.shape} but logits have shape "
@@ -426,8 +481,10 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 
 # ---------------------------------------------------------------- windows: im2col and col2im
 def _im2col_impl(x: Any, *, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
-                 pad_value: float = 0.0) -> Any:  # fmt: skip
+                 pad_value: float = 0.0, xp: Any = np) -> Any:  # fmt: skip
     """Sliding windows of an NCHW array as a view of shape ``(N, C, OH, OW, kh, kw)``."""
+    if xp is not np:
+        return _im2col_standard(xp, x, kernel, stride, padding, pad_value)
     x = np.asarray(x)
     ph, pw = padding
     if ph or pw:
@@ -436,12 +493,80 @@ def _im2col_impl(x: Any, *, kernel: tuple[int, int], stride: tuple[int, int], pa
     return windows[:, :, :: stride[0], :: stride[1]]
 
 
+def _pad_hw(xp: Any, x: Any, before: tuple[int, int], after: tuple[int, int], value: float) -> Any:
+    """``x`` (N, C, H, W) with ``value`` rows/columns added around H and W (no pad in the standard)."""
+    n, c, h, w = x.shape
+    (top, left), (bottom, right) = before, after
+    if left or right:
+        parts = [xp.full((n, c, h, left), value, dtype=x.dtype)] if left else []
+        parts.append(x)
+        if right:
+            parts.append(xp.full((n, c, h, right), value, dtype=x.dtype))
+        x = xp.concat(parts, axis=3)
+        w += left + right
+    if top or bottom:
+        parts = [xp.full((n, c, top, w), value, dtype=x.dtype)] if top else []
+        parts.append(x)
+        if bottom:
+            parts.append(xp.full((n, c, bottom, w), value, dtype=x.dtype))
+        x = xp.concat(parts, axis=2)
+    return x
+
+
+def _im2col_standard(xp: Any, x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int], pad_value: float) -> Any:  # fmt: skip
+    # No strided views in the standard: one strided slice per kernel offset, stacked last.
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if ph or pw:
+        x = _pad_hw(xp, x, (ph, pw), (ph, pw), pad_value)
+    n, c, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    parts = [x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+             for i in range(kh) for j in range(kw)]  # fmt: skip
+    return xp.reshape(xp.stack(parts, axis=-1), (n, c, oh, ow, kh, kw))
+
+
+def _dilate(xp: Any, x: Any, axis: int, step: int) -> Any:
+    """``x`` with ``step - 1`` zeros between its entries along ``axis`` (an adjoint of a strided slice)."""
+    if step == 1 or x.shape[axis] <= 1:
+        return x
+    zeros = xp.zeros(x.shape, dtype=x.dtype)
+    spread = xp.stack([x] + [zeros] * (step - 1), axis=axis + 1)
+    shape = list(x.shape)
+    length = shape[axis]
+    shape[axis] = length * step
+    spread = xp.reshape(spread, tuple(shape))
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(0, step * (length - 1) + 1)
+    return spread[tuple(index)]
+
+
+def _col2im_standard(xp: Any, g: Any, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int]) -> Any:  # fmt: skip
+    # Without writes into an array (Dask, JAX): each kernel offset's windows spread back to their
+    # strided positions (zeros between), padded to the full image, and summed.
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    hp, wp = h + 2 * ph, w + 2 * pw
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            part = _dilate(xp, _dilate(xp, g[:, :, :, :, i, j], 2, sh), 3, sw)
+            part = _pad_hw(xp, part, (i, j), (hp - i - part.shape[2], wp - j - part.shape[3]), 0.0)
+            out = part if out is None else out + part
+    if ph or pw:
+        out = out[:, :, ph : ph + h, pw : pw + w]
+    return out
+
+
 def _col2im_impl(g: Any, *, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
-                 padding: tuple[int, int]) -> Any:  # fmt: skip
+                 padding: tuple[int, int], xp: Any = np) -> Any:  # fmt: skip
     """The adjoint of im2col: add every window back onto the NCHW positions it was read from.
 
     One vectorised strided add per kernel offset (kh * kw of them), never a loop over pixels.
     """
+    if xp is not np:
+        return _col2im_standard(xp, g, shape, kernel, stride, padding)
     g = np.asarray(g)
     n, c, h, w = shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -573,9 +698,22 @@ def _kernel_first(windows: Any) -> Any:
     return reshape_p(transpose_p(windows, axes=(4, 5, 0, 1, 2, 3)), shape=(kh * kw, n, c, oh, ow))
 
 
-def _first_max_mask_impl(x: Any, *, axis: int) -> Any:
+def _first_max_mask_impl(x: Any, *, axis: int, xp: Any = np) -> Any:
     """True at the first maximal entry along ``axis`` (a NaN counts as maximal, so it
     propagates), False elsewhere: which entry of each max-pooling window wins."""
+    if xp is not np:
+        stacked = xp.moveaxis(x, axis, 0)
+        best = xp.max(stacked, axis=0)
+        floating = dtype_kind(x.dtype) in "fc"
+        taken = None
+        rows = []
+        for k in range(stacked.shape[0]):
+            hit = stacked[k, ...] == best
+            if floating:
+                hit = hit | xp.isnan(stacked[k, ...])
+            rows.append(hit if taken is None else hit & ~taken)
+            taken = hit if taken is None else taken | hit
+        return xp.moveaxis(xp.stack(rows, axis=0), 0, axis)
     x = np.asarray(x)
     stacked = np.moveaxis(x, axis, 0)
     best = np.max(stacked, axis=0)
@@ -606,7 +744,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
               [13., 15.]]]], dtype=float64)
     """
     x = _arr(x)
-    dtype = _data(x).dtype
+    dtype = np_dtype(_data(x).dtype)
     pad_value = -np.inf if dtype.kind == "f" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
     windows = _pool_windows(x, kernel_size, stride, padding, "max_pool2d", pad_value)
     stacked = _kernel_first(windows)
@@ -649,9 +787,11 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, generator: np.random.
     if not training or p == 0.0:
         return ensure_tensor(x)
     data = _data(x)
-    dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = np_dtype(data.dtype)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
     if p == 1.0:
-        return ensure_tensor(mul_p(x, np.zeros(data.shape, dtype=dtype)))
+        return ensure_tensor(mul_p(x, const_like(np.zeros(data.shape, dtype=dtype), data)))
     if generator is None:
         from chainrule.random import generator as default_generator
 
@@ -659,7 +799,8 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, generator: np.random.
     # float64 draws whatever the dtype: a seed gives the same mask in float32 and float64.
     draws = generator.random(data.shape)
     scale = (draws >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
-    return ensure_tensor(mul_p(x, scale))
+    # (Drawn on the host by NumPy's generator, so a seed gives the same mask in every library.)
+    return ensure_tensor(mul_p(x, const_like(scale, data)))
 
 
 # ---------------------------------------------------------------- Tensor methods

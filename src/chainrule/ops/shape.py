@@ -8,11 +8,13 @@ prefix the batch axes to a ``shape``/``axes``/``widths`` setting.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind, has_foreign, namespace_of, to_numpy
 from chainrule.core.dispatch import SEQUENCE_TO_TENSOR
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
@@ -50,8 +52,14 @@ def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- reshape
-def _reshape_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
-    return np.reshape(x, shape)
+def _reshape_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
+    if xp is np:
+        return np.reshape(x, shape)
+    try:
+        return xp.reshape(x, shape)
+    except NotImplementedError:
+        # Dask reshapes only by merging or splitting whole dimensions: flattening first is both.
+        return xp.reshape(xp.reshape(x, (-1,)), shape)
 
 
 def _reshape_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int, params: dict[str, Any]) -> Any:
@@ -66,11 +74,13 @@ reshape_p.def_view(lambda base, value, shape: reshape_p(value, shape=base.shape)
 
 
 # ---------------------------------------------------------------- broadcast_to and sum_to
-def _broadcast_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(x, shape)
+def _broadcast_to_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
+    return xp.broadcast_to(x, shape)
 
 
-def _sum_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
+def _sum_to_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
+    if xp is not np:
+        return _sum_to_xp(x, shape, xp)
     x = np.asarray(x)
     if x.shape == shape:
         return x
@@ -84,6 +94,18 @@ def _sum_to_impl(x: Any, *, shape: tuple[int, ...]) -> Any:
     )
     out = np.sum(x, axis=axes, keepdims=True) if axes else x
     return np.reshape(out, shape)
+
+
+def _sum_to_xp(x: Any, shape: tuple[int, ...], xp: Any) -> Any:
+    # The same reduction in the array API's terms (xp.sum takes an axis tuple and keepdims).
+    if tuple(x.shape) == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1
+    )
+    out = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    return xp.reshape(out, shape)
 
 
 def _broadcast_to_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
@@ -113,8 +135,11 @@ sum_to_p.def_vjp(lambda g, ans, x, shape: broadcast_to_p(g, shape=x.shape)).def_
 
 
 # ---------------------------------------------------------------- transpose
-def _transpose_impl(x: Any, *, axes: tuple[int, ...] | None = None) -> Any:
-    return np.transpose(x, axes)
+def _transpose_impl(x: Any, *, axes: tuple[int, ...] | None = None, xp: Any = np) -> Any:
+    if xp is np:
+        return np.transpose(x, axes)
+    nd = x.ndim
+    return xp.permute_dims(x, tuple(range(nd - 1, -1, -1)) if axes is None else tuple(a % nd for a in axes))
 
 
 def _inverse_axes(axes: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -146,13 +171,32 @@ transpose_p.def_view(
 
 
 # ---------------------------------------------------------------- astype
-def _astype_impl(x: Any, *, dtype: Any) -> Any:
+def _astype_impl(x: Any, *, dtype: Any, xp: Any = np) -> Any:
+    if xp is not np:
+        target = library_dtype(xp, dtype)
+        if dtype_kind(x.dtype) == "c" and dtype_kind(target) != "c":
+            x = xp.real(x)
+        return xp.astype(x, target, copy=False)
     x = np.asarray(x)
     if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
         # Complex to real keeps the real part, which is also a real input's cotangent under
         # JAX's complex convention (the engine casts cotangents with this op); NumPy would warn.
         x = x.real
     return x.astype(dtype, copy=False)
+
+
+def library_dtype(xp: Any, dtype: Any) -> Any:
+    """``dtype`` (a NumPy dtype, its name, or already one of ``xp``'s) as namespace ``xp``'s dtype."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype).rsplit(".", 1)[-1]
+    found = getattr(xp, name, None)
+    if found is None:
+        from chainrule.core.backend import UnsupportedOnLibrary
+
+        raise UnsupportedOnLibrary(f"astype: {getattr(xp, '__name__', xp)} has no dtype {name}")
+    return found
 
 
 astype_p = Primitive("astype", _astype_impl, nin=1, saves=(), uses_shapes=True, view=True,
@@ -173,7 +217,7 @@ def reshape(x: Any, *shape: Any) -> Any:
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = shape[0]
     target = _normalize_shape(shape)
-    size = int(np.size(as_array(x)))
+    size = math.prod(np.shape(as_array(x)))
     if target.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got shape {target}")
     known = int(np.prod([s for s in target if s != -1])) if target else 1
@@ -306,9 +350,11 @@ def expand_dims(x: Any, axis: int | tuple[int, ...]) -> Any:
 
 
 # ---------------------------------------------------------------- pad (and crop)
-def _pad_impl(x: Any, *, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> Any:
+def _pad_impl(x: Any, *, widths: tuple[tuple[int, int], ...], value: float = 0.0, xp: Any = np) -> Any:
     # Negative widths crop: pad(., w) and pad(., -w) are adjoint, so one primitive serves padding,
     # slicing out a block (split, the VJP of concatenation) and the VJP of both.
+    if xp is not np:
+        return _pad_xp(x, widths, value, xp)
     x = np.asarray(x)
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         x = x[tuple(slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n)
@@ -320,6 +366,28 @@ def _pad_impl(x: Any, *, widths: tuple[tuple[int, int], ...], value: float = 0.0
     out = np.full(out_shape, value, dtype=x.dtype)
     out[tuple(slice(lo if lo > 0 else 0, (lo if lo > 0 else 0) + n) for (lo, _), n in zip(widths, x.shape))] = x
     return out
+
+
+def _pad_xp(x: Any, widths: tuple[tuple[int, int], ...], value: float, xp: Any) -> Any:
+    # The array API has no pad and no guaranteed writable output (Dask): crop by slicing, then
+    # join blocks of the fill value on each side, one axis at a time.
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        x = x[tuple(slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n)
+                    for (lo, hi), n in zip(widths, x.shape))]  # fmt: skip
+    kind = dtype_kind(x.dtype)
+    fill: Any = value if kind in "fc" else (bool(value) if kind == "b" else int(value))
+    for axis, (lo, hi) in enumerate(widths):
+        if lo <= 0 and hi <= 0:
+            continue
+        parts = []
+        shape = tuple(x.shape)
+        if lo > 0:
+            parts.append(xp.full(shape[:axis] + (lo,) + shape[axis + 1 :], fill, dtype=x.dtype))
+        parts.append(x)
+        if hi > 0:
+            parts.append(xp.full(shape[:axis] + (hi,) + shape[axis + 1 :], fill, dtype=x.dtype))
+        x = xp.concat(parts, axis=axis)
+    return x
 
 
 def _negate_widths(widths: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
@@ -345,8 +413,8 @@ def _axis_widths(ndim: int, axis: int, lo: int, hi: int) -> tuple[tuple[int, int
 
 
 # ---------------------------------------------------------------- concatenation of two
-def _concat2_impl(a: Any, b: Any, *, axis: int) -> Any:
-    return np.concatenate((a, b), axis=axis)
+def _concat2_impl(a: Any, b: Any, *, axis: int, xp: Any = np) -> Any:
+    return xp.concat((a, b), axis=axis)
 
 
 def _concat2_batch(prim: Primitive, vals: list[Any], flags: list[bool], nb: int,
@@ -374,16 +442,17 @@ concat2_p.def_jet(T.zero_filled(_concat2_impl))
 
 
 # ---------------------------------------------------------------- flip and roll
-def _flip_impl(x: Any, *, axis: tuple[int, ...] | None = None) -> Any:
-    return np.flip(x, axis)
+def _flip_impl(x: Any, *, axis: tuple[int, ...] | None = None, xp: Any = np) -> Any:
+    return xp.flip(x, axis=axis)
 
 
 flip_p = Primitive("flip", _flip_impl, nin=1, saves=(), grad_fn_name="FlipBackward0", batching="axis")
 flip_p.def_vjp(lambda g, ans, x, axis=None: flip_p(g, axis=axis)).def_linear()
 
 
-def _roll_impl(x: Any, *, shift: int | tuple[int, ...], axis: int | tuple[int, ...] | None = None) -> Any:
-    return np.roll(x, shift, axis)
+def _roll_impl(x: Any, *, shift: int | tuple[int, ...], axis: int | tuple[int, ...] | None = None,
+               xp: Any = np) -> Any:  # fmt: skip
+    return xp.roll(x, shift, axis=axis)
 
 
 def _negate_shift(shift: int | tuple[int, ...]) -> int | tuple[int, ...]:
@@ -534,7 +603,10 @@ def concatenate(xs: Any, axis: int | None = 0) -> Any:
                 "concatenation axis must match"
             )
     if not _needs_recording(xs):
-        return ensure_tensor(np.concatenate([as_array(a) for a in xs], axis=ax))
+        datas = [as_array(a) for a in xs]
+        if has_foreign(datas):
+            return ensure_tensor(namespace_of(*datas).concat(datas, axis=ax))
+        return ensure_tensor(np.concatenate(datas, axis=ax))
     if len(xs) == 1:
         return ensure_tensor(reshape_p(xs[0], shape=shapes[0]))
     while len(xs) > 1:
@@ -557,7 +629,10 @@ def stack(xs: Any, axis: int = 0) -> Any:
     shape = shapes[0]
     ax = _axis(axis, len(shape) + 1, "stack")
     if not _needs_recording(xs):
-        return ensure_tensor(np.stack([as_array(a) for a in xs], axis=ax))
+        datas = [as_array(a) for a in xs]
+        if has_foreign(datas):
+            return ensure_tensor(namespace_of(*datas).stack(datas, axis=ax))
+        return ensure_tensor(np.stack(datas, axis=ax))
     new_shape = shape[:ax] + (1,) + shape[ax:]
     return concatenate([reshape_p(a, shape=new_shape) for a in xs], axis=ax)
 
@@ -637,7 +712,7 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
     shape = np.shape(as_array(x))
     ax = _axis(axis, len(shape), "repeat")
     if not isinstance(repeats, (int, np.integer)):
-        counts = np.asarray(as_array(repeats))
+        counts = to_numpy(as_array(repeats))  # (a static setting, as NumPy's)
         if counts.dtype.kind not in "iu" or counts.ndim > 1:
             raise TypeError(f"repeat: repeats must be an int or a 1-d sequence of ints, got {repeats!r}")
         if counts.size == 1:
@@ -796,7 +871,12 @@ def _triangle(x: Any, k: Any, op: str, lower: bool) -> Any:
         raise TypeError(f"{op}: k must be an int (the diagonal offset), got {k!r}")
     n, m = shape[-2:] if len(shape) >= 2 else (shape[0], shape[0])
     mask = np.tri(n, m, int(k), dtype=bool) if lower else ~np.tri(n, m, int(k) - 1, dtype=bool)
-    zero = np.zeros((), dtype=np.asarray(as_array(x)).dtype)
+    data = as_array(x)
+    if has_foreign((data,)):
+        # The mask and the zero in the tensor's own library (they cannot mix with NumPy's).
+        xp = namespace_of(data)
+        return ensure_tensor(where_p(xp.asarray(mask), x, xp.zeros((), dtype=data.dtype)))
+    zero = np.zeros((), dtype=np.asarray(data).dtype)
     # Selected, not multiplied by the mask: an inf or NaN above the diagonal gives 0, as NumPy.
     return ensure_tensor(where_p(mask, x, zero))
 
@@ -1215,18 +1295,30 @@ class _Concatenator:
                     order = list(range(ndmin))
                     obj = transpose_p(obj, axes=tuple(order[:k1] + order[k2:] + order[k1:k2]))
             objs.append(obj)
-            kinds.append(np.asarray(as_array(obj)).dtype)
+            kinds.append(_numpy_dtype(as_array(obj).dtype))
         if not objs:
             raise ValueError(f"{name}: nothing to join")
         dtype = np.result_type(*kinds)
+        datas = [as_array(obj) for obj in objs if isinstance(obj, Tensor)]
+        xp = namespace_of(*datas) if has_foreign(datas) else np
         joined = []
         for obj in objs:
             if isinstance(obj, (bool, int, float, np.generic)):
                 obj = np.array(obj, ndmin=ndmin, dtype=dtype)
-            elif np.asarray(as_array(obj)).dtype != dtype:
+            elif _numpy_dtype(as_array(obj).dtype) != dtype:
                 obj = astype_p(obj, dtype=dtype)
+            if xp is not np and isinstance(obj, np.ndarray):
+                # Constants join the tensors' library (NumPy arrays do not mix with another's).
+                obj = xp.asarray(obj, dtype=library_dtype(xp, dtype))
             joined.append(obj)
         return concatenate(joined, axis=axis)
+
+
+def _numpy_dtype(dtype: Any) -> np.dtype:
+    try:
+        return np.dtype(dtype)
+    except TypeError:  # another library's dtype: NumPy's of the same name
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 def as_operand_like(item: Any) -> Any:
