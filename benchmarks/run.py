@@ -37,6 +37,8 @@ __all__ = ["WORKLOADS", "main", "format_result"]
 # Later workloads (jacobian, hessian, higher_order, train_digits, memory_chain) are added here.
 WORKLOADS = ["op_overhead", "mlp_step", "jacobian", "hessian", "higher_order", "train_digits", "memory_chain",
              "memory_checkpoint", "taylor"]
+# Array libraries under tensors (issue 16).
+WORKLOADS += ["dask_throughput"]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NUMBER = r"(-?[\d.]+(?:e[-+]?\d+)?)"
@@ -72,3 +73,18 @@ def test_mlp_trains_on_the_digits():
     assert len(losses) == 8 and losses[-1] < losses[0] / 5
     (final,) = numbers_after("final test accuracy:", out, 1)
     assert final > 90.0
+
+
+def test_dask_least_squares_gradient_agrees_with_numpy_and_reports_memory():
+    pytest.importorskip("distributed")
+    out = run_example("dask_least_squares.py")
+    (gb,) = numbers_after("float64 =", out, 1)
+    assert 0.09 < gb < 0.11  # the small default
+    losses = [float(v) for v in re.findall(r"step \d+  loss " + NUMBER, out)]
+    assert len(losses) == 3 and losses[0] > losses[1] > losses[2]  # descent on a convex loss
+    err, rel = numbers_after("max |grad(chainrule, dask) - grad(numpy)| =", out, 2)
+    assert rel < 1e-10
+    (rate,) = numbers_after("throughput:", out, 1)
+    assert rate > 0
+    (client_mb,) = numbers_after("peak resident memory of the client process:", out, 1)
+    assert 0 < client_mb < 2000

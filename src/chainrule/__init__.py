@@ -19,6 +19,7 @@ from chainrule.core.modes import enable_grad, is_grad_enabled, no_grad, set_grad
 from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops import FAMILIES as _FAMILIES
+from chainrule.ops.backends import *  # noqa: F403
 from chainrule.ops.binary import *  # noqa: F403
 from chainrule.ops.complex import *  # noqa: F403
 from chainrule.ops.creation import *  # noqa: F403

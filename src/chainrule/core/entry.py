@@ -172,6 +172,8 @@ def grad(
 
 def _owned(g: Any) -> np.ndarray:
     data = _data_of(g)
+    if type(data) is not np.ndarray:
+        return copy_array(data)  # another library's array: no view facts to go by
     return data if data.base is None and data.flags.writeable else data.copy()
 
 

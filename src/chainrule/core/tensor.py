@@ -264,7 +264,8 @@ class Tensor:
         The data is a new NumPy view of the same memory: forward-mode accumulators look
         tangents up by array, so a detached tensor carries no tangent either.
         """
-        out = wrap_array(self._data.view())
+        data = self._data  # (another library's array: a new array object, as views have no meaning there)
+        out = wrap_array(data.view() if type(data) is _ndarray else data[...])
         # An alias: in-place writes through it are writes to this tensor's storage.
         out._vc = share_version(self)
         return out

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as _numpy
 
 import chainrule as _cr
+from chainrule.core.backend import is_foreign as _is_foreign
 from chainrule.core.dispatch import bind as _bind
 from chainrule.core.primitive import registry as _registry
 from chainrule.core.tensor import Tensor as _Tensor
@@ -109,7 +110,14 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> _Ten
     >>> t = np.asarray([1.0, 2.0])
     >>> np.asarray(t) is t
     True
+
+    ``like=`` (a tensor or array of another library, or its name) moves the data to that
+    array library, differentiably: ``cr.asarray(a, like=...)``.
     """
+    like = kwargs.pop("like", None)
+    if like is not None:
+        base = a if isinstance(a, _Tensor) or _is_foreign(a) else asarray(a, dtype, order, **kwargs)
+        return _cr.asarray(base, dtype if base is a else None, like=like)
     if isinstance(a, _Tensor) and (dtype is None or _numpy.dtype(dtype) == a.dtype):
         return a
     return array(a, dtype, copy=False, order=order, **kwargs)

@@ -24,4 +24,10 @@ for _family in FAMILIES:
     if hasattr(_family, "install"):
         _family.install()
 
+# Moving tensors between array libraries (cr.asarray(like=), Tensor.to): issue 16.
+from chainrule.ops import backends  # noqa: E402
+
+FAMILIES += (backends,)
+backends.install()
+
 __all__ = [name for family in FAMILIES for name in family.__all__]

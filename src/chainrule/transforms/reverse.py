@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import copy_array, dtype_kind, is_foreign, ones_like, zeros_like
 from chainrule.core.dispatch import bind
 from chainrule.core.engine import backprop
 from chainrule.core.modes import enable_grad
@@ -117,7 +118,11 @@ def _nested(xs: list[Tensor]) -> bool:
 
 
 def _owned(g: Any) -> Tensor:
-    data = g._data if isinstance(g, Tensor) else np.asarray(g)
+    data = g._data if isinstance(g, Tensor) else g
+    if type(data) is not np.ndarray:
+        if is_foreign(data):  # another library's array: copied there (a Dask one stays lazy)
+            return _plain(copy_array(data))
+        data = np.asarray(data)
     if data.base is not None or not data.flags.writeable:
         data = data.copy()
     return _plain(data)
@@ -150,7 +155,7 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
     results = []
     for x, g in zip(xs, grads):
         if g is None:
-            results.append(_plain(np.zeros(tuple(x.shape), dtype=x.dtype)))
+            results.append(_plain(zeros_like(x._data) if is_foreign(x._data) else np.zeros(tuple(x.shape), dtype=x.dtype)))
             continue
         if isinstance(g, Tensor):
             g = g if keep or isinstance(g, BatchedTensor) else _owned(g)
@@ -161,6 +166,8 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
 
 
 def _ones_like(y: Tensor) -> Tensor:
+    if is_foreign(y._data):
+        return _plain(ones_like(y._data))  # the seed in the output's library
     return _plain(np.ones(tuple(y.shape), dtype=y.dtype))
 
 
@@ -179,7 +186,7 @@ def _scalar_output(y: Any, op: str) -> Tensor:
             f"{tuple(y.shape)}. Reduce it first (for example with .sum()), or use jacrev / "
             "jacobian for the derivative of a non-scalar output."
         )
-    if y.dtype.kind != "f":
+    if dtype_kind(y.dtype) != "f":
         raise TypeError(f"{op}: the function must return a floating-point scalar, got dtype {y.dtype}")
     return y
 
