@@ -272,6 +272,10 @@ def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, i
                     gi = _cast(gi, dtype)
                 prev = get(parent)
                 cotangents[parent] = gi if prev is None else prev + gi
+            # (Locals outlive the node in this loop: drop what they hold, or each node's saved
+            # arrays and last cotangent would stay alive into the next one: one array of peak.)
+            args = ans = gi = prev = None
+        g = None
         if not retain_graph:
             node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
             node.released = True
