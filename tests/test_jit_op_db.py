@@ -170,9 +170,9 @@ def _with(kwargs, paths, values):
 # index_add is the primitive itself: its index is a setting, never a tensor (a tensor there
 # raises ConcretizationError inside jit, as np.asarray of a traced value does).
 _INDEXED = [k for k, c in enumerate(CASES) if _index_paths(c[1].kwargs) and c[0].name != "index_add"]
-# repeat reads its counts with ops._api.as_array, which hands out a traced tensor's values: the
-# program keeps the first call's counts (ops/shape.py, outside jit's reach).
-_BAKED = {"repeat_counts"}
+# Entries whose traced settings the program would keep from the first call (none now: repeat's
+# counts are read through np.asarray, which refuses a traced value).
+_BAKED: set[str] = set()
 INDEX_CASES = [pytest.param(*CASES[k], marks=pytest.mark.xfail(
     strict=True, reason="repeat bakes traced counts into the program (ops/shape.py reads them with as_array)"))
     if CASES[k][0].name in _BAKED else CASES[k] for k in _INDEXED]  # fmt: skip

@@ -477,7 +477,10 @@ def test_chain_peak_is_what_the_rules_must_keep() -> None:
                                rtol=1e-10, atol=1e-14)  # fmt: skip
     bookkeeping, _ = _chain_peak(1)  # the nodes, tensors and tuples of the graph, no real data
     kept = KEPT_PER_CYCLE * N_OPS // len(CYCLE)  # 75 arrays the rules read in the backward pass
-    # + the chain's output (alive while backward runs) + a rule's working set: the cotangent,
-    # two operands and a result.
-    bound = (kept + 1 + 4) * array + bookkeeping
+    # + the chain's output (alive while backward runs) + a rule's working set: the incoming
+    # cotangent and the result (NumPy by hand's peak in the benchmark: 78 arrays). A sweep that
+    # keeps the last node's locals alive into the next one peaks one array higher.
+    # (Half an array of slack: the graph's bookkeeping, measured on a one-element chain, is a
+    # few kB off at this size.)
+    bound = (kept + 1 + 2 + 0.5) * array + bookkeeping
     assert peak <= bound, f"peak {peak / array:.1f} arrays; the rules need at most {bound / array:.1f}"

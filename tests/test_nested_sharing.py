@@ -87,3 +87,68 @@ def test_bias_grad_of_a_float32_layer_stays_float32_and_owned():
     assert b.grad.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(b.grad), np.full(3, 4.0, dtype=np.float32))
     assert np.asarray(b.grad).base is None
+
+
+# ---------------------------------------------------------------- products with the seed
+def _graph_size(t: cr.Tensor) -> int:
+    return sum(_count(t, name) for name in ("sin", "cos", "exp", "mul", "add", "neg"))
+
+
+def test_recorded_sweeps_drop_products_with_the_ones_seed(monkeypatch):
+    import chainrule.core.engine as engine
+
+    def nested(k: int) -> cr.Tensor:
+        x = cr.tensor(0.5, requires_grad=True)
+        y = cr.sin(x) * cr.exp(x)
+        for _ in range(k):
+            (y,) = cr.autograd.grad(y, [x], create_graph=True)
+        return y
+
+    simplified = nested(7)
+    # The same sweeps with neither sharing nor simplification: every rule's product recorded.
+    monkeypatch.setattr(engine, "_recorded_sweep", lambda cts, n: None)
+    plain = nested(7)
+    assert float(simplified) == float(plain)
+    assert _graph_size(simplified) * 4 < _graph_size(plain)
+
+
+def test_a_gradient_that_is_a_forward_tensor_comes_back_as_a_tensor_of_its_own():
+    x = cr.tensor(2.0, requires_grad=True)
+    w = cr.tensor(3.0, requires_grad=True)
+    (gx,) = cr.autograd.grad(x * w, [x], create_graph=True)  # d(xw)/dx = w: the product 1 * w
+    assert gx is not w and float(gx) == 3.0
+    assert gx._data is not w._data
+    (gw,) = cr.autograd.grad(gx, [w])
+    assert float(gw) == 1.0
+    big = [cr.tensor(np.arange(20.0), requires_grad=True) for _ in range(2)]
+    s = cr.sum(big[0] * big[1])
+    (g0,) = cr.autograd.grad(s, [big[0]], create_graph=True)
+    assert g0 is not big[1]
+    np.testing.assert_array_equal(np.asarray(g0), np.arange(20.0))
+
+
+def test_a_ones_seed_that_requires_grad_keeps_its_derivative():
+    x = cr.tensor(2.0, requires_grad=True)
+    w = cr.tensor(3.0, requires_grad=True)
+    v = cr.tensor(1.0, requires_grad=True)
+    (gx,) = cr.autograd.grad(x * w, [x], grad_outputs=[v], create_graph=True)
+    (gv,) = cr.autograd.grad(gx, [v])
+    assert float(gv) == 3.0
+
+
+def test_a_hook_that_scales_the_seed_in_place_is_seen_by_the_recorded_sweep():
+    x = cr.tensor(2.0, requires_grad=True)
+    w = cr.tensor(3.0, requires_grad=True)
+    y = x * w
+    y.register_hook(lambda g: g.mul_(2.0))
+    (gx,) = cr.autograd.grad(y, [x], create_graph=True)
+    assert float(gx) == 6.0
+
+
+def test_the_square_backward_records_no_second_pow_and_keeps_its_values():
+    x = cr.tensor(np.array([-1.5, 0.0, 2.0, np.inf]), requires_grad=True)
+    (g,) = cr.autograd.grad(cr.sum(x**2), [x], create_graph=True)
+    assert _count(g, "pow") == 0  # the partial 2x needs no x ** 1
+    np.testing.assert_array_equal(np.asarray(g), 2 * np.asarray(x))
+    (h,) = cr.autograd.grad(cr.sum(g[:3]), [x])
+    np.testing.assert_array_equal(np.asarray(h), [2.0, 2.0, 2.0, 0.0])

@@ -21,7 +21,7 @@ from chainrule.core.backend import copy_array
 from chainrule.core.dispatch import bind
 from chainrule.core.modes import state
 from chainrule.core.node import Node
-from chainrule.core.order import dependencies, post_order, reachable_targets
+from chainrule.core.order import dependencies, reachable_targets
 from chainrule.core.primitive import registry
 from chainrule.core.stack import (
     Interpreter,
@@ -30,7 +30,7 @@ from chainrule.core.stack import (
     needs_tensor_rules,
     set_stack,
 )
-from chainrule.core.tensor import Tensor, wrap_array
+from chainrule.core.tensor import Tensor, share_version, wrap_array
 from chainrule.core.versions import check_versions
 
 __all__ = ["backprop", "sum_to_shape", "edge_cotangent", "FREED_MESSAGE", "InputMeta"]
@@ -97,6 +97,7 @@ def backprop(
     observers = backward_observers() if busy else None
     cotangents: dict[Any, Any] = {}
     root_nodes: list[Node] = []
+    roots_cts: list[Any] = []
     for tensor, cot in roots:
         key = tensor._node if tensor._node is not None else tensor
         if tensor_mode:
@@ -107,16 +108,22 @@ def backprop(
             cotangents[key] = cotangents[key] + cot
         else:
             cotangents[key] = cot
+        roots_cts.append(cot)
         if isinstance(key, Node) and (allowed is None or key in allowed):
             root_nodes.append(key)
 
     deps = dependencies(root_nodes, allowed)
     needed: set[Any] | None = None
     target_keys: list[Any] = []
+    results: dict[Any, Any] = {}
     if targets is not None:
+        # The sweep's order does not depend on the cotangents: list it once (the same Kahn order,
+        # last-in first-out, that the loop below would follow), and read the nodes that lead to a
+        # target off it backwards (parents first). One walk of the graph less than a separate
+        # depth-first order, and the sweep then runs down a list.
         target_keys = [t._node if t._node is not None else t for t in targets]
-        order = post_order(root_nodes, allowed)
-        needed, reached = reachable_targets(order, set(target_keys), allowed)
+        order = _kahn_order(root_nodes, deps, allowed)
+        needed, reached = reachable_targets(order[::-1], set(target_keys), allowed)
         if on_unreached is not None:
             # Report targets the sweep cannot reach while the graph is still intact, so an
             # explanation can read the saved values before the sweep releases them.
@@ -124,31 +131,48 @@ def backprop(
             missing = [i for i, key in enumerate(target_keys) if key not in reached]
             if missing:
                 on_unreached(missing)
-    results: dict[Any, Any] = {}
-    target_set = set(target_keys)
-
-    ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
-    # The plain first-order sweep (what .backward() does) takes a leaner rule loop.
-    fast = not tensor_mode and allowed is None and needed is None and not observers
-    # A recorded sweep on an empty stack, over a graph big enough to hold repeats, shares its
-    # repeated elementwise subexpressions (every sin node of a nested derivative asks for cos of
-    # the same x): see _SharedSubexpressions. The memo costs about a microsecond per op, which a
-    # small sweep (a Hessian-vector product's) would pay for nothing: measured on nested
-    # derivatives of sin(x)·exp(x), from 16 nodes on it leaves orders 1-2 as they were and takes a
-    # third off order 8.
-    if create_graph and not busy and len(deps) >= _SHARE_FROM:
-        set_stack((_SharedSubexpressions(),))
-        try:
-            _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
-                   observers, retain_graph, create_graph)
-        finally:
-            set_stack(())
-    elif fast and not target_set:
-        with _GradModeFor(False):
-            _sweep_raw(ready, cotangents, deps, retain_graph)
+        target_set = set(target_keys)
+        interp = _recorded_sweep(roots_cts, len(order)) if create_graph and not busy else None
+        if interp is not None:
+            set_stack(interp.alone)
+            try:
+                _sweep_list(order, cotangents, results, target_set, needed, tensor_mode, allowed,
+                            observers, retain_graph, create_graph, interp)
+            finally:
+                set_stack(())
+                interp.close()
+            if interp.aliases:
+                for key in target_keys:
+                    if not isinstance(key, Node) and key in cotangents:
+                        cotangents[key] = interp.own(cotangents[key])
+                for key, g in results.items():
+                    results[key] = interp.own(g)
+        else:
+            _sweep_list(order, cotangents, results, target_set, needed, tensor_mode, allowed,
+                        observers, retain_graph, create_graph, None)
     else:
-        _sweep(ready, cotangents, deps, results, target_set, needed, fast, tensor_mode, allowed,
-               observers, retain_graph, create_graph)
+        ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+        # The plain first-order sweep (what .backward() does) takes a leaner rule loop.
+        fast = not tensor_mode and allowed is None and not observers
+        interp = _recorded_sweep(roots_cts, len(deps)) if create_graph and not busy else None
+        if interp is not None:
+            set_stack(interp.alone)
+            try:
+                _sweep(ready, cotangents, deps, results, set(), None, fast, tensor_mode, allowed,
+                       observers, retain_graph, create_graph, interp)
+            finally:
+                set_stack(())
+                interp.close()
+            if interp.aliases:
+                for key, g in cotangents.items():
+                    if g is not None and not isinstance(key, Node):
+                        cotangents[key] = interp.own(g)
+        elif fast:
+            with _GradModeFor(False):
+                _sweep_raw(ready, cotangents, deps, retain_graph)
+        else:
+            _sweep(ready, cotangents, deps, results, set(), None, fast, tensor_mode, allowed,
+                   observers, retain_graph, create_graph, None)
 
     if targets is not None:
         for key in target_keys:
@@ -167,6 +191,7 @@ def _sweep(
     ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, int], results: dict[Any, Any],
     target_set: set[Any], needed: set[Any] | None, fast: bool, tensor_mode: bool,
     allowed: set[Node] | None, observers: list[Any] | None, retain_graph: bool, create_graph: bool,
+    interp: _SharedSubexpressions | None,
 ) -> None:
     """The rule loop of :func:`backprop`: run each ready node's rules, release, queue parents."""
     pop = cotangents.pop
@@ -175,6 +200,8 @@ def _sweep(
             node = ready.pop()
             g = pop(node, None)
             if g is not None:
+                if interp is not None and (node.hooks or node.out_ref is not None):
+                    g = interp.own(g)
                 if node.hooks:
                     g = _run_hooks(node.hooks, g, tensor_mode)
                 if node.out_ref is not None:
@@ -272,6 +299,10 @@ def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, i
                     gi = _cast(gi, dtype)
                 prev = get(parent)
                 cotangents[parent] = gi if prev is None else prev + gi
+            # (Locals outlive the node in this loop: drop what they hold, or each node's saved
+            # arrays and last cotangent would stay alive into the next one: one array of peak.)
+            args = ans = gi = prev = None
+        g = None
         if not retain_graph:
             node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
             node.released = True
@@ -289,6 +320,75 @@ def _raw_array(value: Any) -> Any:
     if isinstance(value, (np.generic, int, float, complex)):
         return np.asarray(value)
     return value
+
+
+def _recorded_sweep(root_cotangents: list[Any], n_nodes: int) -> _SharedSubexpressions | None:
+    """The interpreter for a recorded sweep on an empty stack, or None when it would not pay.
+
+    It shares repeated elementwise subexpressions (every sin node of a nested derivative asks for
+    cos of the same x), which pays from about 16 nodes on (measured on nested derivatives of
+    sin(x)·exp(x): orders 1-2 as they were, a third off order 8), and it drops products with the
+    seeds when they are ones (``autograd.grad``'s and ``grad``'s default), which pays on any
+    graph with a product.
+    """
+    interp = _SharedSubexpressions()
+    for cot in root_cotangents:
+        interp.add_one(cot)
+    if n_nodes >= _SHARE_FROM or interp.ones:
+        return interp
+    return None
+
+
+def _kahn_order(roots: list[Node], deps: dict[Node, int], allowed: set[Node] | None) -> list[Node]:
+    """The nodes in the order :func:`_sweep` visits them (it uses up ``deps``)."""
+    ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
+    order: list[Node] = []
+    append = order.append
+    pop = ready.pop
+    push = ready.append
+    while ready:
+        node = pop()
+        append(node)
+        for parent in node.parents:
+            if type(parent) is Node and (allowed is None or parent in allowed):
+                remaining = deps[parent] - 1
+                deps[parent] = remaining
+                if remaining == 0:
+                    push(parent)
+    return order
+
+
+def _sweep_list(
+    order: list[Node], cotangents: dict[Any, Any], results: dict[Any, Any], target_set: set[Any],
+    needed: set[Any], tensor_mode: bool, allowed: set[Node] | None, observers: list[Any] | None,
+    retain_graph: bool, create_graph: bool, interp: _SharedSubexpressions | None,
+) -> None:
+    """:func:`_sweep` down a precomputed order, for a sweep with targets."""
+    pop = cotangents.pop
+    with _GradModeFor(create_graph):
+        for node in order:
+            g = pop(node, None)
+            if g is not None:
+                if interp is not None and (node.hooks or node.out_ref is not None):
+                    g = interp.own(g)
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, tensor_mode)
+                if node.out_ref is not None:
+                    out = node.out_ref()
+                    if out is not None:
+                        _store_retained(out, g, create_graph)
+                if node in target_set:
+                    results[node] = g
+                    if node not in needed:
+                        g = None
+                if g is not None:
+                    if tensor_mode and allowed is None and not observers:
+                        _apply_rules_tensor(node, g, cotangents, needed)
+                    else:
+                        _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, observers)
+            if not retain_graph:
+                node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
+                node.released = True
 
 
 _ELEMENTWISE = ("elementwise",)
@@ -313,34 +413,150 @@ class _SharedSubexpressions(Interpreter):
     """
 
     def __init__(self) -> None:
-        self.memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[Any, ...], Any]] = {}
+        self.memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        #: The stack this interpreter is pushed as (alone on it): while it is the thread's stack,
+        #: an op is run by turning ``busy`` off around ``bind``, without rebuilding the stack.
+        self.alone = (self,)
+        #: id -> tensor: the constant all-ones tensors of this sweep (the seeds, and their
+        #: reshapes and broadcasts). A product with one of them is the other factor.
+        self.ones: dict[int, tuple[Tensor, list[int], int]] = {}
+        #: id -> tensor: tensors that existed before the sweep and that an op of the sweep
+        #: returned as its result (a product with a one). They may become cotangents, and a
+        #: cotangent that leaves the sweep (a result, a retained .grad, a hook's argument) must
+        #: be a tensor of its own, as PyTorch's are: see :meth:`own`.
+        self.aliases: dict[int, Tensor] = {}
+
+    def close(self) -> None:
+        """Drop what the sweep kept (the memo holds its inputs and outputs) and the stack tuple
+        that refers back to this interpreter, so that nothing waits for the cyclic GC."""
+        self.memo = {}
+        self.ones = {}
+        self.alone = None
+
+    def add_one(self, t: Any) -> None:
+        """Note ``t`` as a symbolic one when it is a constant tensor of exact ones."""
+        if type(t) is Tensor and t._node is None and not t._requires_grad:
+            d = t._data
+            if d.dtype.kind == "f" and (d.item() == 1.0 if d.size == 1 else bool((d == 1.0).all())):
+                # With its storage version: a hook that writes to it in place ends its being one.
+                vc = share_version(t)
+                self.ones[id(t)] = (t, vc, vc[0])
+
+    def is_one(self, t: Any) -> bool:
+        entry = self.ones.get(id(t))
+        return entry is not None and entry[0] is t and entry[1][0] == entry[2]
+
+    def own(self, g: Any) -> Any:
+        """``g``, or a product with one (a new tensor) when ``g`` is an alias of an older tensor."""
+        if self.aliases.get(id(g)) is g:
+            saved = state.grad_enabled
+            state.grad_enabled = True  # (a recorded sweep's product, also after the sweep)
+            try:
+                return bind(_prim("mul"), g, wrap_array(np.ones((), dtype=g._data.dtype)))
+            finally:
+                state.grad_enabled = saved
+        return g
+
+    def _times_one(self, a: Any, b: Any) -> Any:
+        """``a * b`` when one factor is a symbolic one and the other a tensor that already has
+        the product's shape and dtype: that tensor (exact: x * 1 == x for every float)."""
+        if self.is_one(a):
+            one, other = a, b
+        elif self.is_one(b):
+            one, other = b, a
+        else:
+            return None
+        if type(other) is not Tensor:
+            return None
+        od = other._data
+        d = one._data
+        if d.dtype != od.dtype or not _broadcasts_into(d.shape, od.shape):
+            return None
+        self.aliases[id(other)] = other
+        return other
 
     def process_primitive(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if params or prim.batching != _ELEMENTWISE:
+        if self.ones:
+            name = prim.name
+            if name == "mul" and len(args) == 2:
+                out = self._times_one(args[0], args[1])
+                if out is not None:
+                    return out
+            elif name in _ONES_PRESERVING and args and self.is_one(args[0]):
+                out = _bind_alone(self, prim, args, params)
+                self.add_one(out)
+                return out
+        if params or prim.batching != _ELEMENTWISE or state.stack is not self.alone:
+            # (Another interpreter came onto the stack during the sweep, a hook's tape: the op
+            # goes below this one the general way.)
             return _bind_alone(self, prim, args, params)
         # Key: the primitive, the grad mode and the inputs' identities; the entry keeps the
         # inputs alive (so an equal id is the same object) and their storage versions, which
-        # rule out a write in place since (a hook's).
-        if len(args) == 1:
-            a = args[0]
-            key: tuple[Any, ...] = (prim, state.grad_enabled, id(a))
-            versions: Any = _version_of(a)
-        elif len(args) == 2:
-            a, b = args
-            key = (prim, state.grad_enabled, id(a), id(b))
-            versions = (_version_of(a), _version_of(b))
-        else:
-            key = (prim, state.grad_enabled, *map(id, args))
-            versions = tuple(_version_of(a) for a in args)
+        # rule out a write in place since (a hook's). One and two inputs (every elementwise op
+        # a rule calls) are spelled out: this runs once per op of the sweep.
         memo = self.memo
+        n = len(args)
+        if n == 2:
+            a, b = args
+            key: tuple[Any, ...] = (prim, state.grad_enabled, id(a), id(b))
+            va = a._vc if isinstance(a, Tensor) else None
+            vb = b._vc if isinstance(b, Tensor) else None
+            versions: Any = (None if va is None else va[0], None if vb is None else vb[0])
+            hit = memo.get(key)
+            if hit is not None and hit[0] is a and hit[1] is b and hit[2] == versions:
+                return hit[3]
+            # The only interpreter on an empty stack: bind runs the op directly once busy is off
+            # (an elementwise op without params runs no transform that would read the stack).
+            state.busy = False
+            try:
+                out = bind(prim, a, b)
+            finally:
+                state.busy = True
+            memo[key] = (a, b, versions, out)
+            return out
+        if n == 1:
+            a = args[0]
+            key = (prim, state.grad_enabled, id(a))
+            va = a._vc if isinstance(a, Tensor) else None
+            versions = None if va is None else va[0]
+            hit = memo.get(key)
+            if hit is not None and hit[0] is a and hit[2] == versions:
+                return hit[3]
+            state.busy = False
+            try:
+                out = bind(prim, a)
+            finally:
+                state.busy = True
+            memo[key] = (a, None, versions, out)
+            return out
+        key = (prim, state.grad_enabled, *map(id, args))
+        versions = tuple(_version_of(a) for a in args)
         hit = memo.get(key)
-        if hit is not None:
-            kept, kept_versions, out = hit
-            if kept_versions == versions and all(a is b for a, b in zip(kept, args)):
-                return out
+        if hit is not None and hit[2] == versions and all(a is b for a, b in zip(hit[0], args)):
+            return hit[3]
         out = _bind_alone(self, prim, args, params)
-        memo[key] = (args, versions, out)
+        memo[key] = (args, None, versions, out)
         return out
+
+
+#: Shape and dtype ops that turn a tensor of ones into a tensor of ones.
+_ONES_PRESERVING = frozenset({"reshape", "broadcast_to", "expand_dims", "squeeze"})
+
+
+def _prim(name: str) -> Any:
+    return registry[name]
+
+
+def _broadcasts_into(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether an array of shape ``small`` broadcasts to ``shape`` without changing it."""
+    if small == shape or not small:
+        return True
+    if len(small) > len(shape):
+        return False
+    for d, e in zip(reversed(small), reversed(shape)):
+        if d != 1 and d != e:
+            return False
+    return True
 
 
 def _version_of(a: Any) -> Any:
@@ -430,6 +646,49 @@ def _apply_rules(
         if observers:
             for observer in observers:
                 observer.observe_backward(node, i, gi)
+        prev = cotangents.get(parent)
+        cotangents[parent] = gi if prev is None else prev + gi
+
+
+def _apply_rules_tensor(node: Node, g: Any, cotangents: dict[Any, Any], needed: set[Any]) -> None:
+    """_apply_rules for a recorded sweep with targets (no tape, no anomaly observers), with
+    edge_cotangent inlined: a nested derivative runs this once per node of a graph that grows
+    with each order."""
+    prim = node.prim
+    if node.released and (prim.saves or prim.saves_ans):
+        raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
+    if node.versions is not None or node.ans_vc is not None:
+        check_versions(node)
+    args = node.saved
+    ans = node.ans
+    if ans is not None:
+        ans = _ans_tensor(node)
+    if args is None:
+        args = (None,) * len(node.parents)
+    if prim.uses_shapes:
+        args = tuple(
+            InputMeta(*meta) if a is None and meta is not None else a
+            for a, meta in zip(args, node.in_meta)
+        )
+    params = node.params
+    rules = prim.vjp_rules
+    in_meta = node.in_meta
+    i = -1
+    for parent in node.parents:
+        i += 1
+        if parent is None or parent not in needed:
+            continue
+        rule = rules[i]
+        if rule is None:
+            continue
+        gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+        if gi is None:
+            continue
+        shape, dtype = in_meta[i]
+        if gi.shape != shape:
+            gi = sum_to_shape(gi, shape)
+        if gi.dtype != dtype:
+            gi = _cast(gi, dtype)
         prev = cotangents.get(parent)
         cotangents[parent] = gi if prev is None else prev + gi
 

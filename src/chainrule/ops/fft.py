@@ -105,7 +105,16 @@ def _c2c_impl(x: Any, *, axes: tuple[int, ...], norm: str, inverse: bool, xp: An
     ns = fft_ns(xp, "ifftn" if inverse else "fftn")
     if dtype_kind(x.dtype) != "c":
         x = xp.astype(x, xp.complex64 if np_dtype(x.dtype) == np.float32 else xp.complex128)
-    return (ns.ifftn if inverse else ns.fftn)(x, axes=axes, norm=norm)
+    return (ns.ifftn if inverse else ns.fftn)(_whole_along(x, axes), axes=axes, norm=norm)
+
+
+def _whole_along(x: Any, axes: Any) -> Any:
+    """Dask transforms only along an axis held in one chunk: rechunk those axes (a padded
+    cotangent, a sliced input come in several)."""
+    rechunk = getattr(x, "rechunk", None)
+    if rechunk is None:
+        return x
+    return rechunk({a % len(x.shape): -1 for a in axes})
 
 
 fft_c2c_p = Primitive("fft_c2c", _c2c_impl, nin=1, saves=(), grad_fn_name="FftC2CBackward0",
@@ -121,7 +130,7 @@ fft_c2c_p.def_vjp(
 def _r2c_impl(x: Any, *, axis: int, norm: str, xp: Any = np) -> Any:
     if xp is np:
         return np.fft.rfft(x, axis=axis, norm=norm)
-    return fft_ns(xp, "rfft").rfft(x, axis=axis, norm=norm)
+    return fft_ns(xp, "rfft").rfft(_whole_along(x, (axis,)), axis=axis, norm=norm)
 
 
 def _r2c_vjp(g: Any, ans: Any, x: Any, axis: int, norm: str) -> Any:
@@ -144,7 +153,7 @@ def _c2r_impl(x: Any, *, axis: int, n: int, norm: str, xp: Any = np) -> Any:
         return np.fft.irfft(x, n=n, axis=axis, norm=norm)
     if dtype_kind(x.dtype) != "c":
         x = xp.astype(x, xp.complex64 if np_dtype(x.dtype) == np.float32 else xp.complex128)
-    return fft_ns(xp, "irfft").irfft(x, n=n, axis=axis, norm=norm)
+    return fft_ns(xp, "irfft").irfft(_whole_along(x, (axis,)), n=n, axis=axis, norm=norm)
 
 
 def _c2r_weights(n: int, ndim: int, axis: int, norm: str, dtype: Any) -> np.ndarray:

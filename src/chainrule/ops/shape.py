@@ -712,7 +712,9 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
     shape = np.shape(as_array(x))
     ax = _axis(axis, len(shape), "repeat")
     if not isinstance(repeats, (int, np.integer)):
-        counts = to_numpy(as_array(repeats))  # (a static setting, as NumPy's)
+        # (A static setting, as NumPy's. A tensor is read through np.asarray, which cr.jit
+        # refuses for a traced value: the program would keep the first call's counts.)
+        counts = np.asarray(repeats) if isinstance(repeats, Tensor) else to_numpy(as_array(repeats))
         if counts.dtype.kind not in "iu" or counts.ndim > 1:
             raise TypeError(f"repeat: repeats must be an int or a 1-d sequence of ints, got {repeats!r}")
         if counts.size == 1:
@@ -749,9 +751,9 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float =
         raise ValueError(f"pad: only mode='constant' is supported, got mode={mode!r}")
     if isinstance(constant_values, (list, tuple, np.ndarray)):
         raise TypeError("pad: constant_values must be a single number")
-    value = float(as_array(constant_values))
+    value = float(np.asarray(constant_values)) if isinstance(constant_values, Tensor) else float(as_array(constant_values))
     ndim = np.ndim(as_array(x))
-    widths = np.asarray(as_array(pad_width))
+    widths = np.asarray(pad_width if isinstance(pad_width, Tensor) else as_array(pad_width))
     if widths.dtype.kind not in "iu":
         raise TypeError(f"pad: pad_width must hold integers, got {pad_width!r}")
     try:
