@@ -109,6 +109,15 @@ to_library_p.def_vjp(_to_library_rule).def_linear()
 
 
 # ---------------------------------------------------------------- on tensors
+def _only_sharing(stack: tuple[Any, ...]) -> bool:
+    """Whether the interpreters on ``stack`` only share repeated ops of a recorded backward sweep
+    (core/engine.py): they change no value, so the move may run here, unseen by them."""
+    from chainrule.core import engine
+
+    sharing = getattr(engine, "_SharedSubexpressions", None)
+    return sharing is not None and all(type(i) is sharing for i in stack)
+
+
 def _move(x: Any, **params: Any) -> Any:
     """``to_library`` applied to ``x``: a raw array gives a raw array, a Tensor a Tensor.
 
@@ -118,7 +127,7 @@ def _move(x: Any, **params: Any) -> Any:
     """
     if not isinstance(x, Tensor):
         return to_library_p(x, **params)
-    if BUSY_THREADS and state.busy:
+    if BUSY_THREADS and state.busy and not _only_sharing(state.stack):
         if type(x._data) is np.ndarray and params["library"] != "numpy":
             raise NotImplementedError(
                 f"to_library: moving a NumPy tensor to {params['library']} inside a transform "
