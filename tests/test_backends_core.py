@@ -99,3 +99,17 @@ def test_numpy_path_never_consults_the_other_libraries_forward() -> None:
     before = dict(p.xp_impls or {})
     cr.tanh(cr.tensor(np.array([0.5]), requires_grad=True)).sum().backward()
     assert np not in (p.xp_impls or {}) and (p.xp_impls or {}) == before
+
+
+def test_grad_value_and_grad_and_jvp_on_strict_tensors() -> None:
+    # (They read the dtype's kind, which strict dtypes do not have: AttributeError before.)
+    a = np.array([0.5, 1.0])
+    x = cr.tensor(xs.asarray(a))
+    g = cr.grad(lambda t: cr.sum(cr.sin(t) * t))(x)
+    assert _is_strict(g)
+    np.testing.assert_allclose(g.numpy(), np.sin(a) + a * np.cos(a), rtol=1e-12)
+    value, g2 = cr.value_and_grad(lambda t: cr.sum(cr.sin(t) * t))(x)
+    np.testing.assert_allclose(float(value), float(np.sum(np.sin(a) * a)), rtol=1e-12)
+    out, tangent = cr.jvp(lambda t: cr.sin(t) * t, (x,), (cr.tensor(xs.asarray([1.0, 0.0])),))
+    assert _is_strict(out) and _is_strict(tangent)
+    np.testing.assert_allclose(tangent.numpy(), [np.sin(0.5) + 0.5 * np.cos(0.5), 0.0], rtol=1e-12)

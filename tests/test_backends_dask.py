@@ -136,11 +136,6 @@ def test_autograd_grad_and_detach_keep_dask_arrays() -> None:
     np.testing.assert_allclose(gx.numpy(), 0.5 * np.exp(0.5 * X), rtol=1e-13)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/engine.py: a recorded sweep's add_one reads .item() of the seed (Dask arrays have "
-    "none) and would compute it; reported to the core's owner",
-)
 def test_second_order_on_dask_stays_lazy() -> None:
     data = Counted(X[:12, :3], (4, 3))
     x = cr.tensor(data.array)

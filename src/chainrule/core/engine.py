@@ -435,7 +435,9 @@ class _SharedSubexpressions(Interpreter):
 
     def add_one(self, t: Any) -> None:
         """Note ``t`` as a symbolic one when it is a constant tensor of exact ones."""
-        if type(t) is Tensor and t._node is None and not t._requires_grad:
+        # (NumPy data only: another library's seed is left as a plain factor; reading a Dask
+        # array's values would compute it.)
+        if type(t) is Tensor and t._node is None and not t._requires_grad and type(t._data) is _ndarray:
             d = t._data
             if d.dtype.kind == "f" and (d.item() == 1.0 if d.size == 1 else bool((d == 1.0).all())):
                 # With its storage version: a hook that writes to it in place ends its being one.

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.backend import dtype_kind
 from chainrule.core.dispatch import ALIAS_HOOKS, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, refuse_complex, registry
@@ -167,7 +168,7 @@ class ForwardAccumulator(Interpreter):
                     f"use), got {type(p).__name__}; create it with chainrule.Variable or "
                     "chainrule.constant first"
                 )
-            if p.dtype.kind not in "fc":
+            if dtype_kind(p.dtype) not in "fc":
                 raise TypeError(f"{op}: a primal must be floating point or complex to have a tangent, got {p.dtype}")
             tangent = _tangent_like(t, p, op)
             base, levels = _base_of(p)
@@ -221,7 +222,7 @@ class ForwardAccumulator(Interpreter):
         if not prim.differentiable:
             return
         data = out._data
-        if data.dtype.kind not in "fc":
+        if dtype_kind(data.dtype) not in "fc":
             return
         tangents = None
         for i, a in enumerate(args):
@@ -235,9 +236,9 @@ class ForwardAccumulator(Interpreter):
             return
         if not prim.complex_ok:
             # (as bind does when it records a node: rules written for real values only)
-            if data.dtype.kind == "c":
+            if dtype_kind(data.dtype) == "c":
                 refuse_complex(prim, "result")
-            if any(t is not None and a._data.dtype.kind == "c" for a, t in zip(args, tangents)):
+            if any(t is not None and dtype_kind(a._data.dtype) == "c" for a, t in zip(args, tangents)):
                 refuse_complex(prim, "input")
         rules = prim.jvp_rules
         if not rules:
@@ -312,10 +313,10 @@ def _float_tensor(x: Any, op: str) -> Tensor:
         t = x
     else:
         arr = np.asarray(x)
-        if arr.dtype.kind in "iub" and isinstance(x, (int, float, bool)):
+        if dtype_kind(arr.dtype) in "iub" and isinstance(x, (int, float, bool)):
             arr = arr.astype(np.float64)
         t = _plain(arr)
-    if t.dtype.kind not in "fc":
+    if dtype_kind(t.dtype) not in "fc":
         raise TypeError(
             f"{op}: differentiated inputs must be floating point or complex, got dtype {t.dtype} "
             f"(shape {tuple(t.shape)}); convert with .astype('float64')"

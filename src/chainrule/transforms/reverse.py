@@ -346,13 +346,13 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
                     # The identity kept symbolic (structured.py): rows stay diagonal while the
                     # rules allow, and are made dense only where an op needs them.
                     y = ys[0]
-                    cts.append(identity_batch(tuple(y.shape), y.dtype if y.dtype.kind == "f" else dtype,
+                    cts.append(identity_batch(tuple(y.shape), y.dtype if dtype_kind(y.dtype) == "f" else dtype,
                                               (level.id,)))  # fmt: skip
                     ys_dense: list[Any] = []
                 else:
                     ys_dense = ys
                 for y, m in zip(ys_dense, sizes):
-                    basis = np.zeros((total, m), dtype=y.dtype if y.dtype.kind == "f" else dtype)
+                    basis = np.zeros((total, m), dtype=y.dtype if dtype_kind(y.dtype) == "f" else dtype)
                     basis[np.arange(offset, offset + m), np.arange(m)] = 1.0
                     offset += m
                     cts.append(add_level(basis.reshape((total,) + tuple(y.shape)), 0, level))
