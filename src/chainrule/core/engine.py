@@ -158,7 +158,7 @@ def backprop(
         if interp is not None:
             set_stack(interp.alone)
             try:
-                _sweep(ready, cotangents, deps, results, set(), None, fast, tensor_mode, allowed,
+                _sweep(ready, cotangents, deps, results, set(), None, tensor_mode, allowed,
                        observers, retain_graph, create_graph, interp)
             finally:
                 set_stack(())
@@ -171,7 +171,7 @@ def backprop(
             with _GradModeFor(False):
                 _sweep_raw(ready, cotangents, deps, retain_graph)
         else:
-            _sweep(ready, cotangents, deps, results, set(), None, fast, tensor_mode, allowed,
+            _sweep(ready, cotangents, deps, results, set(), None, tensor_mode, allowed,
                    observers, retain_graph, create_graph, None)
 
     if targets is not None:
@@ -189,7 +189,7 @@ def backprop(
 
 def _sweep(
     ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, int], results: dict[Any, Any],
-    target_set: set[Any], needed: set[Any] | None, fast: bool, tensor_mode: bool,
+    target_set: set[Any], needed: set[Any] | None, tensor_mode: bool,
     allowed: set[Node] | None, observers: list[Any] | None, retain_graph: bool, create_graph: bool,
     interp: _SharedSubexpressions | None,
 ) -> None:
@@ -213,10 +213,7 @@ def _sweep(
                     if needed is not None and node not in needed:
                         g = None
             if g is not None:
-                if fast and not node.released:
-                    _apply_rules_raw(node, g, cotangents)
-                else:
-                    _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, observers)
+                _apply_rules(node, g, cotangents, tensor_mode, allowed, needed, observers)
             if not retain_graph:
                 node.saved = node.saved_data = node.versions = node.ans = node.ans_vc = None
                 node.released = True
@@ -717,56 +714,6 @@ def edge_cotangent(
     if gi.dtype != dtype:
         gi = _cast(gi, dtype)
     return gi
-
-
-def _apply_rules_raw(node: Node, g: Any, cotangents: dict[Any, Any]) -> None:
-    """_apply_rules for a first-order sweep on raw arrays (no tape, no targets, no anomaly)."""
-    prim = node.prim
-    versions = node.versions
-    if versions is not None:
-        # The inputs kept for the rules, or the marker of dropped values (checkpoint): any
-        # mismatch takes the slow path, which recomputes or raises with the full message.
-        for _, saved_tensor, version in versions:
-            vc = saved_tensor._vc
-            if (0 if vc is None else vc[0]) != version:
-                check_versions(node)
-                break
-    vc = node.ans_vc
-    if vc is not None and vc[0] != 0:
-        check_versions(node)  # raises: the saved output was written in place
-    args = node.saved_data
-    if prim.uses_shapes:
-        args = tuple(
-            InputMeta(*meta) if a is None and meta is not None else a
-            for a, meta in zip(args, node.in_meta)
-        )
-    rules = prim.vjp_rules
-    in_meta = node.in_meta
-    ans = node.ans
-    params = node.params
-    i = -1
-    for parent in node.parents:
-        i += 1
-        if parent is None:
-            continue
-        rule = rules[i]
-        if rule is None:
-            continue
-        # edge_cotangent(rule, g, ans, args, params, in_meta[i], True), inlined: this loop is the
-        # first-order backward's inner loop (a call per edge costs ~1.5% of op_overhead). The
-        # op table's backward-vs-grad tests hold the two paths equal.
-        gi = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-        if gi is None:
-            continue
-        if type(gi) is not _ndarray:
-            gi = _raw_array(gi)
-        shape, dtype = in_meta[i]
-        if gi.shape != shape:
-            gi = sum_to_shape(gi, shape)
-        if gi.dtype != dtype:
-            gi = _cast(gi, dtype)
-        prev = cotangents.get(parent)
-        cotangents[parent] = gi if prev is None else prev + gi
 
 
 class InputMeta:
