@@ -200,14 +200,8 @@ def _sweep(
             node = ready.pop()
             g = pop(node, None)
             if g is not None:
-                if interp is not None and (node.hooks or node.out_ref is not None):
-                    g = interp.own(g)
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g, tensor_mode)
-                if node.out_ref is not None:
-                    out = node.out_ref()
-                    if out is not None:
-                        _store_retained(out, g, create_graph)
+                if node.hooks or node.out_ref is not None:
+                    g = _hooks_and_retained(node, g, interp, tensor_mode, create_graph)
                 if target_set and node in target_set:
                     results[node] = g
                     if needed is not None and node not in needed:
@@ -239,13 +233,8 @@ def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, i
     while ready:
         node = ready.pop()
         g = pop(node, None)
-        if g is not None:
-            if node.hooks:
-                g = _run_hooks(node.hooks, g, False)
-            if node.out_ref is not None:
-                out = node.out_ref()
-                if out is not None:
-                    _store_retained(out, g, False)
+        if g is not None and (node.hooks or node.out_ref is not None):
+            g = _hooks_and_retained(node, g, None, False, False)
         parents = node.parents
         if g is None:
             pass
@@ -311,6 +300,20 @@ def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, i
                     ready.append(parent)
 
 
+def _hooks_and_retained(node: Node, g: Any, interp: Any, tensor_mode: bool, create_graph: bool) -> Any:
+    """A node's cotangent through its hooks, stored for ``retain_grad``: one step of every sweep,
+    taken only for a node that has hooks or a retained output."""
+    if interp is not None:
+        g = interp.own(g)  # (never hand a hook or .grad an alias of a forward tensor)
+    if node.hooks:
+        g = _run_hooks(node.hooks, g, tensor_mode)
+    if node.out_ref is not None:
+        out = node.out_ref()
+        if out is not None:
+            _store_retained(out, g, create_graph)
+    return g
+
+
 def _raw_array(value: Any) -> Any:
     """A rule's raw result as an array: NumPy turns 0-d results into scalars (np.float64), and a
     rule may return a Python number; an array of another library (CuPy, Dask) stays as it is."""
@@ -366,14 +369,8 @@ def _sweep_list(
         for node in order:
             g = pop(node, None)
             if g is not None:
-                if interp is not None and (node.hooks or node.out_ref is not None):
-                    g = interp.own(g)
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g, tensor_mode)
-                if node.out_ref is not None:
-                    out = node.out_ref()
-                    if out is not None:
-                        _store_retained(out, g, create_graph)
+                if node.hooks or node.out_ref is not None:
+                    g = _hooks_and_retained(node, g, interp, tensor_mode, create_graph)
                 if node in target_set:
                     results[node] = g
                     if node not in needed:
