@@ -226,6 +226,39 @@ def test_grad_mode_is_thread_local() -> None:
     assert seen["enabled"] is True
 
 
+def test_recording_follows_each_threads_own_grad_mode() -> None:
+    # bind reads a process-wide list of threads with grad mode off before the thread-local flag:
+    # a thread in no_grad must not stop another from recording, nor be recorded itself.
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    seen = {}
+    entered = threading.Event()
+    release = threading.Event()
+
+    def off() -> None:
+        with cr.no_grad():
+            seen["off"] = (x * 2).requires_grad
+            entered.set()
+            release.wait(10)
+        seen["after"] = (x * 2).requires_grad
+
+    t = threading.Thread(target=off)
+    t.start()
+    entered.wait(10)
+    y = x * 3  # another thread is in no_grad right now
+    release.set()
+    t.join()
+    assert y.requires_grad and y.grad_fn is not None
+    assert seen == {"off": False, "after": True}
+    with cr.no_grad():
+        z = x * 3
+        other = {}
+        th = threading.Thread(target=lambda: other.setdefault("r", (x * 2).requires_grad))
+        th.start()
+        th.join()
+    assert not z.requires_grad and other["r"] is True
+    assert (x * 3).requires_grad
+
+
 def test_in_place_on_leaf_requiring_grad_raises() -> None:
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place operation"):
