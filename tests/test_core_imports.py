@@ -4,6 +4,10 @@ plug into it (through hooks it defines), never the other way round."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import chainrule.core
@@ -31,3 +35,21 @@ def test_core_imports_nothing_above_it() -> None:
         if name.startswith(ABOVE) or name == "chainrule"
     ]
     assert not offenders, "\n".join(offenders)
+
+
+def test_importing_chainrule_loads_no_second_blas() -> None:
+    # SciPy ships its own OpenBLAS, whose thread pool would share the cores with NumPy's from the
+    # first import on; chainrule imports SciPy only at the first op that needs it (erf).
+    code = (
+        "import sys, chainrule, chainrule.torch, chainrule.tf, chainrule.numpy\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'dask', 'torch', 'pandas'})\n"
+        "print(','.join(heavy))\n"
+        "chainrule.erf(chainrule.tensor([0.5]))\n"
+        "print('scipy' in sys.modules)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    heavy, after_erf = out.stdout.splitlines()
+    assert heavy == ""
+    assert after_erf == str(importlib.util.find_spec("scipy") is not None)

@@ -56,18 +56,28 @@ def _softplus_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-try:  # SciPy (installed with the train/test extras) has a vectorised erf; NumPy has none.
-    from scipy.special import erf as _scipy_erf
-except ImportError:  # pragma: no cover - exercised only without SciPy
-    _scipy_erf = None
+#: SciPy's vectorised erf (NumPy has none), imported at the first erf rather than with chainrule:
+#: SciPy brings its own OpenBLAS, whose thread pool then shares the cores with NumPy's.
+_SCIPY_ERF: list[Any] = []
+
+
+def _scipy_erf() -> Any:
+    if not _SCIPY_ERF:
+        try:  # (installed with the train/test extras)
+            from scipy.special import erf
+        except ImportError:  # pragma: no cover - exercised only without SciPy
+            erf = None
+        _SCIPY_ERF.append(erf)
+    return _SCIPY_ERF[0]
 
 
 def _erf_impl(x: np.ndarray, *, xp: Any = np) -> np.ndarray:
     if xp is not np:
         # erf is outside the array API standard; a library that has it (CuPy's, JAX's) serves.
         return extension(xp, "erf", op="erf")(x)
-    if _scipy_erf is not None:
-        return _scipy_erf(x)
+    erf = _scipy_erf()
+    if erf is not None:
+        return erf(x)
     x = np.asarray(x)
     dtype = np.result_type(x, 1.0)
     flat = np.asarray(x, dtype=np.float64).ravel()
