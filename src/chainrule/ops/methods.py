@@ -194,7 +194,8 @@ def _inplace(prim: Any, name: str, with_alpha: bool = False) -> Any:
             # Nothing to record: write straight into the buffer, as NumPy's `a -= b` does.
             data = other._data if isinstance(other, Tensor) else other
             shape = self._data.shape
-            if np.shape(data) == shape or np.broadcast_shapes(np.shape(data), shape) == shape:
+            dshape = data.shape if type(data) is np.ndarray else np.shape(data)
+            if dshape == shape or np.broadcast_shapes(dshape, shape) == shape:
                 try:
                     ufunc(self._data, data, out=self._data, casting="same_kind")
                 except TypeError as exc:

@@ -122,9 +122,9 @@ def _stable_shift(x: np.ndarray, axis: tuple[int, ...], xp: Any = np) -> np.ndar
     if x.ndim == 2 and axis == (1,) and x.shape[1] <= 64:
         # NumPy reduces short rows slowly; a max over the rows of the transposed copy is one
         # vectorised pass per class (a 2x saving on the (batch, classes) logits of a classifier).
-        shift = np.max(np.ascontiguousarray(x.T), axis=0)[:, None]
+        shift = np.ascontiguousarray(x.T).max(axis=0)[:, None]
     else:
-        shift = np.max(x, axis=axis, keepdims=True)
+        shift = np.asarray(x).max(axis=axis, keepdims=True)
     if not np.isfinite(shift.sum()):
         shift = np.where(np.isfinite(shift), shift, 0)
     return shift
@@ -266,7 +266,7 @@ def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, 
         return _cross_entropy_standard(xp, logits, target, axis, reduction, soft)
     x = np.asarray(logits)
     z = x - _stable_shift(x, (axis,))
-    lse = np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
     if soft:
         losses = -np.sum(target * (z - lse), axis=axis)
     else:
@@ -274,7 +274,7 @@ def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, 
         losses = np.squeeze(lse, axis) - _pick(z, np.asarray(target), axis)
     if reduction == "none":
         return losses
-    total = np.sum(losses)
+    total = losses.sum()
     if reduction == "sum":
         return np.asarray(total)
     return np.asarray(total / losses.size if losses.size else total * np.nan)
@@ -310,7 +310,7 @@ def _fused_index_grad(g: np.ndarray, logits: np.ndarray, target: np.ndarray, axi
     """
     d = logits - _stable_shift(logits, (axis,))
     np.exp(d, out=d)
-    d /= np.sum(d, axis=axis, keepdims=True)
+    d /= d.sum(axis=axis, keepdims=True)
     if d.ndim == 2 and axis == 1:
         d[np.arange(d.shape[0]), target] -= 1
     else:

@@ -137,7 +137,8 @@ sum_to_p.def_vjp(lambda g, ans, x, shape: broadcast_to_p(g, shape=x.shape)).def_
 # ---------------------------------------------------------------- transpose
 def _transpose_impl(x: Any, *, axes: tuple[int, ...] | None = None, xp: Any = np) -> Any:
     if xp is np:
-        return np.transpose(x, axes)
+        # (The method: np.transpose is a Python wrapper around it, and rules transpose a lot.)
+        return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
     nd = x.ndim
     return xp.permute_dims(x, tuple(range(nd - 1, -1, -1)) if axes is None else tuple(a % nd for a in axes))
 
