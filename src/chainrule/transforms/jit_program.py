@@ -192,6 +192,17 @@ class Program:
         steps: list[tuple[Any, ...]] = []
         lines = [f"def {_identifier(self.name)}({', '.join(f'v{s}' for s in self.inputs)}):"]
         for k, eq in enumerate(self.eqns):
+            outs = getattr(eq.prim, "outs", None)
+            if outs is not None:  # (a fused step giving several slots: a tuple, in that order)
+                ins = tuple(ref(r) for r in eq.ins)
+                dead = tuple(sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
+                                     and r not in outputs and r not in inputs}))  # fmt: skip
+                steps.append((eq.prim.impl, ins, dict(eq.params), tuple(outs), False, -1, dead))
+                owned.update(getattr(eq.prim, "fresh", ()))
+                lines.append(f"    {', '.join(name(o) for o in outs)} = {eq.prim.name}({', '.join(name(i) for i in ins)})")
+                if dead:
+                    lines.append(f"    del {', '.join(name(r) for r in dead)}")
+                continue
             ins = tuple(ref(r) for r in eq.ins)
             ufunc = _is_ufunc(eq)
             buf = -1
@@ -204,14 +215,14 @@ class Program:
             effect = bool(getattr(eq.prim, "effect", False))
             # NumPy gives scalars for 0-d results, and some impls give array-likes: the next impl
             # and the caller get arrays, as under bind.
-            wrap = not effect and (eq.shape == () or not ufunc)
+            wrap = not effect and (eq.shape == () or not (ufunc or getattr(eq.prim, "gives_array", False)))
             dead = tuple(sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
                                  and r not in outputs and r not in inputs}))  # fmt: skip
             steps.append((eq.prim.impl, ins, dict(eq.params), -1 if effect else eq.out, wrap, buf, dead))
             settings = [f"{p}={v!r}" for p, v in eq.params.items()] + ([f"out={name(buf)}"] if buf >= 0 else [])
             call = f"{eq.prim.name}({', '.join([name(i) for i in ins] + settings)})"
             lines.append(f"    {call}" if effect else f"    {name(eq.out)} = {call}")
-            if not effect and ufunc and eq.prim not in VIEW_PRIMITIVES:
+            if not effect and (ufunc or getattr(eq.prim, "gives_array", False)) and eq.prim not in VIEW_PRIMITIVES:
                 owned.add(eq.out)
             if dead:
                 lines.append(f"    del {', '.join(name(r) for r in dead)}")
@@ -226,7 +237,9 @@ class Program:
         fast: list[tuple[Any, ...]] = []
         for fn, ins, params, out, wrap, buf, dead in steps:
             kind = 0
-            if not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
+            if type(out) is tuple:
+                kind = 3
+            elif not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
                 kind = len(ins)
             fast.append((kind, fn, ins[0] if ins else -1, ins[1] if len(ins) > 1 else -1,
                          ins, params, out, wrap, buf, dead))  # fmt: skip
@@ -240,6 +253,9 @@ class Program:
                     env[out] = fn(env[a], env[b])
                 elif kind == 1:
                     env[out] = fn(env[a])
+                elif kind == 3:
+                    for slot, value in zip(out, fn(*[env[i] for i in ins])):
+                        env[slot] = value
                 else:
                     if buf >= 0:
                         result = fn(*[env[i] for i in ins], out=env[buf], **params)
@@ -290,8 +306,181 @@ class _SoftmaxXentGrad:
         return d
 
 
+class _XentWithGrad:
+    """A hard-label cross-entropy and its :class:`_SoftmaxXentGrad` on the same logits and labels,
+    in one step giving ``(loss, grad)``: the shift, ``exp`` and row sums are computed once (the
+    eager forward and backward each compute them). Each result is what its own step computes, op
+    for op, so the values are the same to the last bit."""
+
+    effect = False
+
+    def __init__(self, axis: int, reduction: str, outs: tuple[int, int]) -> None:
+        self.axis = axis
+        self.reduction = reduction
+        self.outs = outs
+        self.fresh = (outs[1],)  # (the gradient is a new buffer of this step's own)
+        self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
+
+    def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
+        from chainrule.ops.nn import _pick, _stable_shift
+
+        axis = self.axis
+        h = np.asarray(h)
+        z = v - _stable_shift(v, (axis,))
+        d = np.exp(z)
+        total = np.sum(d, axis=axis, keepdims=True)
+        losses = np.squeeze(np.log(total), axis) - _pick(z, h, axis)
+        d /= total
+        if d.ndim == 2 and axis == 1:
+            d[np.arange(d.shape[0]), h] -= 1
+        else:
+            idx = np.expand_dims(h, axis)
+            np.put_along_axis(d, idx, np.take_along_axis(d, idx, axis=axis) - 1, axis=axis)
+        d *= scale
+        if self.reduction == "none":
+            return losses, d
+        loss = np.sum(losses)
+        if self.reduction == "mean":
+            loss = loss / losses.size if losses.size else loss * np.nan
+        return np.asarray(loss), d
+
+
 def _fuse_for_replay(prog: Program) -> Program:
-    """The program with the fusions replay gets for free (see :class:`_SoftmaxXentGrad`)."""
+    """The program with the fusions replay gets for free (:class:`_SoftmaxXentGrad`,
+    :class:`_XentWithGrad`)."""
+    return _specialize(_fuse_xent_pair(_fuse_xent_grad(prog)))
+
+
+class _ReplayOp:
+    """A replay-only step: ``impl`` on arrays, giving a new array of its own (never a view)."""
+
+    effect = False
+    gives_array = True
+
+    def __init__(self, name: str, impl: Callable[..., Any]) -> None:
+        self.name = name
+        self.impl = impl
+
+
+#: relu's zeros are a full array up to this size (NumPy's maximum against a scalar is not
+#: vectorised: three times slower than against an array); a broadcast last axis above it.
+_RELU_FULL_ZEROS = 1 << 20
+
+
+def _transposed_matmul(ta: bool, tb: bool) -> Callable[..., Any]:
+    matmul = np.matmul
+    if ta and tb:
+        return lambda a, b: matmul(a.T, b.T)
+    if ta:
+        return lambda a, b: matmul(a.T, b)
+    return lambda a, b: matmul(a, b.T)
+
+
+def _specialize(prog: Program) -> Program:
+    """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
+    (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
+    ``matmul`` folded into it (one step, BLAS reads the transposed layout), and a ``sum_to``
+    over leading axes as the one ``add.reduce`` its impl calls."""
+    defs = {eq.out: eq for eq in prog.eqns}
+    uses: dict[int, int] = {}
+    for eq in prog.eqns:
+        for r in eq.ins:
+            if not isinstance(r, Const):
+                uses[r] = uses.get(r, 0) + 1
+    for r in prog.outputs:
+        if not isinstance(r, Const):
+            uses[r] = uses.get(r, 0) + 2
+
+    def plain_transpose(r: Any) -> Eqn | None:
+        if isinstance(r, Const) or uses.get(r) != 1:
+            return None
+        t = defs.get(r)
+        if t is None or t.prim.name != "transpose" or len(t.ins) != 1 or isinstance(t.ins[0], Const):
+            return None
+        if len(t.shape) != 2 or t.params.get("axes") not in (None, (1, 0), [1, 0]):
+            return None
+        return t
+
+    out: list[Eqn] = []
+    drop: set[int] = set()
+    changed = False
+    for eq in prog.eqns:
+        name = eq.prim.name
+        if name == "relu" and not eq.params and len(eq.ins) == 1 and not isinstance(eq.ins[0], Const):
+            shape, dtype = prog.avals[eq.ins[0]]
+            if (shape, dtype) == (eq.shape, eq.dtype) and dtype.kind == "f":
+                size = int(np.prod(shape))
+                zeros = np.zeros(shape if size <= _RELU_FULL_ZEROS else shape[-1:], dtype)
+                prim = _ReplayOp("maximum", np.maximum)
+                out.append(Eqn(prim, (eq.ins[0], Const(zeros)), {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        if name == "matmul" and not eq.params and len(eq.ins) == 2 and len(eq.shape) == 2:
+            ta, tb = plain_transpose(eq.ins[0]), plain_transpose(eq.ins[1])
+            if ta is not None or tb is not None:
+                ins = (eq.ins[0] if ta is None else ta.ins[0], eq.ins[1] if tb is None else tb.ins[0])
+                drop.update(t.out for t in (ta, tb) if t is not None)
+                ops = "".join("t" if t is not None else "n" for t in (ta, tb))
+                prim = _ReplayOp(f"matmul_{ops}", _transposed_matmul(ta is not None, tb is not None))
+                out.append(Eqn(prim, ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        if name == "sum_to" and len(eq.ins) == 1 and not isinstance(eq.ins[0], Const):
+            shape = tuple(eq.params.get("shape", ()))
+            x_shape = prog.avals[eq.ins[0]][0]
+            lead = len(x_shape) - len(shape)
+            if lead > 0 and shape and x_shape[lead:] == shape and prog.avals[eq.ins[0]][1] == eq.dtype:
+                axes = tuple(range(lead))
+                reduce = np.add.reduce
+                prim = _ReplayOp(f"add.reduce[axis={axes}]", lambda x, axes=axes: reduce(x, axis=axes))
+                out.append(Eqn(prim, eq.ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        out.append(eq)
+    if not changed:
+        return prog
+    fused = prog.copy()
+    fused.eqns = [e for e in out if e.out not in drop]
+    return fused
+
+
+def _fuse_xent_pair(prog: Program) -> Program:
+    """A ``cross_entropy`` and the fused gradient of the same logits and labels: one step."""
+    grads = [eq for eq in prog.eqns if isinstance(eq.prim, _SoftmaxXentGrad)]
+    if not grads:
+        return prog
+    position = {eq.out: k for k, eq in enumerate(prog.eqns)}
+    replace: dict[int, Eqn] = {}
+    drop: set[int] = set()
+    for k, eq in enumerate(prog.eqns):
+        if eq.prim.name != "cross_entropy" or eq.params.get("soft") is not False or len(eq.ins) != 2:
+            continue
+        v, h = eq.ins
+        reduction = eq.params.get("reduction")
+        if isinstance(v, Const) or isinstance(h, Const) or reduction not in ("mean", "sum", "none"):
+            continue
+        axis = eq.params.get("axis")
+        ndim = len(prog.avals[v][0])
+        if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+            continue
+        for g in grads:
+            scale = g.ins[2]
+            # (the scale must exist where the loss is computed: a constant, or a slot made before)
+            early = isinstance(scale, Const) or position.get(scale, -1) < k
+            if g.ins[:2] == (v, h) and g.prim.axis == axis % ndim and g.out not in drop and early:
+                prim = _XentWithGrad(g.prim.axis, reduction, (eq.out, g.out))
+                replace[eq.out] = Eqn(prim, (v, h, scale), {}, eq.out, eq.shape, eq.dtype, eq.where)
+                drop.add(g.out)
+                break
+    if not replace:
+        return prog
+    fused = prog.copy()
+    fused.eqns = [replace.get(e.out, e) for e in prog.eqns if e.out not in drop]
+    return fused
+
+
+def _fuse_xent_grad(prog: Program) -> Program:
+    """``(softmax(v) - onehot(h)) * s``, seven ops in the rule: one :class:`_SoftmaxXentGrad`."""
     defs = {eq.out: eq for eq in prog.eqns}
     uses: dict[int, int] = {}
     for eq in prog.eqns:
