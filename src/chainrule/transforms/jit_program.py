@@ -348,7 +348,7 @@ class _XentWithGrad:
 def _fuse_for_replay(prog: Program) -> Program:
     """The program with the fusions replay gets for free (:class:`_SoftmaxXentGrad`,
     :class:`_XentWithGrad`)."""
-    return _specialize(_fuse_xent_pair(_fuse_xent_grad(prog)))
+    return _fold_step_size(_specialize(_fuse_xent_pair(_fuse_xent_grad(prog))))
 
 
 class _ReplayOp:
@@ -442,6 +442,109 @@ def _specialize(prog: Program) -> Program:
     fused = prog.copy()
     fused.eqns = [e for e in out if e.out not in drop]
     return fused
+
+
+#: Ops linear in their one (array) input.
+_LINEAR_UNARY = frozenset({"transpose", "reshape", "sum_to", "broadcast_to", "squeeze", "expand_dims", "sum", "neg"})
+
+
+def _scalar_const(r: Any) -> Any:
+    """The value of a finite, non-zero, 0-d floating constant, else None."""
+    if not isinstance(r, Const):
+        return None
+    v = r.value
+    if isinstance(v, bool) or not isinstance(v, (float, np.floating, np.ndarray)) or np.ndim(v) != 0:
+        return None
+    v = np.asarray(v)[()]
+    if not isinstance(v, (float, np.floating)) or not np.isfinite(v) or v == 0:
+        return None
+    return v
+
+
+def _fold_step_size(prog: Program) -> Program:
+    """Fold a constant step size into the loss gradient's scale: ``p - lr * g`` on every gradient.
+
+    A training step multiplies each gradient by the same constant (``lr * g``) after the backward
+    pass, a full pass over every weight-sized array. When every value computed from a fused
+    cross-entropy gradient (:class:`_SoftmaxXentGrad`, :class:`_XentWithGrad`: already ``* scale``)
+    is linear in it (matmul against a value not computed from it, a mask multiply, transpose,
+    sums, ``add``/``sub`` of two such values) and each path ends in a multiply by the same
+    scalar constant ``lr``, those multiplies go and the gradient's scale becomes ``scale * lr``
+    (one multiply of the small logits-sized array). The values are the same up to float rounding
+    (the product is formed earlier), as a compiler's reassociation; nothing else changes. Any
+    other use of such a value (returned, compared, a nonlinear op) keeps the program as it is.
+    """
+    seeds = [eq for eq in prog.eqns if isinstance(eq.prim, (_SoftmaxXentGrad, _XentWithGrad))]
+    if not seeds:
+        return prog
+    users: dict[int, list[Eqn]] = {}
+    for eq in prog.eqns:
+        for r in {r for r in eq.ins if not isinstance(r, Const)}:
+            users.setdefault(r, []).append(eq)
+    outputs = {r for r in prog.outputs if not isinstance(r, Const)}
+    for seed in seeds:
+        fused = isinstance(seed.prim, _XentWithGrad)
+        start = seed.prim.outs[1] if fused else seed.out
+        if _scalar_const(seed.ins[2]) is None:
+            continue
+        # The values computed from the gradient, up to the multiplies by the step size.
+        linear = {start}
+        terminals: dict[int, int] = {}  # (out of ``lr * g``: g)
+        step: Any = None
+        frontier = [start]
+        while frontier:
+            for eq in users.get(frontier.pop(), ()):
+                if eq.out in linear or eq.out in terminals:
+                    continue
+                if eq.prim.name == "mul" and _is_ufunc(eq) and len(eq.ins) == 2:
+                    k = 1 if isinstance(eq.ins[1], Const) else 0
+                    c = _scalar_const(eq.ins[k])
+                    g = eq.ins[1 - k]
+                    if c is not None and (step is None or (c == step and type(c) is type(step))) \
+                            and (eq.shape, eq.dtype) == prog.avals[g]:  # fmt: skip
+                        step = c
+                        terminals[eq.out] = g
+                        continue
+                linear.add(eq.out)
+                frontier.append(eq.out)
+        if not terminals or linear & outputs or not all(
+                _linear_use(eq, linear) for r in linear for eq in users.get(r, ()) if eq.out not in terminals):  # fmt: skip
+            continue
+        folded = np.asarray(np.multiply(seed.ins[2].value, step))
+        if not np.isfinite(folded) or folded == 0:
+            continue
+        if fused:
+            prim = _XentWithGrad(seed.prim.axis, seed.prim.reduction, seed.prim.outs)
+        else:
+            prim = _SoftmaxXentGrad(seed.prim.axis)
+        new_seed = Eqn(prim, (*seed.ins[:2], Const(folded)), {}, seed.out, seed.shape, seed.dtype, seed.where)
+        prog = prog.copy()
+        prog.eqns = [new_seed if eq is seed else eq for eq in prog.eqns]
+        prog = _substitute(prog, dict(terminals))
+        users = {}
+        for eq in prog.eqns:
+            for r in {r for r in eq.ins if not isinstance(r, Const)}:
+                users.setdefault(r, []).append(eq)
+        outputs = {r for r in prog.outputs if not isinstance(r, Const)}
+    return prog
+
+
+def _linear_use(eq: Eqn, linear: set[int]) -> bool:
+    """Whether ``eq``'s output is linear in the values of ``linear`` it reads (a scale on those
+    values scales the output the same: each product has exactly one factor among them)."""
+    name = eq.prim.name
+    ins = [r for r in eq.ins if not isinstance(r, Const)]
+    inside = [r for r in ins if r in linear]
+    ufunc = _is_ufunc(eq) and len(eq.ins) == 2
+    if ufunc and name == "mul":
+        return len(inside) == 1
+    if ufunc and name == "div":
+        return inside == [eq.ins[0]]
+    if ufunc and name in ("add", "sub"):
+        return len(ins) == 2 and len(inside) == 2
+    if name.startswith("matmul"):
+        return len(eq.ins) == 2 and len(inside) == 1
+    return (name in _LINEAR_UNARY or name.startswith("add.reduce")) and len(eq.ins) == 1
 
 
 def _fuse_xent_pair(prog: Program) -> Program:
