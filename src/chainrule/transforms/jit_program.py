@@ -322,27 +322,42 @@ class _XentWithGrad:
         self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
 
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
-        from chainrule.ops.nn import _pick, _stable_shift
-
         axis = self.axis
         h = np.asarray(h)
-        z = v - _stable_shift(v, (axis,))
-        d = np.exp(z)
-        total = np.sum(d, axis=axis, keepdims=True)
-        losses = np.squeeze(np.log(total), axis) - _pick(z, h, axis)
-        d /= total
-        if d.ndim == 2 and axis == 1:
-            d[np.arange(d.shape[0]), h] -= 1
+        if v.ndim == 2 and axis == 1 and v.shape[1] <= 64:
+            # (nn._stable_shift's own fast path, without its calls: a maximum is exact in any
+            # order, and a non-finite one is replaced by 0 as there)
+            shift = np.maximum.reduce(np.ascontiguousarray(v.T), axis=0)[:, None]
+            if not np.isfinite(np.add.reduce(shift, axis=None)):
+                shift = np.where(np.isfinite(shift), shift, 0)
         else:
+            shift = _nn()._stable_shift(v, (axis,))
+        z = v - shift
+        d = np.exp(z)
+        total = np.add.reduce(d, axis=axis, keepdims=True)  # (what np.sum calls)
+        if d.ndim == 2 and axis == 1:
+            rows = np.arange(d.shape[0])
+            losses = np.log(total)[:, 0] - z[rows, h]
+            d /= total
+            d[rows, h] -= 1
+        else:
+            losses = np.log(total).squeeze(axis) - _nn()._pick(z, h, axis)
+            d /= total
             idx = np.expand_dims(h, axis)
             np.put_along_axis(d, idx, np.take_along_axis(d, idx, axis=axis) - 1, axis=axis)
         d *= scale
         if self.reduction == "none":
             return losses, d
-        loss = np.sum(losses)
+        loss = np.add.reduce(losses, axis=None)
         if self.reduction == "mean":
             loss = loss / losses.size if losses.size else loss * np.nan
         return np.asarray(loss), d
+
+
+def _nn() -> Any:
+    from chainrule.ops import nn
+
+    return nn
 
 
 def _fuse_for_replay(prog: Program) -> Program:
@@ -602,11 +617,15 @@ def _fuse_xent_grad(prog: Program) -> Program:
 
     drop: set[int] = set()
     replace: dict[int, Eqn] = {}
-    for eq in prog.eqns:
-        if eq.prim.name != "mul" or eq.params or len(eq.ins) != 2:
+    # Multiplied by a scale ('mean', or a seed other than one) first; then bare (a 'sum'
+    # reduction's seed of one was simplified away: the scale is one).
+    muls = [(eq, [(single(eq.ins[k], "sub"), eq.ins[1 - k]) for k in (0, 1)]) for eq in prog.eqns
+            if eq.prim.name == "mul" and not eq.params and len(eq.ins) == 2]  # fmt: skip
+    bare = [(eq, [(eq, Const(np.ones((), eq.dtype)))]) for eq in prog.eqns if eq.prim.name == "sub"]
+    for eq, candidates in muls + bare:
+        if eq.out in drop or eq.out in replace:
             continue
-        for k in (0, 1):
-            sub, scale = single(eq.ins[k], "sub"), eq.ins[1 - k]
+        for sub, scale in candidates:
             if sub is None or sub.params or len(sub.ins) != 2:
                 continue
             exp, cast = single(sub.ins[0], "exp"), single(sub.ins[1], "astype")
@@ -631,7 +650,7 @@ def _fuse_xent_grad(prog: Program) -> Program:
                 continue
             replace[eq.out] = Eqn(_SoftmaxXentGrad(axis), (lsm.ins[0], shaped.ins[0], scale), {}, eq.out,
                                   eq.shape, eq.dtype, eq.where)  # fmt: skip
-            drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped))
+            drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped) if x is not eq)
             break
     if not replace:
         return prog
