@@ -391,6 +391,11 @@ def _transposed_matmul(ta: bool, tb: bool) -> Callable[..., Any]:
     return lambda a, b: matmul(a, b.T)
 
 
+def _leading_sum(axes: tuple[int, ...]) -> Callable[[Any], Any]:
+    reduce = np.add.reduce
+    return lambda x: reduce(x, axis=axes)
+
+
 def _specialize(prog: Program) -> Program:
     """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
     (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
@@ -446,8 +451,7 @@ def _specialize(prog: Program) -> Program:
             lead = len(x_shape) - len(shape)
             if lead > 0 and shape and x_shape[lead:] == shape and prog.avals[eq.ins[0]][1] == eq.dtype:
                 axes = tuple(range(lead))
-                reduce = np.add.reduce
-                prim = _ReplayOp(f"add.reduce[axis={axes}]", lambda x, axes=axes: reduce(x, axis=axes))
+                prim = _ReplayOp(f"add.reduce[axis={axes}]", _leading_sum(axes))
                 out.append(Eqn(prim, eq.ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
                 changed = True
                 continue
