@@ -241,6 +241,8 @@ class Program:
                 kind = 3
             elif not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
                 kind = len(ins)
+            elif not params and out >= 0 and not wrap and len(ins) == 2:
+                kind = 4  # (a binary ufunc into a dead input's buffer)
             fast.append((kind, fn, ins[0] if ins else -1, ins[1] if len(ins) > 1 else -1,
                          ins, params, out, wrap, buf, dead))  # fmt: skip
 
@@ -251,6 +253,8 @@ class Program:
             for kind, fn, a, b, ins, params, out, wrap, buf, dead in fast:
                 if kind == 2:
                     env[out] = fn(env[a], env[b])
+                elif kind == 4:
+                    env[out] = fn(env[a], env[b], out=env[buf])
                 elif kind == 1:
                     env[out] = fn(env[a])
                 elif kind == 3:
