@@ -28,6 +28,7 @@ fuses what a hand-written NumPy step gets for free: a hard-label cross-entropy's
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -324,6 +325,7 @@ class _XentWithGrad:
         self.outs = outs
         self.fresh = (outs[1],)  # (the gradient is a new buffer of this step's own)
         self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
+        self._starts: dict[tuple[int, int], np.ndarray] = {}
 
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
         axis = self.axis
@@ -332,18 +334,24 @@ class _XentWithGrad:
             # (nn._stable_shift's own fast path, without its calls: a maximum is exact in any
             # order, and a non-finite one is replaced by 0 as there)
             shift = np.maximum.reduce(np.ascontiguousarray(v.T), axis=0)[:, None]
-            if not np.isfinite(np.add.reduce(shift, axis=None)):
+            if not math.isfinite(np.add.reduce(shift, axis=None)):
                 shift = np.where(np.isfinite(shift), shift, 0)
         else:
             shift = _nn()._stable_shift(v, (axis,))
         z = v - shift
         d = np.exp(z)
         total = np.add.reduce(d, axis=axis, keepdims=True)  # (what np.sum calls)
-        if d.ndim == 2 and axis == 1:
-            rows = np.arange(d.shape[0])
-            losses = np.log(total)[:, 0] - z[rows, h]
+        if d.ndim == 2 and axis == 1 and d.flags.c_contiguous and z.flags.c_contiguous:
+            # (the target entries by their flat positions: one index for the pick and the update)
+            n, c = d.shape
+            starts = self._starts.get((n, c))
+            if starts is None:
+                starts = self._starts[(n, c)] = np.arange(0, n * c, c)
+            at = starts + h
+            losses = np.log(total)[:, 0] - z.ravel().take(at)
             d /= total
-            d[rows, h] -= 1
+            flat = d.ravel()
+            flat[at] -= 1
         else:
             losses = np.log(total).squeeze(axis) - _nn()._pick(z, h, axis)
             d /= total
