@@ -21,7 +21,14 @@ each op calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind`
 dropped right after its last use, and an elementwise NumPy ufunc writes into a dead input's
 buffer (``out=``) when the arrays are large enough for the saved allocation to pay. Replay also
 fuses what a hand-written NumPy step gets for free: a hard-label cross-entropy's backward
-(``softmax - onehot``, seven ops in the rule) is one step in one buffer. No code is generated or
+(``softmax - onehot``, seven ops in the rule) is one step in one buffer, and with the loss itself
+one step giving both (the shift, ``exp`` and row sums once). It calls faster NumPy for the same
+values: ``relu`` as ``maximum`` against an array of zeros (in place), a ``transpose`` read only by
+a ``matmul`` folded into it, a bias gradient's ``sum_to`` as its one ``add.reduce``. And when every
+gradient of such a loss only meets ``p - lr * g`` with one constant ``lr`` (an SGD step), ``lr``
+joins the loss gradient's scale and the weight-sized multiplies go (:func:`_fold_step_size`: the
+one rewrite that changes values, by float rounding, as a compiler's reassociation would). None of
+this touches the program a transform replays through ``bind``. No code is generated or
 ``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
 
