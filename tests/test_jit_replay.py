@@ -265,3 +265,19 @@ def test_plain_calls_find_their_program_and_others_still_go_their_way() -> None:
     assert cr.grad(lambda w: jf([w, p[1]], x))(cr.tensor([0.0, 0.0])).numpy().tolist() == [4.0, 5.0]
     jf.clear_cache()
     assert float(jf(p, x)) == 17.0 and len(traces) == 5
+
+
+def test_two_losses_each_fold_their_own_step_size() -> None:
+    def step(p, x, y, y2):  # (two models, two losses, two step sizes: each gradient keeps its own)
+        loss_a, ga = cr.value_and_grad(_mlp_loss)(p[:4], x, y)
+        loss_b, gb = cr.value_and_grad(_mlp_loss)(p[4:], x, y2)
+        return loss_a + loss_b, [w - 0.1 * g for w, g in zip(p[:4], ga)] + [w - 0.3 * g for w, g in zip(p[4:], gb)]
+
+    params, x, y = _mlp_data(np.float64)
+    params = params + [cr.tensor(p.numpy() * 0.5) for p in params]
+    args = (params, x, y, cr.tensor(y.numpy()[::-1].copy()))
+    src = cr.jit(step).lower(*args).source()
+    assert src.count("cross_entropy_and_grad") == 2 and not _SCALAR_MUL.search(src.split("cross_entropy_and_grad")[2])
+    got, want = cr.jit(step)(*args), step(*args)
+    for a, b in zip(_leaves(got), _leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-13, atol=1e-15)

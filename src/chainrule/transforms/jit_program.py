@@ -520,7 +520,9 @@ def _fold_step_size(prog: Program) -> Program:
         for r in {r for r in eq.ins if not isinstance(r, Const)}:
             users.setdefault(r, []).append(eq)
     outputs = {r for r in prog.outputs if not isinstance(r, Const)}
-    for seed in seeds:
+    for seed_out in [eq.out for eq in seeds]:
+        # (the current equation: folding an earlier seed may have rebuilt this one)
+        seed = next(eq for eq in prog.eqns if eq.out == seed_out)
         fused = isinstance(seed.prim, _XentWithGrad)
         start = seed.prim.outs[1] if fused else seed.out
         if _scalar_const(seed.ins[2]) is None:
@@ -557,7 +559,7 @@ def _fold_step_size(prog: Program) -> Program:
             prim = _SoftmaxXentGrad(seed.prim.axis)
         new_seed = Eqn(prim, (*seed.ins[:2], Const(folded)), {}, seed.out, seed.shape, seed.dtype, seed.where)
         prog = prog.copy()
-        prog.eqns = [new_seed if eq is seed else eq for eq in prog.eqns]
+        prog.eqns = [new_seed if eq.out == seed_out else eq for eq in prog.eqns]
         prog = _substitute(prog, dict(terminals))
         users = {}
         for eq in prog.eqns:
