@@ -996,6 +996,8 @@ class Jitted:
         self._static = _argnums(static_argnums, "static_argnums")
         self._donate = _argnums(donate_argnums, "donate_argnums")
         self._cache: dict[Any, _Entry] = {}
+        #: The plain calls' signatures (see :func:`_plain_signature`) -> their entries.
+        self._plain: dict[tuple[Any, ...], _Entry] = {}
         self.__name__ = getattr(fun, "__name__", "f")
         self.__qualname__ = getattr(fun, "__qualname__", self.__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
@@ -1035,6 +1037,7 @@ class Jitted:
     def clear_cache(self) -> None:
         """Forget every traced program (the next call traces again)."""
         self._cache.clear()
+        self._plain.clear()
 
     def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, list[Any]]:
         key, leaves, how = self._split(args, kwargs)
@@ -1121,7 +1124,16 @@ class Jitted:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        plain = None
+        if not kwargs and not self._static and not state.busy:
+            plain = _plain_signature(args)
+            if plain is not None:
+                entry = self._plain.get(plain[0])
+                if entry is not None:
+                    return _assemble(entry, entry.run(*plain[1]))
         entry, leaves = self._entry(args, kwargs)
+        if plain is not None and entry.eager is None and not (entry.guards or entry.captures or entry.writes):
+            self._plain[plain[0]] = entry
         if entry.eager is not None:
             return self._fun(*args, **kwargs)
         if entry.guards and any((p.grad is None) is not none for p, none in entry.guards):
@@ -1139,6 +1151,40 @@ class Jitted:
         if entry.writes:
             results = _write_state(entry, results)
         return _assemble(entry, results)
+
+
+def _plain_signature(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]] | None:
+    """The signature of a call whose arguments are lists and tuples of plain tensors and NumPy
+    arrays (no history, no grad required), and their arrays; None for any other call.
+
+    The common call (a training step on parameters and a batch) then skips the pytree and the
+    hashing of its structure: the signature is one flat tuple (a container's type and length
+    before its children, a leaf's shape and dtype), which determines ``_split``'s key.
+    """
+    sig: list[Any] = [state.grad_enabled]
+    arrays: list[Any] = []
+    stack = [args]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is Tensor:
+            if x._requires_grad or x._node is not None:
+                return None
+            x = x._data
+            if type(x) is not _ndarray:
+                return None
+            t = _ndarray
+        if t is _ndarray:
+            sig.append(x.shape)
+            sig.append(x.dtype)
+            arrays.append(x)
+        elif t is list or t is tuple:
+            sig.append(t)
+            sig.append(len(x))
+            stack.extend(reversed(x))
+        else:
+            return None
+    return tuple(sig), arrays
 
 
 _OUT_TENSOR = object()

@@ -21,13 +21,21 @@ each op calls its primitive's ``impl`` on arrays (no Tensor, no Node, no ``bind`
 dropped right after its last use, and an elementwise NumPy ufunc writes into a dead input's
 buffer (``out=``) when the arrays are large enough for the saved allocation to pay. Replay also
 fuses what a hand-written NumPy step gets for free: a hard-label cross-entropy's backward
-(``softmax - onehot``, seven ops in the rule) is one step in one buffer. No code is generated or
+(``softmax - onehot``, seven ops in the rule) is one step in one buffer, and with the loss itself
+one step giving both (the shift, ``exp`` and row sums once). It calls faster NumPy for the same
+values: ``relu`` as ``maximum`` against an array of zeros (in place), a ``transpose`` read only by
+a ``matmul`` folded into it, a bias gradient's ``sum_to`` as its one ``add.reduce``. And when every
+gradient of such a loss only meets ``p - lr * g`` with one constant ``lr`` (an SGD step), ``lr``
+joins the loss gradient's scale and the weight-sized multiplies go (:func:`_fold_step_size`: the
+one rewrite that changes values, by float rounding, as a compiler's reassociation would). None of
+this touches the program a transform replays through ``bind``. No code is generated or
 ``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
 
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +200,17 @@ class Program:
         steps: list[tuple[Any, ...]] = []
         lines = [f"def {_identifier(self.name)}({', '.join(f'v{s}' for s in self.inputs)}):"]
         for k, eq in enumerate(self.eqns):
+            outs = getattr(eq.prim, "outs", None)
+            if outs is not None:  # (a fused step giving several slots: a tuple, in that order)
+                ins = tuple(ref(r) for r in eq.ins)
+                dead = tuple(sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
+                                     and r not in outputs and r not in inputs}))  # fmt: skip
+                steps.append((eq.prim.impl, ins, dict(eq.params), tuple(outs), False, -1, dead))
+                owned.update(getattr(eq.prim, "fresh", ()))
+                lines.append(f"    {', '.join(name(o) for o in outs)} = {eq.prim.name}({', '.join(name(i) for i in ins)})")
+                if dead:
+                    lines.append(f"    del {', '.join(name(r) for r in dead)}")
+                continue
             ins = tuple(ref(r) for r in eq.ins)
             ufunc = _is_ufunc(eq)
             buf = -1
@@ -204,14 +223,14 @@ class Program:
             effect = bool(getattr(eq.prim, "effect", False))
             # NumPy gives scalars for 0-d results, and some impls give array-likes: the next impl
             # and the caller get arrays, as under bind.
-            wrap = not effect and (eq.shape == () or not ufunc)
+            wrap = not effect and (eq.shape == () or not (ufunc or getattr(eq.prim, "gives_array", False)))
             dead = tuple(sorted({r for r in eq.ins if not isinstance(r, Const) and last_use.get(r) == k
                                  and r not in outputs and r not in inputs}))  # fmt: skip
             steps.append((eq.prim.impl, ins, dict(eq.params), -1 if effect else eq.out, wrap, buf, dead))
             settings = [f"{p}={v!r}" for p, v in eq.params.items()] + ([f"out={name(buf)}"] if buf >= 0 else [])
             call = f"{eq.prim.name}({', '.join([name(i) for i in ins] + settings)})"
             lines.append(f"    {call}" if effect else f"    {name(eq.out)} = {call}")
-            if not effect and ufunc and eq.prim not in VIEW_PRIMITIVES:
+            if not effect and (ufunc or getattr(eq.prim, "gives_array", False)) and eq.prim not in VIEW_PRIMITIVES:
                 owned.add(eq.out)
             if dead:
                 lines.append(f"    del {', '.join(name(r) for r in dead)}")
@@ -226,8 +245,12 @@ class Program:
         fast: list[tuple[Any, ...]] = []
         for fn, ins, params, out, wrap, buf, dead in steps:
             kind = 0
-            if not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
+            if type(out) is tuple:
+                kind = 3
+            elif not params and buf < 0 and out >= 0 and not wrap and len(ins) in (1, 2):
                 kind = len(ins)
+            elif not params and out >= 0 and not wrap and len(ins) == 2:
+                kind = 4  # (a binary ufunc into a dead input's buffer)
             fast.append((kind, fn, ins[0] if ins else -1, ins[1] if len(ins) > 1 else -1,
                          ins, params, out, wrap, buf, dead))  # fmt: skip
 
@@ -238,8 +261,13 @@ class Program:
             for kind, fn, a, b, ins, params, out, wrap, buf, dead in fast:
                 if kind == 2:
                     env[out] = fn(env[a], env[b])
+                elif kind == 4:
+                    env[out] = fn(env[a], env[b], out=env[buf])
                 elif kind == 1:
                     env[out] = fn(env[a])
+                elif kind == 3:
+                    for slot, value in zip(out, fn(*[env[i] for i in ins])):
+                        env[slot] = value
                 else:
                     if buf >= 0:
                         result = fn(*[env[i] for i in ins], out=env[buf], **params)
@@ -290,8 +318,312 @@ class _SoftmaxXentGrad:
         return d
 
 
+class _XentWithGrad:
+    """A hard-label cross-entropy and its :class:`_SoftmaxXentGrad` on the same logits and labels,
+    in one step giving ``(loss, grad)``: the shift, ``exp`` and row sums are computed once (the
+    eager forward and backward each compute them). Each result is what its own step computes, op
+    for op, so the values are the same to the last bit."""
+
+    effect = False
+
+    def __init__(self, axis: int, reduction: str, outs: tuple[int, int]) -> None:
+        self.axis = axis
+        self.reduction = reduction
+        self.outs = outs
+        self.fresh = (outs[1],)  # (the gradient is a new buffer of this step's own)
+        self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
+        self._starts: dict[tuple[int, int], np.ndarray] = {}
+
+    def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
+        axis = self.axis
+        h = np.asarray(h)
+        if v.ndim == 2 and axis == 1 and v.shape[1] <= 64:
+            # (nn._stable_shift's own fast path, without its calls: a maximum is exact in any
+            # order, and a non-finite one is replaced by 0 as there)
+            shift = np.maximum.reduce(np.ascontiguousarray(v.T), axis=0)[:, None]
+            if not math.isfinite(np.add.reduce(shift, axis=None)):
+                shift = np.where(np.isfinite(shift), shift, 0)
+        else:
+            shift = _nn()._stable_shift(v, (axis,))
+        z = v - shift
+        d = np.exp(z)
+        total = np.add.reduce(d, axis=axis, keepdims=True)  # (what np.sum calls)
+        if d.ndim == 2 and axis == 1 and d.flags.c_contiguous and z.flags.c_contiguous:
+            # (the target entries by their flat positions: one index for the pick and the update)
+            n, c = d.shape
+            starts = self._starts.get((n, c))
+            if starts is None:
+                starts = self._starts[(n, c)] = np.arange(0, n * c, c)
+            at = starts + h
+            losses = np.log(total)[:, 0] - z.ravel().take(at)
+            d /= total
+            flat = d.ravel()
+            flat[at] -= 1
+        else:
+            losses = np.log(total).squeeze(axis) - _nn()._pick(z, h, axis)
+            d /= total
+            idx = np.expand_dims(h, axis)
+            np.put_along_axis(d, idx, np.take_along_axis(d, idx, axis=axis) - 1, axis=axis)
+        d *= scale
+        if self.reduction == "none":
+            return losses, d
+        loss = np.add.reduce(losses, axis=None)
+        if self.reduction == "mean":
+            loss = loss / losses.size if losses.size else loss * np.nan
+        return np.asarray(loss), d
+
+
+def _nn() -> Any:
+    from chainrule.ops import nn
+
+    return nn
+
+
 def _fuse_for_replay(prog: Program) -> Program:
-    """The program with the fusions replay gets for free (see :class:`_SoftmaxXentGrad`)."""
+    """The program with the fusions replay gets for free (:class:`_SoftmaxXentGrad`,
+    :class:`_XentWithGrad`)."""
+    return _fold_step_size(_specialize(_fuse_xent_pair(_fuse_xent_grad(prog))))
+
+
+class _ReplayOp:
+    """A replay-only step: ``impl`` on arrays, giving a new array of its own (never a view)."""
+
+    effect = False
+    gives_array = True
+
+    def __init__(self, name: str, impl: Callable[..., Any]) -> None:
+        self.name = name
+        self.impl = impl
+
+
+#: relu's zeros are a full array up to this size (NumPy's maximum against a scalar is not
+#: vectorised: three times slower than against an array); a broadcast last axis above it.
+_RELU_FULL_ZEROS = 1 << 20
+
+
+def _transposed_matmul(ta: bool, tb: bool) -> Callable[..., Any]:
+    matmul = np.matmul
+    if ta and tb:
+        return lambda a, b: matmul(a.T, b.T)
+    if ta:
+        return lambda a, b: matmul(a.T, b)
+    return lambda a, b: matmul(a, b.T)
+
+
+def _leading_sum(axes: tuple[int, ...]) -> Callable[[Any], Any]:
+    reduce = np.add.reduce
+    return lambda x: reduce(x, axis=axes)
+
+
+def _specialize(prog: Program) -> Program:
+    """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
+    (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
+    ``matmul`` folded into it (one step, BLAS reads the transposed layout), and a ``sum_to``
+    over leading axes as the one ``add.reduce`` its impl calls."""
+    defs = {eq.out: eq for eq in prog.eqns}
+    uses: dict[int, int] = {}
+    for eq in prog.eqns:
+        for r in eq.ins:
+            if not isinstance(r, Const):
+                uses[r] = uses.get(r, 0) + 1
+    for r in prog.outputs:
+        if not isinstance(r, Const):
+            uses[r] = uses.get(r, 0) + 2
+
+    def plain_transpose(r: Any) -> Eqn | None:
+        if isinstance(r, Const) or uses.get(r) != 1:
+            return None
+        t = defs.get(r)
+        if t is None or t.prim.name != "transpose" or len(t.ins) != 1 or isinstance(t.ins[0], Const):
+            return None
+        if len(t.shape) != 2 or t.params.get("axes") not in (None, (1, 0), [1, 0]):
+            return None
+        return t
+
+    out: list[Eqn] = []
+    drop: set[int] = set()
+    changed = False
+    for eq in prog.eqns:
+        name = eq.prim.name
+        if name == "relu" and not eq.params and len(eq.ins) == 1 and not isinstance(eq.ins[0], Const):
+            shape, dtype = prog.avals[eq.ins[0]]
+            if (shape, dtype) == (eq.shape, eq.dtype) and dtype.kind == "f":
+                size = int(np.prod(shape))
+                zeros = np.zeros(shape if size <= _RELU_FULL_ZEROS else shape[-1:], dtype)
+                prim = _ReplayOp("maximum", np.maximum)
+                out.append(Eqn(prim, (eq.ins[0], Const(zeros)), {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        if name == "matmul" and not eq.params and len(eq.ins) == 2 and len(eq.shape) == 2:
+            ta, tb = plain_transpose(eq.ins[0]), plain_transpose(eq.ins[1])
+            if ta is not None or tb is not None:
+                ins = (eq.ins[0] if ta is None else ta.ins[0], eq.ins[1] if tb is None else tb.ins[0])
+                drop.update(t.out for t in (ta, tb) if t is not None)
+                ops = "".join("t" if t is not None else "n" for t in (ta, tb))
+                prim = _ReplayOp(f"matmul_{ops}", _transposed_matmul(ta is not None, tb is not None))
+                out.append(Eqn(prim, ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        if name == "sum_to" and len(eq.ins) == 1 and not isinstance(eq.ins[0], Const):
+            shape = tuple(eq.params.get("shape", ()))
+            x_shape = prog.avals[eq.ins[0]][0]
+            lead = len(x_shape) - len(shape)
+            if lead > 0 and shape and x_shape[lead:] == shape and prog.avals[eq.ins[0]][1] == eq.dtype:
+                axes = tuple(range(lead))
+                prim = _ReplayOp(f"add.reduce[axis={axes}]", _leading_sum(axes))
+                out.append(Eqn(prim, eq.ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
+                changed = True
+                continue
+        out.append(eq)
+    if not changed:
+        return prog
+    fused = prog.copy()
+    fused.eqns = [e for e in out if e.out not in drop]
+    return fused
+
+
+#: Ops linear in their one (array) input.
+_LINEAR_UNARY = frozenset({"transpose", "reshape", "sum_to", "broadcast_to", "squeeze", "expand_dims", "sum", "neg"})
+
+
+def _scalar_const(r: Any) -> Any:
+    """The value of a finite, non-zero, 0-d floating constant, else None."""
+    if not isinstance(r, Const):
+        return None
+    v = r.value
+    if isinstance(v, bool) or not isinstance(v, (float, np.floating, np.ndarray)) or np.ndim(v) != 0:
+        return None
+    v = np.asarray(v)[()]
+    if not isinstance(v, (float, np.floating)) or not np.isfinite(v) or v == 0:
+        return None
+    return v
+
+
+def _fold_step_size(prog: Program) -> Program:
+    """Fold a constant step size into the loss gradient's scale: ``p - lr * g`` on every gradient.
+
+    A training step multiplies each gradient by the same constant (``lr * g``) after the backward
+    pass, a full pass over every weight-sized array. When every value computed from a fused
+    cross-entropy gradient (:class:`_SoftmaxXentGrad`, :class:`_XentWithGrad`: already ``* scale``)
+    is linear in it (matmul against a value not computed from it, a mask multiply, transpose,
+    sums, ``add``/``sub`` of two such values) and each path ends in a multiply by the same
+    scalar constant ``lr``, those multiplies go and the gradient's scale becomes ``scale * lr``
+    (one multiply of the small logits-sized array). The values are the same up to float rounding
+    (the product is formed earlier), as a compiler's reassociation; nothing else changes. Any
+    other use of such a value (returned, compared, a nonlinear op) keeps the program as it is.
+    """
+    seeds = [eq for eq in prog.eqns if isinstance(eq.prim, (_SoftmaxXentGrad, _XentWithGrad))]
+    if not seeds:
+        return prog
+    users: dict[int, list[Eqn]] = {}
+    for eq in prog.eqns:
+        for r in {r for r in eq.ins if not isinstance(r, Const)}:
+            users.setdefault(r, []).append(eq)
+    outputs = {r for r in prog.outputs if not isinstance(r, Const)}
+    for seed_out in [eq.out for eq in seeds]:
+        # (the current equation: folding an earlier seed may have rebuilt this one)
+        seed = next(eq for eq in prog.eqns if eq.out == seed_out)
+        fused = isinstance(seed.prim, _XentWithGrad)
+        start = seed.prim.outs[1] if fused else seed.out
+        if _scalar_const(seed.ins[2]) is None:
+            continue
+        # The values computed from the gradient, up to the multiplies by the step size.
+        linear = {start}
+        terminals: dict[int, int] = {}  # (out of ``lr * g``: g)
+        step: Any = None
+        frontier = [start]
+        while frontier:
+            for eq in users.get(frontier.pop(), ()):
+                if eq.out in linear or eq.out in terminals:
+                    continue
+                if eq.prim.name == "mul" and _is_ufunc(eq) and len(eq.ins) == 2:
+                    k = 1 if isinstance(eq.ins[1], Const) else 0
+                    c = _scalar_const(eq.ins[k])
+                    g = eq.ins[1 - k]
+                    if c is not None and (step is None or (c == step and type(c) is type(step))) \
+                            and (eq.shape, eq.dtype) == prog.avals[g]:  # fmt: skip
+                        step = c
+                        terminals[eq.out] = g
+                        continue
+                linear.add(eq.out)
+                frontier.append(eq.out)
+        if not terminals or linear & outputs or not all(
+                _linear_use(eq, linear) for r in linear for eq in users.get(r, ()) if eq.out not in terminals):  # fmt: skip
+            continue
+        folded = np.asarray(np.multiply(seed.ins[2].value, step))
+        if not np.isfinite(folded) or folded == 0:
+            continue
+        if fused:
+            prim = _XentWithGrad(seed.prim.axis, seed.prim.reduction, seed.prim.outs)
+        else:
+            prim = _SoftmaxXentGrad(seed.prim.axis)
+        new_seed = Eqn(prim, (*seed.ins[:2], Const(folded)), {}, seed.out, seed.shape, seed.dtype, seed.where)
+        prog = prog.copy()
+        prog.eqns = [new_seed if eq.out == seed_out else eq for eq in prog.eqns]
+        prog = _substitute(prog, dict(terminals))
+        users = {}
+        for eq in prog.eqns:
+            for r in {r for r in eq.ins if not isinstance(r, Const)}:
+                users.setdefault(r, []).append(eq)
+        outputs = {r for r in prog.outputs if not isinstance(r, Const)}
+    return prog
+
+
+def _linear_use(eq: Eqn, linear: set[int]) -> bool:
+    """Whether ``eq``'s output is linear in the values of ``linear`` it reads (a scale on those
+    values scales the output the same: each product has exactly one factor among them)."""
+    name = eq.prim.name
+    ins = [r for r in eq.ins if not isinstance(r, Const)]
+    inside = [r for r in ins if r in linear]
+    ufunc = _is_ufunc(eq) and len(eq.ins) == 2
+    if ufunc and name == "mul":
+        return len(inside) == 1
+    if ufunc and name == "div":
+        return inside == [eq.ins[0]]
+    if ufunc and name in ("add", "sub"):
+        return len(ins) == 2 and len(inside) == 2
+    if name.startswith("matmul"):
+        return len(eq.ins) == 2 and len(inside) == 1
+    return (name in _LINEAR_UNARY or name.startswith("add.reduce")) and len(eq.ins) == 1
+
+
+def _fuse_xent_pair(prog: Program) -> Program:
+    """A ``cross_entropy`` and the fused gradient of the same logits and labels: one step."""
+    grads = [eq for eq in prog.eqns if isinstance(eq.prim, _SoftmaxXentGrad)]
+    if not grads:
+        return prog
+    position = {eq.out: k for k, eq in enumerate(prog.eqns)}
+    replace: dict[int, Eqn] = {}
+    drop: set[int] = set()
+    for k, eq in enumerate(prog.eqns):
+        if eq.prim.name != "cross_entropy" or eq.params.get("soft") is not False or len(eq.ins) != 2:
+            continue
+        v, h = eq.ins
+        reduction = eq.params.get("reduction")
+        if isinstance(v, Const) or isinstance(h, Const) or reduction not in ("mean", "sum", "none"):
+            continue
+        axis = eq.params.get("axis")
+        ndim = len(prog.avals[v][0])
+        if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+            continue
+        for g in grads:
+            scale = g.ins[2]
+            # (the scale must exist where the loss is computed: a constant, or a slot made before)
+            early = isinstance(scale, Const) or position.get(scale, -1) < k
+            if g.ins[:2] == (v, h) and g.prim.axis == axis % ndim and g.out not in drop and early:
+                prim = _XentWithGrad(g.prim.axis, reduction, (eq.out, g.out))
+                replace[eq.out] = Eqn(prim, (v, h, scale), {}, eq.out, eq.shape, eq.dtype, eq.where)
+                drop.add(g.out)
+                break
+    if not replace:
+        return prog
+    fused = prog.copy()
+    fused.eqns = [replace.get(e.out, e) for e in prog.eqns if e.out not in drop]
+    return fused
+
+
+def _fuse_xent_grad(prog: Program) -> Program:
+    """``(softmax(v) - onehot(h)) * s``, seven ops in the rule: one :class:`_SoftmaxXentGrad`."""
     defs = {eq.out: eq for eq in prog.eqns}
     uses: dict[int, int] = {}
     for eq in prog.eqns:
@@ -310,11 +642,15 @@ def _fuse_for_replay(prog: Program) -> Program:
 
     drop: set[int] = set()
     replace: dict[int, Eqn] = {}
-    for eq in prog.eqns:
-        if eq.prim.name != "mul" or eq.params or len(eq.ins) != 2:
+    # Multiplied by a scale ('mean', or a seed other than one) first; then bare (a 'sum'
+    # reduction's seed of one was simplified away: the scale is one).
+    muls = [(eq, [(single(eq.ins[k], "sub"), eq.ins[1 - k]) for k in (0, 1)]) for eq in prog.eqns
+            if eq.prim.name == "mul" and not eq.params and len(eq.ins) == 2]  # fmt: skip
+    bare = [(eq, [(eq, Const(np.ones((), eq.dtype)))]) for eq in prog.eqns if eq.prim.name == "sub"]
+    for eq, candidates in muls + bare:
+        if eq.out in drop or eq.out in replace:
             continue
-        for k in (0, 1):
-            sub, scale = single(eq.ins[k], "sub"), eq.ins[1 - k]
+        for sub, scale in candidates:
             if sub is None or sub.params or len(sub.ins) != 2:
                 continue
             exp, cast = single(sub.ins[0], "exp"), single(sub.ins[1], "astype")
@@ -339,7 +675,7 @@ def _fuse_for_replay(prog: Program) -> Program:
                 continue
             replace[eq.out] = Eqn(_SoftmaxXentGrad(axis), (lsm.ins[0], shaped.ins[0], scale), {}, eq.out,
                                   eq.shape, eq.dtype, eq.where)  # fmt: skip
-            drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped))
+            drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped) if x is not eq)
             break
     if not replace:
         return prog
