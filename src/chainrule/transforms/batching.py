@@ -63,7 +63,8 @@ class BatchLevel(Interpreter):
     set aside, so the tapes and accumulators under them see, and record, ops on whole batches.
     """
 
-    __slots__ = ("id", "size", "user")
+    __slots__ = ("id", "size", "user", "split")
+
     rank = 2
     tensor_rules = True
 
@@ -73,12 +74,15 @@ class BatchLevel(Interpreter):
         # User levels come from vmap; internal ones from the Jacobian transforms (they batch
         # basis vectors only, never the values a user function sees).
         self.user = user
+        #: ``(stack, lower, levels)``: the last stack this level topped, split (see
+        #: :func:`_split_top`). Every batched op splits the stack, and it rarely changes in between.
+        self.split: tuple[Any, ...] | None = None
 
     def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         return bind_batched(prim, args, params)
 
     def lower(self, stack: tuple[Interpreter, ...]) -> tuple[Interpreter, ...]:
-        return _split(stack)[0]
+        return _split_top(stack)[0]
 
     def __repr__(self) -> str:
         return f"<BatchLevel {self.id} size={self.size}{'' if self.user else ' internal'}>"
@@ -99,6 +103,22 @@ def _split(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], lis
     while i > 0 and type(stack[i - 1]) is BatchLevel:
         i -= 1
     return stack[:i], list(stack[i:])  # type: ignore[arg-type]
+
+
+def _split_top(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], list[BatchLevel]]:
+    """:func:`_split`, remembered by the top level for the stack it last saw (the split depends on
+    the stack only; the levels list is shared, and read, never changed, by its users)."""
+    if stack:
+        top = stack[-1]
+        if type(top) is BatchLevel:
+            memo = top.split
+            if memo is not None and memo[0] is stack:
+                return memo[1], memo[2]
+            lower, levels = _split(stack)
+            # (The memo holds the stack, so the level refers to itself: pop_level drops it.)
+            top.split = (stack, lower, levels)
+            return lower, levels
+    return _split(stack)
 
 
 def active_levels() -> list[BatchLevel]:
@@ -384,6 +404,7 @@ def push_level(size: int, user: bool = True) -> BatchLevel:
 
 def pop_level(level: BatchLevel) -> None:
     """Close ``level`` (it is normally the innermost)."""
+    level.split = None
     pop(level)
 
 
@@ -393,6 +414,27 @@ def user_levels() -> list[BatchLevel]:
     if not levels and _local.suspended:
         levels = list(_local.suspended[-1])
     return [lv for lv in levels if lv.user]
+
+
+def _set_aside(saved: tuple[Interpreter, ...]) -> None:
+    """Make the stack under the vmap levels of ``saved`` (this thread's stack) the stack, the
+    levels noted as suspended; :func:`_give_back` undoes it. Every batched op does this twice, so
+    the stack is written directly: the thread keeps its entry in ``BUSY_THREADS`` meanwhile
+    (which core/modes.py allows while a stack is briefly emptied), and ``_give_back`` counts it
+    again if something in between took it away."""
+    lower, levels = _split_top(saved)
+    _local.suspended.append(levels)
+    state.stack = lower
+    state.busy = bool(lower)
+
+
+def _give_back(saved: tuple[Interpreter, ...]) -> None:
+    _local.suspended.pop()
+    if saved and state.counted:
+        state.stack = saved
+        state.busy = True
+    else:
+        set_stack(saved)
 
 
 class below:
@@ -405,13 +447,12 @@ class below:
 
     def __enter__(self) -> None:
         self._saved = saved = state.stack
-        lower, levels = _split(saved)
-        _local.suspended.append(levels)
-        set_stack(lower)
+        if saved and not state.counted:
+            set_stack(saved)  # (the invariant _give_back relies on; never expected to run)
+        _set_aside(saved)
 
     def __exit__(self, *exc: object) -> None:
-        _local.suspended.pop()
-        set_stack(self._saved)
+        _give_back(self._saved)
 
 
 def suspended_levels() -> list[BatchLevel] | None:
@@ -420,16 +461,14 @@ def suspended_levels() -> list[BatchLevel] | None:
 
 
 def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """The direct route of an op none of whose inputs is batched: the op itself, below the
+    levels (no rule, no batch axes)."""
     saved = state.stack
-    lower, levels = _split(saved)
-    suspended = _local.suspended
-    suspended.append(levels)
-    set_stack(lower)
+    _set_aside(saved)
     try:
         return bind(prim, *args, **params)
     finally:
-        suspended.pop()
-        set_stack(saved)
+        _give_back(saved)
 
 
 # ---------------------------------------------------------------- bind_batched
@@ -457,8 +496,11 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
     if levels is None:
         return _bind_below(prim, args, params)
     if structured and not mixed:
-        from chainrule.transforms.structured import apply
+        apply = _STRUCTURED[0]
+        if apply is None:
+            from chainrule.transforms.structured import apply
 
+            _STRUCTURED[0] = apply
         out = apply(prim, args, params)
         if out is not NotImplemented:
             return out
@@ -467,15 +509,13 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
         levels = tuple(sorted({lv for a in args if isinstance(a, BatchedTensor) for lv in a._levels}))
     rules = _RULES[0]
     if rules is None:
-        from chainrule.transforms.batching_rules import RULES
+        from chainrule.transforms.batching_rules import RULES, rule_of
 
         rules = _RULES[0] = RULES
+        _RULES.append(rule_of)
     nb = len(levels)
     saved = state.stack
-    lower, active = _split(saved)
-    suspended = _local.suspended
-    suspended.append(active)
-    set_stack(lower)
+    _set_aside(saved)
     try:
         vals = []
         flags = []
@@ -489,7 +529,8 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             else:
                 vals.append(a)
                 flags.append(False)
-        rule = rules.get(prim.name)
+        # (The registered primitive's own rule, read directly; the mapping for anything else.)
+        rule = _RULES[1](prim) if registry.get(prim.name) is prim else rules.get(prim.name)
         if rule is not None:
             out = rule(prim, vals, flags, nb, params)
         elif prim.batch_rule is not None:
@@ -503,12 +544,14 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             # A rule may leave a size-1 batch axis (an input that did not vary along it).
             out = bind(registry["broadcast_to"], out, shape=sizes + out._data.shape[nb:])
     finally:
-        suspended.pop()
-        set_stack(saved)
+        _give_back(saved)
     return _batched(out, levels)
 
 
+# The batching rules' mapping and rule_of, and structured.apply: imported on first use
+# (those modules import this one), then kept here.
 _RULES: list[Any] = [None]
+_STRUCTURED: list[Any] = [None]
 
 
 def _batch_sizes(vals: list[Any], flags: list[bool], nb: int) -> tuple[int, ...]:

@@ -42,9 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.modes import state as _state
 from chainrule.core.primitive import registry
 from chainrule.core.tensor import Tensor, wrap_array
-from chainrule.transforms.batching import BatchedTensor, _batched, below
+from chainrule.transforms.batching import BatchedTensor, _batched, _give_back, _set_aside
 
 __all__ = ["DiagonalBatch", "diagonal_batch", "identity_batch", "RULES", "DENSIFIED", "APPLIED", "disabled", "enabled"]
 
@@ -223,8 +224,12 @@ def _finite(v: Any) -> bool:
     if data.dtype.kind not in "fc":
         return True
     # (Measured against a sum under errstate, which cannot overflow-warn: as fast on a million
-    # entries, three times faster on the small factors of a Hessian, and exact.)
-    return bool(np.isfinite(data).all())
+    # entries, three times faster on the small factors of a Hessian, and exact. The reduction is
+    # called directly: ``.all()`` goes through a Python wrapper in NumPy.)
+    return bool(_all(np.isfinite(data), axis=None))
+
+
+_all = np.logical_and.reduce
 
 
 def _factor(value: Any, kind: Any, shape: tuple[int, ...]) -> Any:
@@ -388,8 +393,12 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     if rule is None or levels is None or len(levels) != 1:
         DENSIFIED[prim.name] += 1
         return NotImplemented
-    with below():
+    saved = _state.stack
+    _set_aside(saved)  # (what ``with below()`` does, without the context manager's calls)
+    try:
         out = rule(pairs, params)
+    finally:
+        _give_back(saved)
     if out is None:
         DENSIFIED[prim.name] += 1
         return NotImplemented
