@@ -79,7 +79,7 @@ class BatchLevel(Interpreter):
         self.split: tuple[Any, ...] | None = None
 
     def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        return bind_batched(prim, args, params)
+        return _bind_batched(self, prim, args, params)
 
     def lower(self, stack: tuple[Interpreter, ...]) -> tuple[Interpreter, ...]:
         return _split_top(stack)[0]
@@ -460,20 +460,15 @@ def suspended_levels() -> list[BatchLevel] | None:
     return _local.suspended[-1] if _local.suspended else None
 
 
-def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    """The direct route of an op none of whose inputs is batched: the op itself, below the
-    levels (no rule, no batch axes)."""
-    saved = state.stack
-    _set_aside(saved)
-    try:
-        return bind(prim, *args, **params)
-    finally:
-        _give_back(saved)
-
-
 # ---------------------------------------------------------------- bind_batched
 def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Apply ``prim`` to possibly batched ``args`` (called by ``bind`` while vmap is active)."""
+    return _bind_batched(None, prim, args, params)
+
+
+def _bind_batched(level: Any, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """:func:`bind_batched`, which ``BatchLevel.process_primitive`` calls without the extra step
+    (``level``, the level that took the op, is not needed: the stack tells)."""
     levels = None
     mixed = False
     first = None
@@ -492,9 +487,15 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             # A mask a rule computed with NumPy from a batched value's ._data: batched too.
             args = tuple(_batched(_plain(a._payload), a._levels) if type(a) is _ShapeOnly else a
                          for a in args)  # fmt: skip
-            return bind_batched(prim, args, params)
+            return _bind_batched(level, prim, args, params)
     if levels is None:
-        return _bind_below(prim, args, params)
+        # The direct route: no input is batched, so the op itself runs below the levels.
+        saved = state.stack
+        _set_aside(saved)
+        try:
+            return bind(prim, *args, **params)
+        finally:
+            _give_back(saved)
     if structured and not mixed:
         apply = _STRUCTURED[0]
         if apply is None:
