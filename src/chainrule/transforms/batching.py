@@ -107,7 +107,11 @@ def _split(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], lis
 
 def _split_top(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], list[BatchLevel]]:
     """:func:`_split`, remembered by the top level for the stack it last saw (the split depends on
-    the stack only; the levels list is shared, and read, never changed, by its users)."""
+    the stack only; the levels list is shared, and read, never changed, by its users).
+
+    Only a stack of levels alone is remembered: the memo refers back to the level (pop_level
+    drops it), and it must not keep the tapes or accumulators under the levels alive after them.
+    """
     if stack:
         top = stack[-1]
         if type(top) is BatchLevel:
@@ -115,8 +119,8 @@ def _split_top(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...],
             if memo is not None and memo[0] is stack:
                 return memo[1], memo[2]
             lower, levels = _split(stack)
-            # (The memo holds the stack, so the level refers to itself: pop_level drops it.)
-            top.split = (stack, lower, levels)
+            if not lower:
+                top.split = (stack, lower, levels)
             return lower, levels
     return _split(stack)
 
@@ -410,9 +414,13 @@ def pop_level(level: BatchLevel) -> None:
 
 def user_levels() -> list[BatchLevel]:
     """The active vmap levels (not the Jacobian transforms' own), oldest first."""
-    levels = active_levels()
-    if not levels and _local.suspended:
-        levels = list(_local.suspended[-1])
+    stack = state.stack
+    if stack and type(stack[-1]) is BatchLevel:
+        levels = _split_top(stack)[1]
+    elif _local.suspended:
+        levels = _local.suspended[-1]
+    else:
+        return []
     return [lv for lv in levels if lv.user]
 
 
@@ -422,7 +430,13 @@ def _set_aside(saved: tuple[Interpreter, ...]) -> None:
     the stack is written directly: the thread keeps its entry in ``BUSY_THREADS`` meanwhile
     (which core/modes.py allows while a stack is briefly emptied), and ``_give_back`` counts it
     again if something in between took it away."""
-    lower, levels = _split_top(saved)
+    top = saved[-1] if saved else None
+    memo = top.split if type(top) is BatchLevel else None  # type: ignore[union-attr]
+    if memo is not None and memo[0] is saved:
+        lower = memo[1]
+        levels = memo[2]
+    else:
+        lower, levels = _split_top(saved)
     _local.suspended.append(levels)
     state.stack = lower
     state.busy = bool(lower)

@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.core.backend import copy_array, dtype_kind, is_foreign, ones_like, zeros_like
 from chainrule.core.dispatch import bind
 from chainrule.core.engine import backprop
-from chainrule.core.modes import enable_grad
+from chainrule.core.modes import state
 from chainrule.core.primitive import registry
 from chainrule.core.stack import current, of_type
 from chainrule.core.tensor import Tensor
@@ -86,8 +86,12 @@ def _make_input(x: Tensor) -> Tensor:
     levels = user_levels()
     if levels:
         x = lift_to_levels(x, levels)
-    with enable_grad():
+    saved = state.grad_enabled
+    state.grad_enabled = True  # (enable_grad, without the context manager's calls)
+    try:
         out = bind(registry["reshape"], x, shape=tuple(x.shape))
+    finally:
+        state.grad_enabled = saved
     base, _ = _base_of(out)
     if base._node is None:
         base._requires_grad = True
@@ -111,10 +115,12 @@ def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
         xs = [_make_input(_float_tensor(v, op)) for v in leaves]
         new_args = _replace_args(args, nums, unflatten(in_def, xs))
     _local.depth += 1
+    saved = state.grad_enabled
+    state.grad_enabled = True  # (enable_grad)
     try:
-        with enable_grad():
-            out = f(*new_args, **kwargs)
+        out = f(*new_args, **kwargs)
     finally:
+        state.grad_enabled = saved
         _local.depth -= 1
     aux = None
     if has_aux:
@@ -170,7 +176,8 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
         grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     # A forward accumulator (and jit tracing) keys values by the data array: results must not be
     # copied outside bind then.
-    keep = create or bool(of_type(ForwardAccumulator)) or any(getattr(i, "keys_by_array", False) for i in current())
+    keep = create or any(isinstance(i, ForwardAccumulator) or getattr(i, "keys_by_array", False)
+                         for i in state.stack)  # fmt: skip
     results = []
     for x, g in zip(xs, grads):
         if g is None:
