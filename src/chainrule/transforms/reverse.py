@@ -100,10 +100,18 @@ def _make_input(x: Tensor) -> Tensor:
 
 
 def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: Any,
-           has_aux: bool, op: str) -> tuple[Any, Any, list[Tensor], Any, bool]:  # fmt: skip
+           has_aux: bool, op: str, fresh: bool = False) -> tuple[Any, Any, list[Tensor], Any, bool]:  # fmt: skip
+    """Run ``f`` on fresh inputs in place of the ``argnums`` arguments.
+
+    ``fresh``: those arguments already are the fresh inputs of an enclosing reverse transform
+    that differentiates with respect to the same arguments and hands them on unchanged (the inner
+    Jacobian of ``hessian``), so they are used as they are: no function but this transform's
+    sees them, so no perturbation can mix, and the identity op between them is saved.
+    """
+    make = _float_tensor if fresh else _fresh_input
     if type(argnums) is int and 0 <= argnums < len(args) and not isinstance(args[argnums], _CONTAINERS):
         # One argument that is a single value (the usual call), without the pytree walk.
-        x = _make_input(_float_tensor(args[argnums], op))
+        x = make(args[argnums], op)
         xs = [x]
         in_def = _ONE_LEAF
         single = True
@@ -112,7 +120,7 @@ def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     else:
         nums, single = _normalize_argnums(argnums, len(args), op)
         leaves, in_def = flatten([args[i] for i in nums])
-        xs = [_make_input(_float_tensor(v, op)) for v in leaves]
+        xs = [make(v, op) for v in leaves]
         new_args = _replace_args(args, nums, unflatten(in_def, xs))
     _local.depth += 1
     saved = state.grad_enabled
@@ -128,6 +136,10 @@ def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             raise TypeError(f"{op}: with has_aux=True the function must return a pair (output, aux)")
         out, aux = out
     return out, aux, xs, in_def, single
+
+
+def _fresh_input(v: Any, op: str) -> Tensor:
+    return _make_input(_float_tensor(v, op))
 
 
 def _nested(xs: list[Tensor]) -> bool:
@@ -360,9 +372,15 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
     tensor([[2., 0.],
             [0., 2.]], dtype=float64)
     """
+    return _jacrev(f, argnums, has_aux, False)
+
+
+def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, fresh: bool) -> Callable[..., Any]:
+    """:func:`jacrev`; ``fresh``: the ``argnums`` arguments it is called with are the fresh inputs
+    of an enclosing reverse transform over the same arguments (see :func:`_trace`)."""
 
     def jac(*args: Any, **kwargs: Any) -> Any:
-        out, aux, xs, in_def, single = _trace(f, args, kwargs, argnums, has_aux, "jacrev")
+        out, aux, xs, in_def, single = _trace(f, args, kwargs, argnums, has_aux, "jacrev", fresh)
         o_leaves, o_def = _flatten_out(out)
         ys = [o if isinstance(o, Tensor) else _plain(np.asarray(o, dtype=np.float64)) for o in o_leaves]
         sizes = [math.prod(y.shape) for y in ys]
