@@ -563,6 +563,9 @@ def _bind_batched(level: Any, prim: Primitive, args: tuple[Any, ...], params: di
     return _batched(out, levels)
 
 
+# ``bind`` calls the top level's process_primitive: the batched bind itself, one call less.
+BatchLevel.process_primitive = _bind_batched  # type: ignore[assignment]
+
 # The batching rules' mapping and rule_of, and structured.apply: imported on first use
 # (those modules import this one), then kept here.
 _RULES: list[Any] = [None]
