@@ -226,6 +226,39 @@ def test_grad_mode_is_thread_local() -> None:
     assert seen["enabled"] is True
 
 
+def test_recording_follows_each_threads_own_grad_mode() -> None:
+    # bind reads a process-wide list of threads with grad mode off before the thread-local flag:
+    # a thread in no_grad must not stop another from recording, nor be recorded itself.
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    seen = {}
+    entered = threading.Event()
+    release = threading.Event()
+
+    def off() -> None:
+        with cr.no_grad():
+            seen["off"] = (x * 2).requires_grad
+            entered.set()
+            release.wait(10)
+        seen["after"] = (x * 2).requires_grad
+
+    t = threading.Thread(target=off)
+    t.start()
+    entered.wait(10)
+    y = x * 3  # another thread is in no_grad right now
+    release.set()
+    t.join()
+    assert y.requires_grad and y.grad_fn is not None
+    assert seen == {"off": False, "after": True}
+    with cr.no_grad():
+        z = x * 3
+        other = {}
+        th = threading.Thread(target=lambda: other.setdefault("r", (x * 2).requires_grad))
+        th.start()
+        th.join()
+    assert not z.requires_grad and other["r"] is True
+    assert (x * 3).requires_grad
+
+
 def test_in_place_on_leaf_requiring_grad_raises() -> None:
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place operation"):
@@ -369,3 +402,76 @@ def test_from_numpy_shares_memory_both_ways() -> None:
         cr.from_numpy(np.array(["a"]))
     with pytest.raises(TypeError, match="byte order"):
         cr.from_numpy(np.ones(2, dtype=">f8"))
+
+
+def _random_graph(rng: np.random.Generator, leaves: list, n_ops: int) -> tuple:
+    """A random DAG over ``leaves``: unary and binary ops on random earlier values (fan-out,
+    diamonds, a value used twice by one op, constants, a stop-gradient branch)."""
+    values = list(leaves)
+    unary = [cr.sin, cr.tanh, cr.exp, lambda v: v * v, lambda v: -v, lambda v: cr.sum(v) + v,
+             lambda v: v.detach() * 2.0 + v]
+    binary = [lambda a, b: a * b, lambda a, b: a + b, lambda a, b: a - 0.5 * b,
+              lambda a, b: cr.where(a > b, a, b)]
+    for _ in range(n_ops):
+        if rng.random() < 0.5:
+            op = unary[rng.integers(len(unary))]
+            values.append(op(values[rng.integers(len(values))]) * 0.5)
+        else:
+            op = binary[rng.integers(len(binary))]
+            a, b = rng.integers(len(values), size=2)
+            values.append(op(values[a], values[b]) * 0.5)
+    return values
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_backward_equals_autograd_grad_on_random_graphs(seed: int) -> None:
+    # .backward() takes the plain sweep (which counts down dependencies in its rule loop and hands
+    # the last ready parent straight on); autograd.grad takes the general one. They must agree
+    # bit for bit, also with retain_grad and hooks on intermediate nodes.
+    def build(watch: bool) -> tuple:
+        r = np.random.default_rng(seed + 100)
+        leaves = [cr.tensor(r.normal(size=3), requires_grad=True) for _ in range(3)]
+        values = _random_graph(np.random.default_rng(seed + 200), leaves, 25)
+        watched = []
+        if watch:
+            for v in values[3::5]:
+                if v.requires_grad and v.grad_fn is not None:
+                    v.retain_grad()
+                    watched.append(v)
+            values[-2].register_hook(lambda g: g * 3.0) if values[-2].grad_fn is not None else None
+        return leaves, cr.sum(values[-1]) + cr.sum(values[-2]) * 0.25, watched
+
+    leaves, loss, _ = build(False)
+    expected = cr.autograd.grad(loss, leaves, allow_unused=True)
+    leaves2, loss2, _ = build(False)
+    loss2.backward()
+    for e, leaf in zip(expected, leaves2):
+        if e is None:
+            assert leaf.grad is None
+        else:
+            np.testing.assert_array_equal(leaf.grad.numpy(), e.numpy())
+    # With hooks and retained intermediates: both paths see the same hooked cotangents (two
+    # builds: autograd.grad also fills a retained .grad, as PyTorch's does).
+    leaves4, loss4, watched4 = build(True)
+    expected3 = cr.autograd.grad(loss4, leaves4 + watched4, allow_unused=True)
+    leaves3, loss3, watched3 = build(True)
+    loss3.backward()
+    for e, leaf in zip(expected3[:3], leaves3):
+        if e is None:
+            assert leaf.grad is None
+        else:
+            np.testing.assert_array_equal(leaf.grad.numpy(), e.numpy())
+    for e, v in zip(expected3[3:], watched3):
+        if e is not None:
+            np.testing.assert_array_equal(v.grad.numpy(), e.numpy())
+
+
+def test_retain_grad_alone_is_seen_by_the_plain_sweep() -> None:
+    # retain_grad() without a hook: the sweep tests node.hooks only, so retain_grad must make it
+    # a list (see Node.hooks); a regression here loses .grad of the intermediate.
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = cr.sin(x)
+    y.retain_grad()
+    assert y.grad_fn.hooks == []
+    cr.sum(y * y).backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * np.sin([1.0, 2.0]))

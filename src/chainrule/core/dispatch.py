@@ -24,7 +24,7 @@ from chainrule.core.backend import (
     is_plain,
     library_name,
 )
-from chainrule.core.modes import BUSY_THREADS, state
+from chainrule.core.modes import BUSY_THREADS, GRAD_OFF_THREADS, state
 from chainrule.core.node import Node
 from chainrule.core.primitive import OP_ERRORS, VIEW_PRIMITIVES, Primitive, refuse_complex
 from chainrule.core.tensor import CUT, Tensor, share_version, wrap_array
@@ -78,7 +78,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         if prim in VIEW_PRIMITIVES:  # (a set lookup: cheaper than reading prim.view)
             _link_view(prim, params, a, t)
         if a._requires_grad:
-            if state.grad_enabled:
+            if not GRAD_OFF_THREADS or state._grad:
                 if prim.differentiable and ((k := t._data.dtype.kind) == "f" or k == "c"):
                     _record(prim, args, params, t, None)
                 elif t._view is None:
@@ -147,7 +147,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     t._node = t.grad = t._vc = t._view = t._hooks = None
     t._requires_grad = False
     if tracked:
-        if state.grad_enabled:
+        if not GRAD_OFF_THREADS or state._grad:
             if prim.differentiable and ((k := t._data.dtype.kind) == "f" or k == "c"):
                 _record(prim, args, params, t, None)
             else:
@@ -259,7 +259,7 @@ def _bind_foreign(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]
         raise _op_error(prim, datas, params, exc) from exc
     t = wrap_array(out)
     tracked = any(isinstance(a, Tensor) and a._requires_grad for a in args)
-    if tracked and state.grad_enabled:
+    if tracked and (not GRAD_OFF_THREADS or state._grad):
         if prim.differentiable and dtype_kind(t._data.dtype) in "fc":
             _record(prim, args, params, t, None)
         else:

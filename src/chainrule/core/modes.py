@@ -18,6 +18,7 @@ __all__ = [
     "is_grad_enabled",
     "state",
     "BUSY_THREADS",
+    "GRAD_OFF_THREADS",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,7 +28,7 @@ class _State(threading.local):
     """Per-thread recording state (read on every op, so kept as plain attributes)."""
 
     def __init__(self) -> None:
-        self.grad_enabled: bool = True
+        self._grad: bool = True
         # The interpreter stack (core/stack.py), bottom first: tapes, forward accumulators,
         # anomaly mode and vmap levels that see every op bound in this thread.
         self.stack: tuple[Any, ...] = ()
@@ -35,6 +36,21 @@ class _State(threading.local):
         self.busy: bool = False
         # Whether this thread holds an entry in BUSY_THREADS.
         self.counted: bool = False
+
+    @property
+    def grad_enabled(self) -> bool:
+        """Whether ops are recorded in this thread (``bind`` reads GRAD_OFF_THREADS first)."""
+        return self._grad
+
+    @grad_enabled.setter
+    def grad_enabled(self, on: bool) -> None:
+        on = bool(on)
+        if on is not self._grad:
+            if on:
+                GRAD_OFF_THREADS.pop()
+            else:
+                GRAD_OFF_THREADS.append(None)
+            self._grad = on
 
 
 state = _State()
@@ -46,6 +62,12 @@ state = _State()
 #: entry while its stack is briefly emptied, which only costs it the thread-local read). A list,
 #: because ``append`` and ``pop`` are atomic under the GIL.
 BUSY_THREADS: list[None] = []
+
+#: One entry per thread whose grad mode is off, kept by ``state.grad_enabled``'s setter: while it
+#: is empty, recording is on in every thread and ``bind`` need not read the thread-local flag
+#: (same reasoning as BUSY_THREADS; a thread that ends with grad mode off leaves its entry,
+#: which only costs the other threads that read).
+GRAD_OFF_THREADS: list[None] = []
 
 
 class _GradMode:

@@ -36,6 +36,8 @@ class Node:
     tape_refs = 0
     #: Weak reference to the output tensor, set by retain_grad()/register_hook().
     out_ref: Any = None
+    #: The hooks of the output tensor; also an (empty) list whenever ``out_ref`` is set, so that
+    #: the backward sweeps test one field per node for both (a class default costs a slow read).
     hooks: list[Any] | None = None
     #: Where the op was recorded (file, line), filled only in anomaly mode.
     trace: Any = None

@@ -12,15 +12,29 @@ from typing import Any
 
 from chainrule.core.node import Node
 
-__all__ = ["dependencies", "post_order", "reachable_targets"]
+__all__ = ["dependencies", "kahn_order", "post_order", "reachable_targets"]
 
 
 def dependencies(roots: list[Node], allowed: set[Node] | None) -> dict[Node, int]:
     """Count, for each reachable node, the edges into it from other reachable nodes."""
     deps: dict[Node, int] = {}
+    get = deps.get
+    if len(roots) == 1 and allowed is None:
+        # One root (every .backward()): a node is first reached when its count becomes 1, and
+        # the root cannot be reached from itself, so no set of seen nodes is needed.
+        stack = list(roots)
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            for parent in pop().parents:
+                if type(parent) is Node:
+                    count = get(parent, 0) + 1
+                    deps[parent] = count
+                    if count == 1:
+                        push(parent)
+        return deps
     seen = set(roots)
     stack = list(seen)
-    get = deps.get
     while stack:
         node = stack.pop()
         for parent in node.parents:
@@ -74,3 +88,22 @@ def reachable_targets(
             reached.add(node)
     needed.update(k for k in target_keys if not isinstance(k, Node))
     return needed, reached
+
+
+def kahn_order(roots: list[Node], deps: dict[Node, int], allowed: set[Node] | None) -> list[Node]:
+    """The nodes in the order the engine's sweep visits them (it uses up ``deps``)."""
+    ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
+    order: list[Node] = []
+    append = order.append
+    pop = ready.pop
+    push = ready.append
+    while ready:
+        node = pop()
+        append(node)
+        for parent in node.parents:
+            if type(parent) is Node and (allowed is None or parent in allowed):
+                remaining = deps[parent] - 1
+                deps[parent] = remaining
+                if remaining == 0:
+                    push(parent)
+    return order

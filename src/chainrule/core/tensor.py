@@ -278,7 +278,10 @@ class Tensor:
                     "retain_grad: can't retain_grad on a tensor that has requires_grad=False"
                 )
             return
-        self._node.out_ref = weakref.ref(self)
+        node = self._node
+        node.out_ref = weakref.ref(self)
+        if node.hooks is None:
+            node.hooks = []  # (the sweeps test hooks only: see Node.hooks)
 
     @property
     def retains_grad(self) -> bool:

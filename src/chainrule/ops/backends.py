@@ -111,11 +111,10 @@ to_library_p.def_vjp(_to_library_rule).def_linear()
 # ---------------------------------------------------------------- on tensors
 def _only_sharing(stack: tuple[Any, ...]) -> bool:
     """Whether the interpreters on ``stack`` only share repeated ops of a recorded backward sweep
-    (core/engine.py): they change no value, so the move may run here, unseen by them."""
-    from chainrule.core import engine
+    (core/sharing.py): they change no value, so the move may run here, unseen by them."""
+    from chainrule.core.sharing import SharedSubexpressions
 
-    sharing = getattr(engine, "_SharedSubexpressions", None)
-    return sharing is not None and all(type(i) is sharing for i in stack)
+    return all(type(i) is SharedSubexpressions for i in stack)
 
 
 def _move(x: Any, **params: Any) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core import engine as _engine
+from chainrule.core import rules as _rules
 from chainrule.core.tensor import Tensor
 from chainrule.viz._rules import forward_text, latex_symbol, local_text, number
 from chainrule.viz.capture import Graph, GraphNode, capture, format_value
@@ -109,7 +109,7 @@ def _rule_args(graph: Graph, gn: GraphNode) -> list[Any]:
         if value is None:
             value = graph.nodes[src].value
         if value is None and node.prim.uses_shapes and node.in_meta[i] is not None:
-            value = _engine.InputMeta(*node.in_meta[i])
+            value = _rules.InputMeta(*node.in_meta[i])
         args.append(value)
     return args
 
@@ -118,7 +118,7 @@ def _fit(rule: Any, g: Any, ans: Any, args: list[Any], params: dict[str, Any], t
     """The engine's own edge step (rule, sum back to the input's shape, cast); a zero for None."""
     dtype = np.dtype(target.dtype) if target.dtype else np.asarray(g).dtype
     meta = (tuple(target.shape), dtype)
-    value = _engine.edge_cotangent(rule, g, ans, args, params or {}, meta, True)
+    value = _rules.edge_cotangent(rule, g, ans, args, params or {}, meta, True)
     return np.zeros(meta[0], dtype) if value is None else np.asarray(value)
 
 
