@@ -256,8 +256,14 @@ def _mul(args: list[Arg], params: dict[str, Any]) -> Result:
     (a, ka), (b, kb) = args
     if ka == "D":
         if kb is None and type(b) is Tensor and b._data.shape == a._data.shape:
-            # The chain rule of an elementwise op: a plain factor of the example's shape.
-            return ("D", bind(_p("mul"), a, b)) if _finite(b) else None
+            # The chain rule of an elementwise op: a plain factor of the example's shape (its
+            # finiteness read at once when it is a float NumPy array, as _finite does).
+            data = b._data
+            if type(data) is np.ndarray and data.dtype.kind == "f":
+                finite = bool(_all(np.isfinite(data), axis=None))
+            else:
+                finite = _finite(b)
+            return ("D", bind(_p("mul"), a, b)) if finite else None
         if kb == "D":
             return ("D", bind(_p("mul"), a, b)) if a._data.shape == b._data.shape else None
         f = _factor(b, kb, a._data.shape)
