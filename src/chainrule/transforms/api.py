@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.transforms.forward import jvp
-from chainrule.transforms.reverse import grad, jacrev
+from chainrule.transforms.reverse import _jacrev, grad, jacrev
 
 __all__ = ["hessian", "hvp", "jacobian"]
 
@@ -28,9 +28,12 @@ def hessian(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> C
     tensor([[ 6.,  0.],
             [ 0., 12.]], dtype=float64)
     """
+    # The inner Jacobian is called by the outer one's trace with the outer's fresh inputs in the
+    # argnums places, and only f sees them through it: it differentiates with respect to those
+    # inputs directly (no identity op between them, one node less for the outer sweep).
     if not has_aux:
-        return jacrev(jacrev(f, argnums), argnums)
-    inner = jacrev(f, argnums, has_aux=True)
+        return jacrev(_jacrev(f, argnums, False, True), argnums)
+    inner = _jacrev(f, argnums, True, True)
 
     def hessian_with_aux(*args: Any, **kwargs: Any) -> Any:
         aux_box: list[Any] = []

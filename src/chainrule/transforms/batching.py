@@ -63,7 +63,8 @@ class BatchLevel(Interpreter):
     set aside, so the tapes and accumulators under them see, and record, ops on whole batches.
     """
 
-    __slots__ = ("id", "size", "user")
+    __slots__ = ("id", "size", "user", "split")
+
     rank = 2
     tensor_rules = True
 
@@ -73,12 +74,15 @@ class BatchLevel(Interpreter):
         # User levels come from vmap; internal ones from the Jacobian transforms (they batch
         # basis vectors only, never the values a user function sees).
         self.user = user
+        #: ``(stack, lower, levels)``: the last stack this level topped, split (see
+        #: :func:`_split_top`). Every batched op splits the stack, and it rarely changes in between.
+        self.split: tuple[Any, ...] | None = None
 
     def process_primitive(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        return bind_batched(prim, args, params)
+        return _bind_batched(self, prim, args, params)
 
     def lower(self, stack: tuple[Interpreter, ...]) -> tuple[Interpreter, ...]:
-        return _split(stack)[0]
+        return _split_top(stack)[0]
 
     def __repr__(self) -> str:
         return f"<BatchLevel {self.id} size={self.size}{'' if self.user else ' internal'}>"
@@ -99,6 +103,26 @@ def _split(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], lis
     while i > 0 and type(stack[i - 1]) is BatchLevel:
         i -= 1
     return stack[:i], list(stack[i:])  # type: ignore[arg-type]
+
+
+def _split_top(stack: tuple[Interpreter, ...]) -> tuple[tuple[Interpreter, ...], list[BatchLevel]]:
+    """:func:`_split`, remembered by the top level for the stack it last saw (the split depends on
+    the stack only; the levels list is shared, and read, never changed, by its users).
+
+    Only a stack of levels alone is remembered: the memo refers back to the level (pop_level
+    drops it), and it must not keep the tapes or accumulators under the levels alive after them.
+    """
+    if stack:
+        top = stack[-1]
+        if type(top) is BatchLevel:
+            memo = top.split
+            if memo is not None and memo[0] is stack:
+                return memo[1], memo[2]
+            lower, levels = _split(stack)
+            if not lower:
+                top.split = (stack, lower, levels)
+            return lower, levels
+    return _split(stack)
 
 
 def active_levels() -> list[BatchLevel]:
@@ -384,15 +408,47 @@ def push_level(size: int, user: bool = True) -> BatchLevel:
 
 def pop_level(level: BatchLevel) -> None:
     """Close ``level`` (it is normally the innermost)."""
+    level.split = None
     pop(level)
 
 
 def user_levels() -> list[BatchLevel]:
     """The active vmap levels (not the Jacobian transforms' own), oldest first."""
-    levels = active_levels()
-    if not levels and _local.suspended:
-        levels = list(_local.suspended[-1])
+    stack = state.stack
+    if stack and type(stack[-1]) is BatchLevel:
+        levels = _split_top(stack)[1]
+    elif _local.suspended:
+        levels = _local.suspended[-1]
+    else:
+        return []
     return [lv for lv in levels if lv.user]
+
+
+def _set_aside(saved: tuple[Interpreter, ...]) -> None:
+    """Make the stack under the vmap levels of ``saved`` (this thread's stack) the stack, the
+    levels noted as suspended; :func:`_give_back` undoes it. Every batched op does this twice, so
+    the stack is written directly: the thread keeps its entry in ``BUSY_THREADS`` meanwhile
+    (which core/modes.py allows while a stack is briefly emptied), and ``_give_back`` counts it
+    again if something in between took it away."""
+    top = saved[-1] if saved else None
+    memo = top.split if type(top) is BatchLevel else None  # type: ignore[union-attr]
+    if memo is not None and memo[0] is saved:
+        lower = memo[1]
+        levels = memo[2]
+    else:
+        lower, levels = _split_top(saved)
+    _local.suspended.append(levels)
+    state.stack = lower
+    state.busy = bool(lower)
+
+
+def _give_back(saved: tuple[Interpreter, ...]) -> None:
+    _local.suspended.pop()
+    if saved and state.counted:
+        state.stack = saved
+        state.busy = True
+    else:
+        set_stack(saved)
 
 
 class below:
@@ -405,13 +461,12 @@ class below:
 
     def __enter__(self) -> None:
         self._saved = saved = state.stack
-        lower, levels = _split(saved)
-        _local.suspended.append(levels)
-        set_stack(lower)
+        if saved and not state.counted:
+            set_stack(saved)  # (the invariant _give_back relies on; never expected to run)
+        _set_aside(saved)
 
     def __exit__(self, *exc: object) -> None:
-        _local.suspended.pop()
-        set_stack(self._saved)
+        _give_back(self._saved)
 
 
 def suspended_levels() -> list[BatchLevel] | None:
@@ -419,22 +474,15 @@ def suspended_levels() -> list[BatchLevel] | None:
     return _local.suspended[-1] if _local.suspended else None
 
 
-def _bind_below(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    saved = state.stack
-    lower, levels = _split(saved)
-    suspended = _local.suspended
-    suspended.append(levels)
-    set_stack(lower)
-    try:
-        return bind(prim, *args, **params)
-    finally:
-        suspended.pop()
-        set_stack(saved)
-
-
 # ---------------------------------------------------------------- bind_batched
 def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Apply ``prim`` to possibly batched ``args`` (called by ``bind`` while vmap is active)."""
+    return _bind_batched(None, prim, args, params)
+
+
+def _bind_batched(level: Any, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """:func:`bind_batched`, which ``BatchLevel.process_primitive`` calls without the extra step
+    (``level``, the level that took the op, is not needed: the stack tells)."""
     levels = None
     mixed = False
     first = None
@@ -453,12 +501,21 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             # A mask a rule computed with NumPy from a batched value's ._data: batched too.
             args = tuple(_batched(_plain(a._payload), a._levels) if type(a) is _ShapeOnly else a
                          for a in args)  # fmt: skip
-            return bind_batched(prim, args, params)
+            return _bind_batched(level, prim, args, params)
     if levels is None:
-        return _bind_below(prim, args, params)
+        # The direct route: no input is batched, so the op itself runs below the levels.
+        saved = state.stack
+        _set_aside(saved)
+        try:
+            return bind(prim, *args, **params)
+        finally:
+            _give_back(saved)
     if structured and not mixed:
-        from chainrule.transforms.structured import apply
+        apply = _STRUCTURED[0]
+        if apply is None:
+            from chainrule.transforms.structured import apply
 
+            _STRUCTURED[0] = apply
         out = apply(prim, args, params)
         if out is not NotImplemented:
             return out
@@ -467,15 +524,13 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
         levels = tuple(sorted({lv for a in args if isinstance(a, BatchedTensor) for lv in a._levels}))
     rules = _RULES[0]
     if rules is None:
-        from chainrule.transforms.batching_rules import RULES
+        from chainrule.transforms.batching_rules import RULES, rule_of
 
         rules = _RULES[0] = RULES
+        _RULES.append(rule_of)
     nb = len(levels)
     saved = state.stack
-    lower, active = _split(saved)
-    suspended = _local.suspended
-    suspended.append(active)
-    set_stack(lower)
+    _set_aside(saved)
     try:
         vals = []
         flags = []
@@ -489,7 +544,8 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             else:
                 vals.append(a)
                 flags.append(False)
-        rule = rules.get(prim.name)
+        # (The registered primitive's own rule, read directly; the mapping for anything else.)
+        rule = _RULES[1](prim) if registry.get(prim.name) is prim else rules.get(prim.name)
         if rule is not None:
             out = rule(prim, vals, flags, nb, params)
         elif prim.batch_rule is not None:
@@ -503,12 +559,17 @@ def bind_batched(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any])
             # A rule may leave a size-1 batch axis (an input that did not vary along it).
             out = bind(registry["broadcast_to"], out, shape=sizes + out._data.shape[nb:])
     finally:
-        suspended.pop()
-        set_stack(saved)
+        _give_back(saved)
     return _batched(out, levels)
 
 
+# ``bind`` calls the top level's process_primitive: the batched bind itself, one call less.
+BatchLevel.process_primitive = _bind_batched  # type: ignore[assignment]
+
+# The batching rules' mapping and rule_of, and structured.apply: imported on first use
+# (those modules import this one), then kept here.
 _RULES: list[Any] = [None]
+_STRUCTURED: list[Any] = [None]
 
 
 def _batch_sizes(vals: list[Any], flags: list[bool], nb: int) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ elementwise rules and is made dense only where an op needs it.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 from chainrule.core.backend import copy_array, dtype_kind, is_foreign, ones_like, zeros_like
 from chainrule.core.dispatch import bind
 from chainrule.core.engine import backprop
-from chainrule.core.modes import enable_grad
+from chainrule.core.modes import state
 from chainrule.core.primitive import registry
 from chainrule.core.stack import current, of_type
 from chainrule.core.tensor import Tensor
@@ -49,7 +50,7 @@ from chainrule.transforms.forward import (
     _plain,
     _replace_args,
 )
-from chainrule.transforms.pytree import flatten, unflatten
+from chainrule.transforms.pytree import TreeDef, flatten, unflatten
 from chainrule.transforms.structured import identity_batch
 
 __all__ = ["vjp", "grad", "value_and_grad", "jacrev"]
@@ -62,6 +63,12 @@ class _Local(threading.local):
 
 
 _local = _Local()
+
+# The structures of one value that is not a container, and of a list holding one: what
+# ``flatten`` gives for the usual single tensor argument and output, spelled out once.
+_LEAF = flatten(0)[1]
+_ONE_LEAF = flatten([0])[1]
+_CONTAINERS = (list, tuple, dict)
 
 
 def _base_of(t: Tensor) -> tuple[Tensor, tuple[int, ...]]:
@@ -79,8 +86,12 @@ def _make_input(x: Tensor) -> Tensor:
     levels = user_levels()
     if levels:
         x = lift_to_levels(x, levels)
-    with enable_grad():
+    saved = state.grad_enabled
+    state.grad_enabled = True  # (enable_grad, without the context manager's calls)
+    try:
         out = bind(registry["reshape"], x, shape=tuple(x.shape))
+    finally:
+        state.grad_enabled = saved
     base, _ = _base_of(out)
     if base._node is None:
         base._requires_grad = True
@@ -89,16 +100,35 @@ def _make_input(x: Tensor) -> Tensor:
 
 
 def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: Any,
-           has_aux: bool, op: str) -> tuple[Any, Any, list[Tensor], Any, bool]:  # fmt: skip
-    nums, single = _normalize_argnums(argnums, len(args), op)
-    leaves, in_def = flatten([args[i] for i in nums])
-    xs = [_make_input(_float_tensor(v, op)) for v in leaves]
-    new_args = _replace_args(args, nums, unflatten(in_def, xs))
+           has_aux: bool, op: str, fresh: bool = False) -> tuple[Any, Any, list[Tensor], Any, bool]:  # fmt: skip
+    """Run ``f`` on fresh inputs in place of the ``argnums`` arguments.
+
+    ``fresh``: those arguments already are the fresh inputs of an enclosing reverse transform
+    that differentiates with respect to the same arguments and hands them on unchanged (the inner
+    Jacobian of ``hessian``), so they are used as they are: no function but this transform's
+    sees them, so no perturbation can mix, and the identity op between them is saved.
+    """
+    make = _float_tensor if fresh else _fresh_input
+    if type(argnums) is int and 0 <= argnums < len(args) and not isinstance(args[argnums], _CONTAINERS):
+        # One argument that is a single value (the usual call), without the pytree walk.
+        x = make(args[argnums], op)
+        xs = [x]
+        in_def = _ONE_LEAF
+        single = True
+        new_args = list(args)
+        new_args[argnums] = x
+    else:
+        nums, single = _normalize_argnums(argnums, len(args), op)
+        leaves, in_def = flatten([args[i] for i in nums])
+        xs = [make(v, op) for v in leaves]
+        new_args = _replace_args(args, nums, unflatten(in_def, xs))
     _local.depth += 1
+    saved = state.grad_enabled
+    state.grad_enabled = True  # (enable_grad)
     try:
-        with enable_grad():
-            out = f(*new_args, **kwargs)
+        out = f(*new_args, **kwargs)
     finally:
+        state.grad_enabled = saved
         _local.depth -= 1
     aux = None
     if has_aux:
@@ -108,12 +138,19 @@ def _trace(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     return out, aux, xs, in_def, single
 
 
+def _fresh_input(v: Any, op: str) -> Tensor:
+    return _make_input(_float_tensor(v, op))
+
+
 def _nested(xs: list[Tensor]) -> bool:
     """Whether the pull-back must itself be recorded (an outer transform or tape is watching)."""
-    from chainrule.tape import GradientTape  # (tape.py imports this package)
-
-    if _local.depth > 0 or of_type(GradientTape):
+    if _local.depth > 0:
         return True
+    if current():
+        from chainrule.tape import GradientTape  # (tape.py imports this package)
+
+        if of_type(GradientTape):
+            return True
     return any(_base_of(x)[0]._node is not None for x in xs)
 
 
@@ -151,7 +188,8 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
         grads = backprop(roots, targets=targets, retain_graph=retain, create_graph=create)
     # A forward accumulator (and jit tracing) keys values by the data array: results must not be
     # copied outside bind then.
-    keep = create or bool(of_type(ForwardAccumulator)) or any(getattr(i, "keys_by_array", False) for i in current())
+    keep = create or any(isinstance(i, ForwardAccumulator) or getattr(i, "keys_by_array", False)
+                         for i in state.stack)  # fmt: skip
     results = []
     for x, g in zip(xs, grads):
         if g is None:
@@ -202,8 +240,21 @@ def _detached(y: Any) -> Any:
 
 
 def _assemble(in_def: Any, single: bool, values: list[Any]) -> Any:
+    if single and in_def is _ONE_LEAF:
+        return values[0]
     tree = unflatten(in_def, values)
     return tree[0] if single else tuple(tree)
+
+
+def _flatten_out(out: Any) -> tuple[list[Any], TreeDef]:
+    """``flatten(out)``, at once for the usual output that is a single tensor."""
+    if isinstance(out, Tensor):
+        return [out], _LEAF
+    return flatten(out)
+
+
+def _unflatten_out(o_def: TreeDef, values: list[Any]) -> Any:
+    return values[0] if o_def is _LEAF else unflatten(o_def, values)
 
 
 def value_and_grad(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Callable[..., Any]:
@@ -321,12 +372,18 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
     tensor([[2., 0.],
             [0., 2.]], dtype=float64)
     """
+    return _jacrev(f, argnums, has_aux, False)
+
+
+def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, fresh: bool) -> Callable[..., Any]:
+    """:func:`jacrev`; ``fresh``: the ``argnums`` arguments it is called with are the fresh inputs
+    of an enclosing reverse transform over the same arguments (see :func:`_trace`)."""
 
     def jac(*args: Any, **kwargs: Any) -> Any:
-        out, aux, xs, in_def, single = _trace(f, args, kwargs, argnums, has_aux, "jacrev")
-        o_leaves, o_def = flatten(out)
+        out, aux, xs, in_def, single = _trace(f, args, kwargs, argnums, has_aux, "jacrev", fresh)
+        o_leaves, o_def = _flatten_out(out)
         ys = [o if isinstance(o, Tensor) else _plain(np.asarray(o, dtype=np.float64)) for o in o_leaves]
-        sizes = [int(np.prod(y.shape)) for y in ys]
+        sizes = [math.prod(y.shape) for y in ys]
         total = sum(sizes)
         create = _nested(xs)
         if total == 1 and len(ys) == 1:
@@ -341,7 +398,7 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
             try:
                 cts = []
                 offset = 0
-                dtype = np.result_type(*[y.dtype for y in ys])
+                dtype = ys[0].dtype if len(ys) == 1 else np.result_type(*[y.dtype for y in ys])
                 if _structured_seed(ys, level):
                     # The identity kept symbolic (structured.py): rows stay diagonal while the
                     # rules allow, and are made dense only where an op needs them.
@@ -381,7 +438,7 @@ def jacrev(f: Callable[..., Any], argnums: Any = 0, has_aux: bool = False) -> Ca
                     part = bind(registry["reshape"], part, shape=shape)
                 jacs.append(part)
             per_output.append(_assemble(in_def, single, jacs))
-        result = unflatten(o_def, per_output)
+        result = _unflatten_out(o_def, per_output)
         return (result, aux) if has_aux else result
 
     jac.__name__ = f"jacrev({getattr(f, '__name__', 'f')})"
