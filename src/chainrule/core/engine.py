@@ -35,6 +35,7 @@ from chainrule.core.rules import (
     _run_hooks,
     edge_cotangent,
     sum_to_shape,
+    with_shapes,
 )
 from chainrule.core.sharing import SharedSubexpressions
 from chainrule.core.sharing import recorded_sweep as _recorded_sweep
@@ -252,10 +253,7 @@ def _sweep_raw(ready: list[Node], cotangents: dict[Any, Any], deps: dict[Node, i
         if args is not None:
             prim = node.prim
             if prim.uses_shapes:
-                args = tuple(
-                    InputMeta(*meta) if a is None and meta is not None else a
-                    for a, meta in zip(args, node.in_meta)
-                )
+                args = with_shapes(args, node.in_meta)
             rules = prim.vjp_rules
             in_meta = node.in_meta
             ans = node.ans

@@ -98,6 +98,20 @@ class InputMeta:
         return len(self.shape)
 
 
+def with_shapes(args: Sequence[Any], in_meta: Sequence[Any]) -> tuple[Any, ...]:
+    """The rule inputs with an :class:`InputMeta` for each input the node did not keep (what a
+    primitive whose rules read only shapes, ``uses_shapes``, gets instead)."""
+    return tuple(InputMeta(*meta) if a is None and meta is not None else a for a, meta in zip(args, in_meta))
+
+
+def _check_saved(node: Node, prim: Any) -> None:
+    """Raise when the rules would read values that a backward freed or a write changed."""
+    if node.released and (prim.saves or prim.saves_ans):
+        raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
+    if node.versions is not None or node.ans_vc is not None:
+        check_versions(node)
+
+
 def _apply_rules(
     node: Node,
     g: Any,
@@ -108,10 +122,7 @@ def _apply_rules(
     observers: list[Any] | None,
 ) -> None:
     prim = node.prim
-    if node.released and (prim.saves or prim.saves_ans):
-        raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    if node.versions is not None or node.ans_vc is not None:
-        check_versions(node)
+    _check_saved(node, prim)
     if tensor_mode:
         args = node.saved
         ans = node.ans
@@ -123,10 +134,7 @@ def _apply_rules(
     if args is None:
         args = (None,) * len(node.parents)
     if prim.uses_shapes:
-        args = tuple(
-            InputMeta(*meta) if a is None and meta is not None else a
-            for a, meta in zip(args, node.in_meta)
-        )
+        args = with_shapes(args, node.in_meta)
     params = node.params
     rules = prim.vjp_rules
     in_meta = node.in_meta
@@ -155,10 +163,7 @@ def _apply_rules_tensor(node: Node, g: Any, cotangents: dict[Any, Any], needed: 
     edge_cotangent inlined: a nested derivative runs this once per node of a graph that grows
     with each order."""
     prim = node.prim
-    if node.released and (prim.saves or prim.saves_ans):
-        raise RuntimeError(FREED_MESSAGE.format(name=prim.grad_fn_name))
-    if node.versions is not None or node.ans_vc is not None:
-        check_versions(node)
+    _check_saved(node, prim)
     args = node.saved
     ans = node.ans
     if ans is not None:
@@ -166,10 +171,7 @@ def _apply_rules_tensor(node: Node, g: Any, cotangents: dict[Any, Any], needed: 
     if args is None:
         args = (None,) * len(node.parents)
     if prim.uses_shapes:
-        args = tuple(
-            InputMeta(*meta) if a is None and meta is not None else a
-            for a, meta in zip(args, node.in_meta)
-        )
+        args = with_shapes(args, node.in_meta)
     params = node.params
     rules = prim.vjp_rules
     in_meta = node.in_meta
