@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.backend import dtype_kind, is_foreign, library_name, namespace_of, to_numpy
+from chainrule.core.modes import BUSY_THREADS, state
 
 __all__ = ["Tensor", "DIFFERENTIABLE_KINDS", "wrap_array", "share_version", "bump_version", "CUT",
            "cut_by"]
@@ -129,9 +130,13 @@ class Tensor:
                 f"item(): only one-element tensors can be converted to a Python scalar, "
                 f"this one has shape {self._data.shape}"
             )
+        if BUSY_THREADS and state.busy:
+            _host_read(self, "the value (.item(), float(), int())")
         return _host(self._data).item()
 
     def tolist(self) -> Any:
+        if BUSY_THREADS and state.busy:
+            _host_read(self, "the value (.tolist())")
         return _host(self._data).tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -157,6 +162,8 @@ class Tensor:
                 f"the truth value of a tensor of shape {self._data.shape} is ambiguous; "
                 "use .any() or .all()"
             )
+        if BUSY_THREADS and state.busy:
+            _host_read(self, "the truth value")
         return bool(self._data)
 
     def __format__(self, spec: str) -> str:
@@ -341,6 +348,18 @@ class Tensor:
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+#: Called as ``hook(tensor, what)`` when a tensor's value is read into Python numbers (``item``,
+#: ``float``, ``int``, ``bool``, ``tolist``) while an interpreter is on this thread's stack. A
+#: tracing interpreter (``cr.jit``) refuses the reads whose value a replay would not see again.
+#: (``numpy()`` is not hooked: the library itself reads arrays of state for their facts.)
+HOST_READ_HOOKS: list[Callable[[Tensor, str], None]] = []
+
+
+def _host_read(t: Tensor, what: str) -> None:
+    for hook in HOST_READ_HOOKS:
+        hook(t, what)
 
 
 def _host(data: Any) -> np.ndarray:

@@ -24,7 +24,10 @@ Semantics are JAX's:
 - Arrays a function closes over are constants of the program: what is computed from them alone
   is computed once, at trace time (random numbers drawn inside the function from no argument
   included: pass them, or a key, as arguments). Closed-over *state* (a ``Variable``, a tensor that
-  requires grad, a module's parameters) is an input of the program, read at every call.
+  requires grad, a module's parameters) is an input of the program, read at every call; reading
+  its value into Python while tracing (``float(v)``, ``.item()``, ``bool``, ``int``, ``tolist``)
+  raises ``ConcretizationError``, as TensorFlow does in a graph: the replay would use the
+  trace-time number at every later call.
 - In-place writes on traced values are functional: later ops see the new value, the caller's
   array is not changed.
 - Writes into *state* happen at every call, as in ``tf.function`` and ``torch.compile`` (JAX has
@@ -65,7 +68,7 @@ from chainrule.core.dispatch import ALIAS_HOOKS, SEQUENCE_TO_TENSOR, bind
 from chainrule.core.modes import state
 from chainrule.core.primitive import Primitive, registry
 from chainrule.core.stack import Interpreter, bind_below, push, set_stack
-from chainrule.core.tensor import Tensor, bump_version, wrap_array
+from chainrule.core.tensor import HOST_READ_HOOKS, Tensor, bump_version, wrap_array
 from chainrule.transforms.jit_program import Const, Eqn, Program
 from chainrule.transforms.jit_program import _short as jit_program_short
 from chainrule.transforms.pytree import flatten, unflatten
@@ -803,6 +806,24 @@ def _install_variable_hook() -> None:
 
     if _index_hook not in INDEX_HOOKS:
         INDEX_HOOKS.append(_index_hook)
+
+
+def _refuse_state_reads(t: Tensor, what: str) -> None:
+    """A state tensor's value read into Python while tracing would be the trace-time value at every
+    later call: refuse it, as TensorFlow does in a tf.function (a traced value raises by itself)."""
+    if type(t) is Traced or not _is_state(t) or not is_tracing():
+        return
+    d = t._data
+    kind = "Variable" if not t._requires_grad else "tensor that requires grad"
+    raise ConcretizationError(
+        f"jit: {what} of a {kind} (shape {d.shape}, {d.dtype}) read while tracing, at "
+        f"{_user_line()}: the replay would use this trace-time value at every later call, even "
+        "after the state changes. Use it in tensor ops instead (they read it at every call), or "
+        "read it outside the jitted function and pass it in as an argument."
+    )
+
+
+HOST_READ_HOOKS.append(_refuse_state_reads)
 
 
 def is_tracing() -> bool:

@@ -1,0 +1,65 @@
+"""A state tensor's value read into Python while tracing is an error, not a stale constant.
+
+Before, ``float(v)`` of a Variable inside ``tf.function`` (or ``.item()`` of a parameter inside
+``torch.compile``/``cr.jit``) gave the trace-time value, and every later call replayed it even
+after the state changed: a silently wrong result. TensorFlow raises for such reads in a graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import tf
+from chainrule import torch as ctorch
+from chainrule.transforms.jit import ConcretizationError
+
+
+def test_float_of_a_variable_inside_tf_function_is_refused() -> None:
+    v = tf.Variable(2.0)
+
+    @tf.function
+    def f(x):
+        return x * float(v)
+
+    with pytest.raises(ConcretizationError, match=r"float\(\).*Variable.*trace-time value"):
+        f(tf.constant(3.0))
+    assert float(v) == 2.0  # nothing written; eager reads still work
+
+    @tf.function
+    def g(x):
+        return x * v  # the op form reads the variable at every call
+
+    assert float(g(tf.constant(3.0))) == 6.0
+    v.assign(5.0)
+    assert float(g(tf.constant(3.0))) == 15.0
+
+
+@pytest.mark.parametrize("read", [lambda p: p.item(), lambda p: bool(p), lambda p: int(p), lambda p: p.tolist()])
+def test_python_reads_of_a_parameter_inside_torch_compile_are_refused(read) -> None:
+    w = ctorch.nn.Parameter(ctorch.tensor(1.5))
+
+    def step(x):
+        return x * read(w)
+
+    with pytest.raises(ConcretizationError, match="tensor that requires grad"):
+        ctorch.compile(step)(ctorch.tensor(2.0))
+    # A comparison is an op: its result is traced and refuses by itself.
+    with pytest.raises(ConcretizationError, match="traced tensor"):
+        ctorch.compile(lambda x: x * 2.0 if w > 0 else x)(ctorch.tensor(2.0))
+
+
+def test_a_closed_over_constant_is_still_read_at_trace_time_as_in_jax() -> None:
+    c = cr.tensor(4.0)  # neither a Variable nor requires grad: a constant of the program
+    f = cr.jit(lambda x: x * float(c))
+    np.testing.assert_allclose(f(cr.tensor(2.0)).numpy(), 8.0)
+
+
+def test_reads_outside_a_trace_and_of_arguments_behave_as_before() -> None:
+    v = tf.Variable([1.0, 2.0])
+    assert v.numpy().tolist() == [1.0, 2.0]
+    f = cr.jit(lambda x: x * 2)
+    with pytest.raises(ConcretizationError):
+        cr.jit(lambda x: x * float(x))(cr.tensor(2.0))
+    np.testing.assert_allclose(f(cr.tensor(2.0)).numpy(), 4.0)
