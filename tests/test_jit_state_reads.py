@@ -63,3 +63,23 @@ def test_reads_outside_a_trace_and_of_arguments_behave_as_before() -> None:
     with pytest.raises(ConcretizationError):
         cr.jit(lambda x: x * float(x))(cr.tensor(2.0))
     np.testing.assert_allclose(f(cr.tensor(2.0)).numpy(), 4.0)
+
+
+def test_keras_optimizer_iterations_count_steps_inside_tf_function() -> None:
+    # iterations was a Python int incremented at trace time: 1 after any number of calls.
+    w = tf.Variable([1.0, 2.0])
+    opt = tf.keras.optimizers.SGD(0.1)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(w * w)
+        opt.apply_gradients(zip(tape.gradient(loss, [w]), [w]))
+        return loss
+
+    for _ in range(3):
+        step()
+    assert int(opt.iterations) == 3 and opt.iterations.dtype == tf.int64
+    np.testing.assert_allclose(w.numpy(), np.array([1.0, 2.0]) * 0.8**3, rtol=1e-6)
+    opt.apply_gradients(zip([tf.constant([0.0, 0.0])], [w]))
+    assert int(opt.iterations) == 4

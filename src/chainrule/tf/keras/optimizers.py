@@ -40,7 +40,9 @@ class Optimizer:
         self._learning_rate = float(learning_rate)
         self._native: Any = None
         self._known: set[int] = set()
-        self.iterations = 0
+        # A variable, as in Keras: inside a tf.function its increment is a state write, replayed
+        # at every call (a Python int counted traces, not steps).
+        self.iterations = Variable(0, dtype="int64", trainable=False, name="iteration")
 
     @property
     def learning_rate(self) -> float:
@@ -93,7 +95,7 @@ class Optimizer:
         finally:
             for v in variables:
                 v.grad = None
-        self.iterations += 1
+        self.iterations.assign_add(1)
 
     def minimize(self, loss: Any, var_list: Any, tape: Any = None) -> None:
         """Compute the gradients of ``loss`` (a tensor recorded by ``tape``, or a function of no
