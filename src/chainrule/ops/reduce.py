@@ -66,7 +66,8 @@ def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
 
 def expand_to(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     """Broadcast a reduction's cotangent back over the reduced axes (differentiable)."""
-    if not keepdims:
+    if not keepdims and not (axis is None or len(set(axis)) == len(shape)):
+        # (A reduction over every axis leaves a scalar, which broadcasts as it is: no reshape.)
         g = reshape_p(g, shape=keepdims_shape(shape, axis))
     return broadcast_to_p(g, shape=shape)
 
