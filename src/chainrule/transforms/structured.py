@@ -388,6 +388,9 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     the batched result, or NotImplemented (the caller then runs the dense path)."""
     name = prim.name
     rule = RULES.get(name)
+    if rule is None:
+        DENSIFIED[name] += 1
+        return NotImplemented
     levels = None
     pairs: list[Arg] = []
     for a in args:
@@ -395,15 +398,15 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
             if levels is None:
                 levels = a._levels
             elif a._levels != levels:
-                rule = None
-                break
+                DENSIFIED[name] += 1
+                return NotImplemented
             if type(a) is DiagonalBatch and a._diag is not None:
                 pairs.append((a._diag, "D"))
             else:
                 pairs.append((a._base, "B"))
         else:
             pairs.append((a, None))
-    if rule is None or levels is None or len(levels) != 1:
+    if levels is None or len(levels) != 1:
         DENSIFIED[name] += 1
         return NotImplemented
     saved = _state.stack
@@ -417,7 +420,7 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         return NotImplemented
     APPLIED[name] += 1
     kind, value = out
-    if not isinstance(value, Tensor):
+    if type(value) is not Tensor and not isinstance(value, Tensor):
         value = wrap_array(np.asarray(value))
     if kind == "D":
         # diagonal_batch, inlined (one call less on every structured op).
