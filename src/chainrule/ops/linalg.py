@@ -202,6 +202,8 @@ def _check_matmul(sa: tuple[int, ...], sb: tuple[int, ...], op: str = "matmul") 
             f"{op}: shapes {sa} and {sb} are not aligned: {ka} (dim {len(sa) - 1}) != "
             f"{kb} (dim {max(len(sb) - 2, 0)})"
         )
+    if len(sa) <= 2 and len(sb) <= 2:
+        return  # (no batch dimensions to broadcast: np.broadcast_shapes is a Python function)
     try:
         np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
