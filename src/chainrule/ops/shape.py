@@ -54,7 +54,8 @@ def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
 # ---------------------------------------------------------------- reshape
 def _reshape_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
     if xp is np:
-        return np.reshape(x, shape)
+        # (The method on a NumPy array: np.reshape is a Python wrapper that calls it.)
+        return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
     try:
         return xp.reshape(x, shape)
     except NotImplementedError:
