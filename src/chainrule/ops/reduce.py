@@ -73,6 +73,9 @@ def expand_to(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keep
 
 
 def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is np and type(x) is np.ndarray:
+        # (The reduction np.sum calls on a NumPy array, without its Python wrapper.)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
