@@ -192,7 +192,9 @@ StructuredRule = Callable[[list[Arg], dict[str, Any]], Result]
 
 
 def _shape(v: Any) -> tuple[int, ...]:
-    return v._data.shape if isinstance(v, Tensor) else np.shape(v)
+    if isinstance(v, Tensor):
+        return v._data.shape
+    return () if type(v) is float or type(v) is int else np.shape(v)
 
 
 def _broadcasts_into(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
