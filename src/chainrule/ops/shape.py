@@ -76,6 +76,13 @@ reshape_p.def_view(lambda base, value, shape: reshape_p(value, shape=base.shape)
 
 # ---------------------------------------------------------------- broadcast_to and sum_to
 def _broadcast_to_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
+    if (xp is np and type(x) is np.ndarray and x.ndim == 0 and x.dtype.kind in "biufc"
+            and min(shape, default=0) >= 0):  # fmt: skip
+        # A scalar spread over ``shape`` (a full reduction's cotangent): the read-only view
+        # np.broadcast_to makes, every stride 0, without its Python wrapper and nditer.
+        out = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
     return xp.broadcast_to(x, shape)
 
 
