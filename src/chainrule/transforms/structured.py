@@ -167,7 +167,9 @@ def diagonal_batch(d: Tensor, levels: tuple[int, ...]) -> DiagonalBatch:
 
 def identity_batch(shape: tuple[int, ...], dtype: Any, levels: tuple[int, ...]) -> DiagonalBatch:
     """The basis of arrays of ``shape`` as a structured batch (the seed of jacrev / jacfwd)."""
-    return diagonal_batch(wrap_array(np.ones(shape, dtype=dtype)), levels)
+    ones = np.empty(shape, dtype=dtype)
+    ones.fill(1)  # (np.ones, without its Python wrapper)
+    return diagonal_batch(wrap_array(ones), levels)
 
 
 def _densify(d: Tensor) -> Tensor:
