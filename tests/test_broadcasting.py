@@ -3,7 +3,10 @@ inputs' shapes and match finite differences."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -62,3 +65,22 @@ def _sum_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     a = a.sum(axis=tuple(range(lead))) if lead else a
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and a.shape[i] != 1)
     return a.sum(axis=axes, keepdims=True) if axes else a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.bool_, np.complex128])
+@pytest.mark.parametrize("shape", [(), (1,), (5,), (2, 3), (0,), (4, 0, 2)])
+def test_broadcast_to_scalar_is_numpys_read_only_view(dtype: Any, shape: tuple[int, ...]) -> None:
+    # A scalar's broadcast is built as a strided view directly: it must be what np.broadcast_to
+    # gives (shape, strides, read-only, a view that follows its source).
+    from chainrule.ops.shape import broadcast_to_p
+
+    x = np.array(3, dtype=dtype)
+    ref = np.broadcast_to(x, shape)
+    out = broadcast_to_p.impl(x, shape=shape)
+    assert out.shape == ref.shape and out.strides == ref.strides and out.dtype == ref.dtype
+    assert not out.flags.writeable
+    np.testing.assert_array_equal(out, ref)
+    x[()] = 1
+    np.testing.assert_array_equal(out, np.broadcast_to(x, shape))
+    with pytest.raises(ValueError):
+        broadcast_to_p.impl(x, shape=shape + (-1,))

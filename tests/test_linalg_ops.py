@@ -261,3 +261,29 @@ def test_slogdet_under_vmap_with_a_trailing_batch_axis() -> None:
     ref_sign, ref_logabs = np.linalg.slogdet(np.moveaxis(a, -1, 0))
     np.testing.assert_array_equal(sign.numpy(), ref_sign)
     np.testing.assert_allclose(logabs.numpy(), ref_logabs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 5), (5, 3), (1, 1)])
+@pytest.mark.parametrize("axes", [(0, 1), (1, 0), (-2, -1), (0, -1)])
+def test_diagonal_scatter_matrix_every_offset(shape: tuple[int, int], axes: tuple[int, int]) -> None:
+    # A matrix's diagonal is written through a strided flat view: every offset and both axis
+    # orders must put g exactly where np.diagonal reads it back, with zeros everywhere else.
+    a1, a2 = axes
+    for offset in range(-shape[0] - 1, shape[1] + 2):
+        length = np.diagonal(np.zeros(shape), offset, a1, a2).shape[-1]
+        g = RNG.standard_normal(length) + 1.0
+        if length == 0:
+            continue
+        out = diagonal_scatter_p.impl(g, shape=shape, offset=offset, axis1=a1, axis2=a2)
+        assert out.shape == shape and out.dtype == g.dtype
+        np.testing.assert_array_equal(np.diagonal(out, offset, a1, a2), g)
+        mask = np.ones(shape, dtype=bool)
+        idx = np.arange(length)
+        rows = idx + max(-offset, 0)
+        cols = idx + max(offset, 0)
+        if (a1 % 2, a2 % 2) == (1, 0):
+            rows, cols = cols, rows
+        mask[rows, cols] = False
+        assert not np.any(out[mask])
+    with pytest.raises((ValueError, IndexError)):
+        diagonal_scatter_p.impl(np.ones(7), shape=shape, offset=0, axis1=a1, axis2=a2)

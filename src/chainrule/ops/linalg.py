@@ -202,6 +202,8 @@ def _check_matmul(sa: tuple[int, ...], sb: tuple[int, ...], op: str = "matmul") 
             f"{op}: shapes {sa} and {sb} are not aligned: {ka} (dim {len(sa) - 1}) != "
             f"{kb} (dim {max(len(sb) - 2, 0)})"
         )
+    if len(sa) <= 2 and len(sb) <= 2:
+        return  # (no batch dimensions to broadcast: np.broadcast_shapes is a Python function)
     try:
         np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
@@ -648,6 +650,15 @@ def _diagonal_scatter_impl(g: Any, *, shape: tuple[int, ...], offset: int, axis1
         return _diagonal_scatter_standard(xp, g, shape, offset, axis1, axis2)
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
+    if len(shape) == 2 and g.ndim == 1 and axis1 % 2 == 0 and axis2 % 2 == 1:
+        # A matrix's own diagonal (the dense Jacobian basis): a strided write into the flat
+        # zeros, without moveaxis and the index arrays.
+        n, m = shape
+        length = min(n + min(offset, 0), m - max(offset, 0))
+        if g.shape[0] == length > 0:
+            start = offset if offset >= 0 else -offset * m
+            out.reshape(-1)[start:start + (length - 1) * (m + 1) + 1:m + 1] = g
+            return out
     view = np.moveaxis(out, (axis1, axis2), (-2, -1))
     i = np.arange(g.shape[-1])
     view[..., i + max(-offset, 0), i + max(offset, 0)] = g

@@ -66,12 +66,16 @@ def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
 
 def expand_to(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     """Broadcast a reduction's cotangent back over the reduced axes (differentiable)."""
-    if not keepdims:
+    if not keepdims and not (axis is None or len(set(axis)) == len(shape)):
+        # (A reduction over every axis leaves a scalar, which broadcasts as it is: no reshape.)
         g = reshape_p(g, shape=keepdims_shape(shape, axis))
     return broadcast_to_p(g, shape=shape)
 
 
 def _sum_impl(x: Any, *, axis: tuple[int, ...] | None = None, keepdims: bool = False, xp: Any = np) -> Any:
+    if xp is np and type(x) is np.ndarray:
+        # (The reduction np.sum calls on a NumPy array, without its Python wrapper.)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return xp.sum(x, axis=axis, keepdims=keepdims)
 
 

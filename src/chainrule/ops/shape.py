@@ -54,7 +54,8 @@ def _normalize_shape(shape: Any, op: str = "reshape") -> tuple[int, ...]:
 # ---------------------------------------------------------------- reshape
 def _reshape_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
     if xp is np:
-        return np.reshape(x, shape)
+        # (The method on a NumPy array: np.reshape is a Python wrapper that calls it.)
+        return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
     try:
         return xp.reshape(x, shape)
     except NotImplementedError:
@@ -75,6 +76,13 @@ reshape_p.def_view(lambda base, value, shape: reshape_p(value, shape=base.shape)
 
 # ---------------------------------------------------------------- broadcast_to and sum_to
 def _broadcast_to_impl(x: Any, *, shape: tuple[int, ...], xp: Any = np) -> Any:
+    if (xp is np and type(x) is np.ndarray and x.ndim == 0 and x.dtype.kind in "biufc"
+            and min(shape, default=0) >= 0):  # fmt: skip
+        # A scalar spread over ``shape`` (a full reduction's cotangent): the read-only view
+        # np.broadcast_to makes, every stride 0, without its Python wrapper and nditer.
+        out = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
     return xp.broadcast_to(x, shape)
 
 

@@ -206,7 +206,9 @@ def _pullback(outs: list[Any], cts: list[Any], xs: list[Tensor], *, retain: bool
 def _ones_like(y: Tensor) -> Tensor:
     if is_foreign(y._data):
         return _plain(ones_like(y._data))  # the seed in the output's library
-    return _plain(np.ones(tuple(y.shape), dtype=y.dtype))
+    ones = np.empty(tuple(y.shape), dtype=y.dtype)
+    ones.fill(1)  # (np.ones, without its Python wrapper)
+    return _plain(ones)
 
 
 def _scalar_output(y: Any, op: str) -> Tensor:

@@ -167,7 +167,9 @@ def diagonal_batch(d: Tensor, levels: tuple[int, ...]) -> DiagonalBatch:
 
 def identity_batch(shape: tuple[int, ...], dtype: Any, levels: tuple[int, ...]) -> DiagonalBatch:
     """The basis of arrays of ``shape`` as a structured batch (the seed of jacrev / jacfwd)."""
-    return diagonal_batch(wrap_array(np.ones(shape, dtype=dtype)), levels)
+    ones = np.empty(shape, dtype=dtype)
+    ones.fill(1)  # (np.ones, without its Python wrapper)
+    return diagonal_batch(wrap_array(ones), levels)
 
 
 def _densify(d: Tensor) -> Tensor:
@@ -192,7 +194,9 @@ StructuredRule = Callable[[list[Arg], dict[str, Any]], Result]
 
 
 def _shape(v: Any) -> tuple[int, ...]:
-    return v._data.shape if isinstance(v, Tensor) else np.shape(v)
+    if isinstance(v, Tensor):
+        return v._data.shape
+    return () if type(v) is float or type(v) is int else np.shape(v)
 
 
 def _broadcasts_into(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
@@ -388,6 +392,9 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     the batched result, or NotImplemented (the caller then runs the dense path)."""
     name = prim.name
     rule = RULES.get(name)
+    if rule is None:
+        DENSIFIED[name] += 1
+        return NotImplemented
     levels = None
     pairs: list[Arg] = []
     for a in args:
@@ -395,15 +402,15 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
             if levels is None:
                 levels = a._levels
             elif a._levels != levels:
-                rule = None
-                break
+                DENSIFIED[name] += 1
+                return NotImplemented
             if type(a) is DiagonalBatch and a._diag is not None:
                 pairs.append((a._diag, "D"))
             else:
                 pairs.append((a._base, "B"))
         else:
             pairs.append((a, None))
-    if rule is None or levels is None or len(levels) != 1:
+    if levels is None or len(levels) != 1:
         DENSIFIED[name] += 1
         return NotImplemented
     saved = _state.stack
@@ -417,7 +424,7 @@ def apply(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         return NotImplemented
     APPLIED[name] += 1
     kind, value = out
-    if not isinstance(value, Tensor):
+    if type(value) is not Tensor and not isinstance(value, Tensor):
         value = wrap_array(np.asarray(value))
     if kind == "D":
         # diagonal_batch, inlined (one call less on every structured op).
