@@ -69,6 +69,32 @@ def test_pytrees_in_and_out() -> None:
     np.testing.assert_allclose(out["pair"][1].numpy(), [0.5, 1.0])
 
 
+def test_output_structures_are_rebuilt_at_every_call() -> None:
+    # (the output's structure is compiled into a builder at the first call: each later call
+    # must give the same containers, fresh ones, with the static leaves and the array kinds)
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+
+    @cr.jit
+    def f(ps, x):
+        return (cr.sum(x), [p * 2.0 for p in ps], (x + 1.0, 7),
+                Pair(x, [x * 3.0]), {"k": [], "t": ()}, [(x,), [x, x]])  # fmt: skip
+
+    ps = [cr.tensor([1.0]), cr.tensor([2.0, 3.0])]
+    outs = [f(ps, cr.tensor([1.0, 2.0])) for _ in range(3)]
+    for out in outs:
+        s, doubled, (y, seven), pair, empty, nested = out
+        assert type(out) is tuple and type(doubled) is list and type(pair) is Pair and seven == 7
+        assert empty == {"k": [], "t": ()} and type(nested[0]) is tuple and type(nested[1]) is list
+        np.testing.assert_allclose(s.numpy(), 3.0)
+        np.testing.assert_allclose(doubled[1].numpy(), [4.0, 6.0])
+        np.testing.assert_allclose(y.numpy(), [2.0, 3.0])
+        np.testing.assert_allclose(pair.b[0].numpy(), [3.0, 6.0])
+        assert all(isinstance(t, cr.Tensor) for t in (s, *doubled, y, pair.a, nested[1][1]))
+    assert outs[0][1] is not outs[1][1] and outs[0][4]["k"] is not outs[1][4]["k"]
+
+
 # ---------------------------------------------------------------- side effects
 def test_python_side_effects_run_at_trace_time_only(capsys) -> None:
     @cr.jit

@@ -71,6 +71,30 @@ def test_cross_entropy_pair_on_a_middle_class_axis_and_non_finite_logits() -> No
     np.testing.assert_array_equal(np.asarray(g), np.asarray(e_g))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_pair_on_classifier_logits_with_non_finite_rows(reduction) -> None:
+    # The (batch, classes) fast path reads the shift's finiteness from the loss: every kind of
+    # non-finite row (+inf, all -inf, NaN) and a finite batch whose loss sum overflows must
+    # still give eager mode's bits, loss and gradient.
+    def f(v, y):
+        return cr.value_and_grad(lambda v: cr.sum(cr.cross_entropy(v, y, reduction=reduction)))(v)
+
+    jf = cr.jit(f)
+    y = np.array([0, 1, 2, 0, 1])
+    base = rng.normal(size=(5, 3)).astype(np.float32)
+    assert "cross_entropy_and_grad[axis=1" in jf.lower(_t(base), _t(y)).source()
+    plus, minus, nan, huge = base.copy(), base.copy(), base.copy(), base.copy()
+    plus[1, 2] = np.inf
+    minus[3] = -np.inf
+    nan[0, 1] = np.nan
+    huge[:, 0] = np.float32(3e38)  # (finite shift; each row's loss is near 3e38, their sum is inf)
+    huge[:, 1] = np.float32(-3e38)
+    for v in (base, plus, minus, nan, huge):
+        (loss, g), (e_loss, e_g) = jf(_t(v), _t(y)), f(_t(v), _t(y))
+        np.testing.assert_array_equal(np.asarray(loss), np.asarray(e_loss))
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(e_g))
+
+
 def test_loss_alone_keeps_its_own_step() -> None:
     f = cr.jit(lambda v, y: cr.cross_entropy(v, y))
     src = f.lower(_t(rng.normal(size=(3, 4))), _t([0, 1, 2])).source()

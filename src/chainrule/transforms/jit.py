@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import functools
 import linecache
+import operator
 import os
 import sys
 import weakref
@@ -854,7 +855,7 @@ class _Entry:
     """One traced signature: the program as traced, optimized, and its compiled replay."""
 
     __slots__ = ("traced", "program", "run", "out_def", "out_static", "captures", "eager",
-                 "n_out", "writes", "guards")
+                 "n_out", "writes", "guards", "build")
 
     def __init__(self, traced: Program, out_def: Any, out_static: list[Any]) -> None:
         self.traced = traced
@@ -862,6 +863,8 @@ class _Entry:
         self.run = self.program.compile()
         self.out_def = out_def
         self.out_static = out_static
+        #: results -> the function's output (:func:`_out_builder`), made at the first call.
+        self.build: Callable[[tuple[Any, ...]], Any] | None = None
         self.captures: list[Tensor] = []
         #: Set (to the primitive's name) when the program holds a custom-rule call it cannot
         #: replay: the function then runs as it is at every call (eager mode's values and
@@ -1213,9 +1216,32 @@ _OUT_ARRAY = object()
 
 
 def _assemble(entry: _Entry, results: tuple[Any, ...]) -> Any:
+    build = entry.build
+    if build is None:
+        build = entry.build = _out_builder(entry.out_def, entry.out_static)
+    return build(results)
+
+
+def _out_builder(out_def: Any, out_static: list[Any]) -> Callable[[tuple[Any, ...]], Any]:
+    """The function turning a replay's results into the output: each result wrapped as the
+    traced function returned it (a Tensor, an array), the static leaves put back, the containers
+    rebuilt. Made once per signature: the pytree walk of ``unflatten`` is decided in advance
+    (a run of leaves becomes one slice), which is most of a small call's cost of assembling."""
+    tree = _tree_builder(out_def, [0])
+    n = len(out_static)
+    if all(kind is _OUT_TENSOR for kind in out_static):
+        def build(results: tuple[Any, ...]) -> Any:
+            if len(results) != n:
+                return tree(_leaves_of(out_static, results))
+            return tree([wrap_array(r) if type(r) is _ndarray or not isinstance(r, Tensor) else r for r in results])
+        return build
+    return lambda results: tree(_leaves_of(out_static, results))
+
+
+def _leaves_of(out_static: list[Any], results: tuple[Any, ...]) -> list[Any]:
     it = iter(results)
     leaves = []
-    for kind in entry.out_static:
+    for kind in out_static:
         if kind is _OUT_TENSOR:
             r = next(it)
             leaves.append(r if isinstance(r, Tensor) else wrap_array(r))
@@ -1224,7 +1250,30 @@ def _assemble(entry: _Entry, results: tuple[Any, ...]) -> Any:
             leaves.append(r._data if isinstance(r, Tensor) else np.asarray(r))
         else:
             leaves.append(kind)
-    return unflatten(entry.out_def, leaves)
+    return leaves
+
+
+def _tree_builder(td: Any, count: list[int]) -> Callable[[list[Any]], Any]:
+    """``unflatten(td, leaves)`` as a function of ``leaves`` (from position ``count[0]`` on)."""
+    if td.kind == "leaf":
+        count[0] += 1
+        return operator.itemgetter(count[0] - 1)
+    start = count[0]
+    if td.kind in ("list", "tuple") and all(c.kind == "leaf" for c in td.children):
+        count[0] += len(td.children)
+        stop = count[0]
+        if td.kind == "list":
+            return operator.itemgetter(slice(start, stop))
+        return lambda leaves: tuple(leaves[start:stop])
+    parts = [_tree_builder(c, count) for c in td.children]
+    kind, meta = td.kind, td.meta
+    if kind == "list":
+        return lambda leaves: [f(leaves) for f in parts]
+    if kind == "tuple":
+        return lambda leaves: tuple([f(leaves) for f in parts])
+    if kind == "namedtuple":
+        return lambda leaves: meta(*[f(leaves) for f in parts])
+    return lambda leaves: dict(zip(meta, [f(leaves) for f in parts]))
 
 
 def _example_data(leaf: Any) -> np.ndarray:

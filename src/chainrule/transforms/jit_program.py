@@ -335,26 +335,48 @@ class _XentWithGrad:
         self._starts: dict[tuple[int, int], np.ndarray] = {}
 
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
+        if type(h) is not _ndarray:
+            h = np.asarray(h)
+        if self.axis == 1 and v.ndim == 2 and v.shape[1] <= 64 and v.flags.c_contiguous:
+            # The classifier's (batch, classes) logits: nn._stable_shift's own fast path without
+            # its calls (a maximum is exact in any order), the target entries by their flat
+            # positions (one index for the pick and the update), and the shift's finiteness
+            # read from the loss: a non-finite shift makes its row's loss NaN, and a loss that
+            # is not finite sends the call to the general path (which computes the same values
+            # wherever the shift is finite), so a finite batch pays no separate check.
+            n, c = v.shape
+            z = v - np.maximum.reduce(np.ascontiguousarray(v.T), 0)[:, None]
+            d = np.exp(z)
+            total = np.add.reduce(d, 1, None, None, True)  # (what np.sum calls)
+            at = self._flat_starts(n, c) + h
+            losses = np.log(total)[:, 0] - z.take(at)
+            whole = np.add.reduce(losses, None)
+            if math.isfinite(whole):
+                d /= total
+                flat = d.ravel()
+                flat[at] -= 1
+                d *= scale
+                if self.reduction == "none":
+                    return losses, d
+                loss = whole
+                if self.reduction == "mean":
+                    loss = whole / losses.size if losses.size else whole * np.nan
+                return np.asarray(loss), d
+        return self._general(v, h, scale)
+
+    def _flat_starts(self, n: int, c: int) -> np.ndarray:
+        starts = self._starts.get((n, c))
+        if starts is None:
+            starts = self._starts[(n, c)] = np.arange(0, n * c, c)
+        return starts
+
+    def _general(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
         axis = self.axis
-        h = np.asarray(h)
-        if v.ndim == 2 and axis == 1 and v.shape[1] <= 64:
-            # (nn._stable_shift's own fast path, without its calls: a maximum is exact in any
-            # order, and a non-finite one is replaced by 0 as there)
-            shift = np.maximum.reduce(np.ascontiguousarray(v.T), axis=0)[:, None]
-            if not math.isfinite(np.add.reduce(shift, axis=None)):
-                shift = np.where(np.isfinite(shift), shift, 0)
-        else:
-            shift = _nn()._stable_shift(v, (axis,))
-        z = v - shift
+        z = v - _nn()._stable_shift(v, (axis,))
         d = np.exp(z)
         total = np.add.reduce(d, axis=axis, keepdims=True)  # (what np.sum calls)
         if d.ndim == 2 and axis == 1 and d.flags.c_contiguous and z.flags.c_contiguous:
-            # (the target entries by their flat positions: one index for the pick and the update)
-            n, c = d.shape
-            starts = self._starts.get((n, c))
-            if starts is None:
-                starts = self._starts[(n, c)] = np.arange(0, n * c, c)
-            at = starts + h
+            at = self._flat_starts(*d.shape) + h
             losses = np.log(total)[:, 0] - z.ravel().take(at)
             d /= total
             flat = d.ravel()
