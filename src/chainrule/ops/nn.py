@@ -208,6 +208,13 @@ def _min_max(idx: Any) -> tuple[int, int]:
     return int(idx.min()), int(idx.max())
 
 
+def check_class_labels(h: np.ndarray, logits_shape: tuple[int, ...], axis: int) -> None:
+    """Refuse class indices outside ``[0, classes)`` for logits of ``logits_shape``: fancy indexing
+    would wrap -1 round and read the next row for ``classes``. Every forward and fused gradient step
+    calls it on the labels it is given, so a jitted step checks each call's labels, not the trace's."""
+    _check_indices(h, logits_shape[axis], "cross_entropy", f"logits of shape {tuple(logits_shape)}, classes on axis {axis}")
+
+
 def _check_indices(idx: np.ndarray, n: int, op: str, what: str) -> None:
     if math.prod(idx.shape) == 0:
         return
@@ -265,6 +272,8 @@ def _cross_entropy_impl(logits: Any, target: Any, *, axis: int, reduction: str, 
     if xp is not np:
         return _cross_entropy_standard(xp, logits, target, axis, reduction, soft)
     x = np.asarray(logits)
+    if not soft:
+        check_class_labels(np.asarray(target), x.shape, axis)
     z = x - _stable_shift(x, (axis,))
     lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
     if soft:
@@ -308,6 +317,7 @@ def _fused_index_grad(g: np.ndarray, logits: np.ndarray, target: np.ndarray, axi
     The first-order fast path of cross_entropy's VJP (the MLP benchmark's hot spot); the rule
     below it computes the same thing with primitives, and test_nn_ops proves them equal.
     """
+    check_class_labels(target, logits.shape, axis)
     d = logits - _stable_shift(logits, (axis,))
     np.exp(d, out=d)
     d /= d.sum(axis=axis, keepdims=True)
@@ -426,6 +436,8 @@ def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "me
                 f"cross_entropy: class-index target has shape {tdata.shape} but logits of shape "
                 f"{shape} (classes on axis {a}) need a target of shape {expected}"
             )
+        # (Here for the message before anything runs; the forward checks again at every call, so
+        # a jitted step checks each call's labels, not only the trace's.)
         _check_indices(tdata, shape[a], "cross_entropy", f"logits of shape {shape}, classes on axis {a}")
         soft = False
     elif tkind == "f":

@@ -305,10 +305,11 @@ class _SoftmaxXentGrad:
         from chainrule.ops.nn import _stable_shift
 
         axis = self.axis
+        h = np.asarray(h)
+        _nn().check_class_labels(h, v.shape, axis)
         d = v - _stable_shift(v, (axis,))
         np.exp(d, out=d)
         d /= np.sum(d, axis=axis, keepdims=True)
-        h = np.asarray(h)
         if d.ndim == 2 and axis == 1:
             d[np.arange(d.shape[0]), h] -= 1
         else:
@@ -337,6 +338,7 @@ class _XentWithGrad:
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
         if type(h) is not _ndarray:
             h = np.asarray(h)
+        _nn().check_class_labels(h, v.shape, self.axis)
         if self.axis == 1 and v.ndim == 2 and v.shape[1] <= 64 and v.flags.c_contiguous:
             # The classifier's (batch, classes) logits: nn._stable_shift's own fast path without
             # its calls (a maximum is exact in any order), the target entries by their flat
