@@ -639,11 +639,7 @@ def _fuse_xent_pair(prog: Program) -> Program:
                 replace[eq.out] = Eqn(prim, (v, h, scale), {}, eq.out, eq.shape, eq.dtype, eq.where)
                 drop.add(g.out)
                 break
-    if not replace:
-        return prog
-    fused = prog.copy()
-    fused.eqns = [replace.get(e.out, e) for e in prog.eqns if e.out not in drop]
-    return fused
+    return _swap_in(prog, replace, drop)
 
 
 def _fuse_xent_grad(prog: Program) -> Program:
@@ -701,6 +697,12 @@ def _fuse_xent_grad(prog: Program) -> Program:
                                   eq.shape, eq.dtype, eq.where)  # fmt: skip
             drop.update(x.out for x in (sub, exp, cast, lsm, equal, shaped) if x is not eq)
             break
+    return _swap_in(prog, replace, drop)
+
+
+def _swap_in(prog: Program, replace: dict[int, Eqn], drop: set[int]) -> Program:
+    """``prog`` with the fused equations in ``replace`` (keyed by output slot) in place of the
+    ones they stand for, and the equations whose outputs are in ``drop`` gone."""
     if not replace:
         return prog
     fused = prog.copy()
