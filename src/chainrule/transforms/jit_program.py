@@ -439,11 +439,9 @@ def _leading_sum(axes: tuple[int, ...]) -> Callable[[Any], Any]:
     return lambda x: reduce(x, axis=axes)
 
 
-def _specialize(prog: Program) -> Program:
-    """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
-    (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
-    ``matmul`` folded into it (one step, BLAS reads the transposed layout), and a ``sum_to``
-    over leading axes as the one ``add.reduce`` its impl calls."""
+def _defs_and_uses(prog: Program) -> tuple[dict[int, Eqn], dict[int, int]]:
+    """Each slot's defining equation, and how often each slot is read (an output counts twice,
+    so that no rewrite treats it as dead)."""
     defs = {eq.out: eq for eq in prog.eqns}
     uses: dict[int, int] = {}
     for eq in prog.eqns:
@@ -453,6 +451,15 @@ def _specialize(prog: Program) -> Program:
     for r in prog.outputs:
         if not isinstance(r, Const):
             uses[r] = uses.get(r, 0) + 2
+    return defs, uses
+
+
+def _specialize(prog: Program) -> Program:
+    """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
+    (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
+    ``matmul`` folded into it (one step, BLAS reads the transposed layout), and a ``sum_to``
+    over leading axes as the one ``add.reduce`` its impl calls."""
+    defs, uses = _defs_and_uses(prog)
 
     def plain_transpose(r: Any) -> Eqn | None:
         if isinstance(r, Const) or uses.get(r) != 1:
@@ -644,15 +651,7 @@ def _fuse_xent_pair(prog: Program) -> Program:
 
 def _fuse_xent_grad(prog: Program) -> Program:
     """``(softmax(v) - onehot(h)) * s``, seven ops in the rule: one :class:`_SoftmaxXentGrad`."""
-    defs = {eq.out: eq for eq in prog.eqns}
-    uses: dict[int, int] = {}
-    for eq in prog.eqns:
-        for r in eq.ins:
-            if not isinstance(r, Const):
-                uses[r] = uses.get(r, 0) + 1
-    for r in prog.outputs:
-        if not isinstance(r, Const):
-            uses[r] = uses.get(r, 0) + 2  # (an output is never folded away)
+    defs, uses = _defs_and_uses(prog)
 
     def single(r: Any, name: str) -> Eqn | None:
         if isinstance(r, Const) or uses.get(r) != 1:
