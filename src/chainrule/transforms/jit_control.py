@@ -515,17 +515,23 @@ class _ControlPrimitive(Primitive):
             outs = self.kernel.run(flat)
         return _pack_raw([outs[i] for i in self.out.idx], self.out)
 
+    def _flat_inputs(self, inputs: tuple[Any, ...]) -> list[Any]:
+        """The kernel's flat inputs from this op's (tensors or raw): the plain ones, then each
+        packed group unpacked into its slots."""
+        flat: list[Any] = [None] * len(self.kernel.in_avals)
+        n = len(self.others)
+        for i, a in zip(self.others, inputs[:n]):
+            flat[i] = a
+        for grp, a in zip(self.in_groups, inputs[n:]):
+            for i, v in zip(grp.idx, _unpack(a, grp)):
+                flat[i] = v
+        return flat
+
     def _rule(self, k: int) -> Callable[..., Any]:
         group = self.in_groups[k]
 
         def control_vjp(g: Any, ans: Any, *inputs: Any) -> Any:
-            flat: list[Any] = [None] * len(self.kernel.in_avals)
-            n = len(self.others)
-            for i, a in zip(self.others, inputs[:n]):
-                flat[i] = a
-            for grp, a in zip(self.in_groups, inputs[n:]):
-                for i, v in zip(grp.idx, _unpack(a, grp)):
-                    flat[i] = v
+            flat = self._flat_inputs(inputs)
             cts = _unpack(g, self.out)
             got = self.kernel.vjp(flat, cts, list(group.idx), list(self.out.idx))
             return _pack(got, group)
@@ -537,14 +543,7 @@ class _ControlPrimitive(Primitive):
         (forward mode, vmap: ``jit._replay_bind`` asks), the same value op by op."""
         if _sub_programs_allowed():
             return bind(self, *inputs)
-        flat: list[Any] = [None] * len(self.kernel.in_avals)
-        n = len(self.others)
-        for i, a in zip(self.others, inputs[:n]):
-            flat[i] = a
-        for grp, a in zip(self.in_groups, inputs[n:]):
-            for i, v in zip(grp.idx, _unpack(a, grp)):
-                flat[i] = v
-        outs = self.kernel.inline(flat)
+        outs = self.kernel.inline(self._flat_inputs(inputs))
         return _pack([outs[i] for i in self.out.idx], self.out)
 
     def sub_text(self, pad: str, counter: list[int]) -> list[str]:
