@@ -50,6 +50,44 @@ def test_python_reads_of_a_parameter_inside_torch_compile_are_refused(read) -> N
         ctorch.compile(lambda x: x * 2.0 if w > 0 else x)(ctorch.tensor(2.0))
 
 
+@pytest.mark.parametrize(
+    "read",
+    [lambda v: tf.constant(v.numpy() * 2.0), lambda v: tf.constant(np.array(v) * 2.0),
+     lambda v: tf.constant(np.asarray(v).copy() * 2.0)],
+    ids=["numpy()", "np.array", "np.asarray"],
+)
+def test_array_reads_of_a_variable_inside_tf_function_are_refused(read) -> None:
+    # Before, each of these gave 4.0 at every call, also after v.assign(3.0) (wanted 6.0): the
+    # copy made at trace time was a constant of the program.
+    v = tf.Variable(2.0)
+
+    @tf.function
+    def f(x):
+        return x * read(v)
+
+    with pytest.raises(ConcretizationError, match=r"Variable.*trace-time value"):
+        f(tf.constant(1.0))
+    np.testing.assert_allclose(read(v).numpy(), 4.0)  # outside a trace they read as before
+
+
+def test_array_reads_of_a_parameter_inside_cr_jit_are_refused() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ConcretizationError, match=r"numpy\(\).*requires grad"):
+        cr.jit(lambda x: x * cr.tensor(w.numpy().copy()))(cr.tensor(1.0))
+    with pytest.raises(ConcretizationError, match=r"np.asarray.*requires grad"):
+        cr.jit(lambda x: x * cr.tensor(np.array(w)))(cr.tensor(1.0))
+
+
+def test_the_dialects_own_reads_of_shapes_and_dtypes_still_trace() -> None:
+    # The dialects read a state tensor's shape and dtype (printing, operators, .grad checks)
+    # through an unrefused path: only the user's reads of the value are errors.
+    v = tf.Variable([1.0, 2.0])
+    f = tf.function(lambda x: x * v + tf.cast(v.shape[0], tf.float32))
+    np.testing.assert_allclose(f(tf.constant(1.0)).numpy(), [3.0, 4.0])
+    v.assign([3.0, 4.0])
+    np.testing.assert_allclose(f(tf.constant(1.0)).numpy(), [5.0, 6.0])
+
+
 def test_a_closed_over_constant_is_still_read_at_trace_time_as_in_jax() -> None:
     c = cr.tensor(4.0)  # neither a Variable nor requires grad: a constant of the program
     f = cr.jit(lambda x: x * float(c))

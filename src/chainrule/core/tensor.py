@@ -121,6 +121,13 @@ class Tensor:
         A tensor of another library is converted: a Dask array is computed, a CuPy array copied
         to the host.
         """
+        if BUSY_THREADS and state.busy:
+            _host_read(self, "the value (.numpy())")
+        return _host(self._data)
+
+    def _array(self) -> np.ndarray:
+        """``numpy()`` for the library's own reads of a tensor's facts (its shape, dtype, printing):
+        not a read of the value into the user's Python, so a tracer does not refuse it."""
         return _host(self._data)
 
     def item(self) -> Any:
@@ -140,6 +147,8 @@ class Tensor:
         return _host(self._data).tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if BUSY_THREADS and state.busy:
+            _host_read(self, "the value (np.asarray(), np.array())")
         data = _host(self._data)
         if dtype is not None and dtype != data.dtype:
             return data.astype(dtype)
@@ -350,10 +359,11 @@ class Tensor:
         return self.__repr__()
 
 
-#: Called as ``hook(tensor, what)`` when a tensor's value is read into Python numbers (``item``,
-#: ``float``, ``int``, ``bool``, ``tolist``) while an interpreter is on this thread's stack. A
-#: tracing interpreter (``cr.jit``) refuses the reads whose value a replay would not see again.
-#: (``numpy()`` is not hooked: the library itself reads arrays of state for their facts.)
+#: Called as ``hook(tensor, what)`` when a tensor's value is read into Python (``item``,
+#: ``float``, ``int``, ``bool``, ``tolist``, ``numpy()``, ``np.asarray``) while an interpreter is on
+#: this thread's stack. A tracing interpreter (``cr.jit``) refuses the reads whose value a replay
+#: would not see again. The library's own reads of a tensor's facts (shape, dtype, printing) go
+#: through ``Tensor._array``, which is not hooked.
 HOST_READ_HOOKS: list[Callable[[Tensor, str], None]] = []
 
 

@@ -339,7 +339,7 @@ def wrap_tree(tree: Any) -> Any:
 
 # ---------------------------------------------------------------- printing
 def _numpy_value(t: Any) -> Any:
-    arr = _NativeTensor.numpy(t)
+    arr = _NativeTensor._array(t)
     return arr[()] if arr.ndim == 0 else arr
 
 
@@ -353,7 +353,7 @@ def _value_text(t: Any, is_repr: _builtin_bool) -> str:
 
 
 def _shape_text(t: Any) -> str:
-    return tuple.__repr__(tuple(_NativeTensor.numpy(t).shape))
+    return tuple.__repr__(tuple(_NativeTensor._array(t).shape))
 
 
 class _TensorMethods:
@@ -363,15 +363,16 @@ class _TensorMethods:
 
     @property
     def shape(self) -> TensorShape:
-        return TensorShape(_NativeTensor.numpy(self).shape)  # type: ignore[arg-type]
+        return TensorShape(_NativeTensor._array(self).shape)  # type: ignore[arg-type]
 
     def get_shape(self) -> TensorShape:
         return self.shape
 
     def numpy(self) -> Any:
-        """A copy of the values: a NumPy scalar for a 0-d tensor, else an ndarray."""
-        value = _numpy_value(self)
-        return value if isinstance(value, np.generic) else value.copy()
+        """A copy of the values: a NumPy scalar for a 0-d tensor, else an ndarray (refused for a
+        Variable inside ``tf.function``, as TensorFlow refuses ``numpy()`` in a graph)."""
+        arr = _NativeTensor.numpy(self)
+        return arr[()] if arr.ndim == 0 else arr.copy()
 
     def __format__(self, spec: str) -> str:
         return format(_numpy_value(self), spec)
@@ -433,7 +434,7 @@ def _values(value: Any) -> Any:
 def _install_operators() -> None:
     def binary(native: Any) -> Any:
         def method(self: Any, other: Any) -> Any:
-            return wrap(native(self, operand(other, _NativeTensor.numpy(self).dtype)))
+            return wrap(native(self, operand(other, _NativeTensor._array(self).dtype)))
 
         return method
 

@@ -71,9 +71,10 @@ def wrap_tree(x: Any) -> Any:
 
 
 def numpy_of(x: Any) -> np.ndarray:
-    """The array behind a tensor (shared), or ``np.asarray`` of anything else."""
+    """The array behind a tensor (shared), or ``np.asarray`` of anything else (the dialect's reads
+    of shapes and dtypes: not refused while tracing)."""
     if isinstance(x, _Native):
-        return _Native.numpy(x)
+        return _Native._array(x)
     return np.asarray(x)
 
 
@@ -215,7 +216,7 @@ def _agrees(d: np.dtype, other: Any, true_divide: bool) -> bool:
     if true_divide and d.kind != "f":
         return False
     if isinstance(other, _Native):
-        return _Native.numpy(other).dtype == d
+        return _Native._array(other).dtype == d
     kind = type(other)
     if kind is float:
         return d.kind == "f"
@@ -230,9 +231,9 @@ def cast_operands(operands: tuple[Any, ...], true_divide: bool = False) -> tuple
         a, b = operands
         # The common cases (same dtype, a float tensor and a Python number) need no work.
         if isinstance(a, _Native):
-            if _agrees(_Native.numpy(a).dtype, b, true_divide):
+            if _agrees(_Native._array(a).dtype, b, true_divide):
                 return operands
-        elif isinstance(b, _Native) and _agrees(_Native.numpy(b).dtype, a, true_divide):
+        elif isinstance(b, _Native) and _agrees(_Native._array(b).dtype, a, true_divide):
             return operands
     target = result_dtype(*operands, true_divide=true_divide)
     if target is None:
@@ -378,7 +379,7 @@ class Tensor(_Native):
                 raise TypeError(
                     f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
                 )
-            mine, theirs = _Native.numpy(self), _Native.numpy(value)
+            mine, theirs = _Native._array(self), _Native._array(value)
             if mine.shape != theirs.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(theirs.shape)}' to a tensor of "
@@ -428,7 +429,7 @@ class Tensor(_Native):
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        values = _Native.numpy(self)
+        values = _Native._array(self)
         d = values.dtype
         default = _dtypes.default_numpy_dtype()
         silent = d == default if values.size == 0 else (d == default or d in _SILENT)
@@ -449,7 +450,7 @@ class Tensor(_Native):
         return format(str(self), spec)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild, (np.array(_Native.numpy(self)), self.requires_grad))
+        return (_rebuild, (np.array(_Native._array(self)), self.requires_grad))
 
 
 def _rebuild(values: np.ndarray, requires_grad: bool) -> Tensor:
@@ -483,10 +484,10 @@ class Parameter(_NativeParameter, Tensor):
         _NativeParameter.__init__(self, data, requires_grad)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (Parameter, (np.array(_Native.numpy(self)), self.requires_grad))
+        return (Parameter, (np.array(_Native._array(self)), self.requires_grad))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
-        copy = Parameter(np.array(_Native.numpy(self)), requires_grad=self.requires_grad)
+        copy = Parameter(np.array(_Native._array(self)), requires_grad=self.requires_grad)
         memo[id(self)] = copy
         return copy
 

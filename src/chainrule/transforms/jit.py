@@ -25,9 +25,9 @@ Semantics are JAX's:
   is computed once, at trace time (random numbers drawn inside the function from no argument
   included: pass them, or a key, as arguments). Closed-over *state* (a ``Variable``, a tensor that
   requires grad, a module's parameters) is an input of the program, read at every call; reading
-  its value into Python while tracing (``float(v)``, ``.item()``, ``bool``, ``int``, ``tolist``)
-  raises ``ConcretizationError``, as TensorFlow does in a graph: the replay would use the
-  trace-time number at every later call.
+  its value into Python while tracing (``float(v)``, ``.item()``, ``bool``, ``int``, ``tolist``,
+  ``.numpy()``, ``np.asarray(v)``) raises ``ConcretizationError``, as TensorFlow does in a graph:
+  the replay would use the trace-time value at every later call.
 - In-place writes on traced values are functional: later ops see the new value, the caller's
   array is not changed.
 - Writes into *state* happen at every call, as in ``tf.function`` and ``torch.compile`` (JAX has
