@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import fresh
@@ -41,3 +42,22 @@ def test_a_failed_side_is_reported_not_timed(monkeypatch: pytest.MonkeyPatch) ->
     row = fresh.run_case(fresh.CASES["jacobian"], 4, True, 2, lambda line: None)
     assert row == {"error": "chainrule: WRONG: jacrev: differs"}
     assert "WRONG" in fresh.format_table([(fresh.CASES["jacobian"], row)], 4)[-1]
+
+
+def test_the_floor_programs_of_mlp_step_compute_the_step() -> None:
+    # benchmarks.mlp_floor's "tightest NumPy" step is a floor only if it is the same step: its
+    # loss and new parameters must be the hand-written step's (float32 summation order aside).
+    from benchmarks.mlp_floor import products_only, tightest_step
+    from benchmarks.mlp_step import initial_parameters, numpy_step
+
+    init, x, y = initial_parameters()
+    want = [p.copy() for p in init]
+    want_loss = numpy_step(want, x, y)
+    got = [p.copy() for p in init]
+    loss = tightest_step(got, x, y)()
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    for a, b, p0 in zip(got, want, init):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a - p0, b - p0, rtol=1e-3, atol=1e-7)
+    g1, g2, g3 = products_only([p.copy() for p in init], x, y)()
+    assert (g1.shape, g2.shape, g3.shape) == (init[0].shape, init[2].shape, init[4].shape)
