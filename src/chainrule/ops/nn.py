@@ -212,11 +212,29 @@ def check_class_labels(h: np.ndarray, logits_shape: tuple[int, ...], axis: int) 
     """Refuse class indices outside ``[0, classes)`` for logits of ``logits_shape``: fancy indexing
     would wrap -1 round and read the next row for ``classes``. Every forward and fused gradient step
     calls it on the labels it is given, so a jitted step checks each call's labels, not the trace's."""
-    _check_indices(h, logits_shape[axis], "cross_entropy", f"logits of shape {tuple(logits_shape)}, classes on axis {axis}")
+    n = logits_shape[axis]
+    if _indices_fit(h, n):
+        return
+    _check_indices(h, n, "cross_entropy", f"logits of shape {tuple(logits_shape)}, classes on axis {axis}")
+
+
+_UNSIGNED = {np.dtype(f"i{k}"): np.dtype(f"u{k}") for k in (1, 2, 4, 8)}
+
+
+def _indices_fit(idx: Any, n: int) -> bool:
+    """Whether a NumPy integer array's entries all lie in ``[0, n)``, in one pass: read as
+    unsigned, a negative index is huge, so the largest is below ``n`` only when all are in range.
+    False for anything it cannot read this way (the caller then checks in full)."""
+    if type(idx) is not np.ndarray or idx.size == 0:
+        return False
+    as_unsigned = _UNSIGNED.get(idx.dtype)
+    if as_unsigned is not None:
+        return bool(np.maximum.reduce(idx.view(as_unsigned), None) < n)
+    return idx.dtype.kind == "u" and bool(np.maximum.reduce(idx, None) < n)
 
 
 def _check_indices(idx: np.ndarray, n: int, op: str, what: str) -> None:
-    if math.prod(idx.shape) == 0:
+    if math.prod(idx.shape) == 0 or _indices_fit(idx, n):
         return
     lo, hi = _min_max(idx)
     if lo < 0 or hi >= n:
@@ -438,7 +456,8 @@ def cross_entropy(logits: Any, target: Any, axis: int = -1, reduction: str = "me
             )
         # (Here for the message before anything runs; the forward checks again at every call, so
         # a jitted step checks each call's labels, not only the trace's.)
-        _check_indices(tdata, shape[a], "cross_entropy", f"logits of shape {shape}, classes on axis {a}")
+        if not _indices_fit(tdata, shape[a]):
+            _check_indices(tdata, shape[a], "cross_entropy", f"logits of shape {shape}, classes on axis {a}")
         soft = False
     elif tkind == "f":
         if tdata.shape != shape:

@@ -24,10 +24,11 @@ fuses what a hand-written NumPy step gets for free: a hard-label cross-entropy's
 (``softmax - onehot``, seven ops in the rule) is one step in one buffer, and with the loss itself
 one step giving both (the shift, ``exp`` and row sums once). It calls faster NumPy for the same
 values: ``relu`` as ``maximum`` against an array of zeros (in place), a ``transpose`` read only by
-a ``matmul`` folded into it, a bias gradient's ``sum_to`` as its one ``add.reduce``. And when every
-gradient of such a loss only meets ``p - lr * g`` with one constant ``lr`` (an SGD step), ``lr``
-joins the loss gradient's scale and the weight-sized multiplies go (:func:`_fold_step_size`: the
-one rewrite that changes values, by float rounding, as a compiler's reassociation would). None of
+a ``matmul`` folded into it, a bias gradient's ``sum_to`` as the one kernel its impl calls
+(``sum_leading``). And when every gradient of such a loss only meets ``p - lr * g`` with one
+constant ``lr`` (an SGD step), ``lr`` joins the loss gradient's scale and the weight-sized
+multiplies go (:func:`_fold_step_size`: the one rewrite that changes values, by float rounding, as
+a compiler's reassociation would). None of
 this touches the program a transform replays through ``bind``. No code is generated or
 ``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
@@ -435,8 +436,10 @@ def _transposed_matmul(ta: bool, tb: bool) -> Callable[..., Any]:
 
 
 def _leading_sum(axes: tuple[int, ...]) -> Callable[[Any], Any]:
-    reduce = np.add.reduce
-    return lambda x: reduce(x, axis=axes)
+    from chainrule.ops.shape import sum_leading  # (eager's own kernel: the same bits)
+
+    lead = len(axes)
+    return lambda x: sum_leading(x, lead)
 
 
 def _defs_and_uses(prog: Program) -> tuple[dict[int, Eqn], dict[int, int]]:
@@ -458,7 +461,7 @@ def _specialize(prog: Program) -> Program:
     """Faster NumPy calls for the same values: ``relu`` as ``maximum`` against an array of zeros
     (a ufunc, so it may also write into its dead input), a 2-D ``transpose`` read only by a
     ``matmul`` folded into it (one step, BLAS reads the transposed layout), and a ``sum_to``
-    over leading axes as the one ``add.reduce`` its impl calls."""
+    over leading axes as the one kernel its impl calls (``ops.shape.sum_leading``)."""
     defs, uses = _defs_and_uses(prog)
 
     def plain_transpose(r: Any) -> Eqn | None:
@@ -501,7 +504,7 @@ def _specialize(prog: Program) -> Program:
             lead = len(x_shape) - len(shape)
             if lead > 0 and shape and x_shape[lead:] == shape and prog.avals[eq.ins[0]][1] == eq.dtype:
                 axes = tuple(range(lead))
-                prim = _ReplayOp(f"add.reduce[axis={axes}]", _leading_sum(axes))
+                prim = _ReplayOp(f"sum_leading[axis={axes}]", _leading_sum(axes))
                 out.append(Eqn(prim, eq.ins, {}, eq.out, eq.shape, eq.dtype, eq.where))
                 changed = True
                 continue
@@ -615,7 +618,7 @@ def _linear_use(eq: Eqn, linear: set[int]) -> bool:
         return len(ins) == 2 and len(inside) == 2
     if name.startswith("matmul"):
         return len(eq.ins) == 2 and len(inside) == 1
-    return (name in _LINEAR_UNARY or name.startswith("add.reduce")) and len(eq.ins) == 1
+    return (name in _LINEAR_UNARY or name.startswith("sum_leading")) and len(eq.ins) == 1
 
 
 def _fuse_xent_pair(prog: Program) -> Program:
