@@ -100,7 +100,7 @@ def sum_leading(x: np.ndarray, lead: int) -> np.ndarray:
     """
     if x.dtype in _GEMV_DTYPES and x.flags.c_contiguous and x.ndim > lead:
         rows = math.prod(x.shape[:lead])
-        if 1 < rows <= 65536:
+        if 1 < rows <= 65536:  # (the vectors of ones are kept: at most 16 of at most 512 KiB)
             key = (rows, x.dtype)
             ones = _ONES.get(key)
             if ones is None:
