@@ -39,10 +39,11 @@ def test_core_imports_nothing_above_it() -> None:
 
 def test_importing_chainrule_loads_no_second_blas() -> None:
     # SciPy ships its own OpenBLAS, whose thread pool would share the cores with NumPy's from the
-    # first import on; chainrule imports SciPy only at the first op that needs it (erf).
+    # first import on; chainrule imports SciPy only at the first op that needs it (erf), and Numba
+    # (cr.jit's fused loops) only when a compiled program has a loop to run.
     code = (
         "import sys, chainrule, chainrule.torch, chainrule.tf, chainrule.numpy\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'dask', 'torch', 'pandas'})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'dask', 'torch', 'pandas', 'numba', 'llvmlite'})\n"
         "print(','.join(heavy))\n"
         "chainrule.erf(chainrule.tensor([0.5]))\n"
         "print('scipy' in sys.modules)\n"

@@ -178,7 +178,8 @@ class Program:
         # alias): only those may be written over once dead.
         owned: set[int] = set()
         # A non-ufunc op may return a view of its input: such an input's buffer is never reused.
-        aliased = {r for eq in self.eqns if not _is_ufunc(eq) for r in eq.ins if not isinstance(r, Const)}
+        aliased = {r for eq in self.eqns if not (_is_ufunc(eq) or _writes_out(eq)) for r in eq.ins
+                   if not isinstance(r, Const)}  # fmt: skip
         used = [*self.inputs, *(eq.out for eq in self.eqns), *outputs,
                 *(r for eq in self.eqns for r in eq.ins if not isinstance(r, Const))]  # fmt: skip
         size = max(used, default=-1) + 1
@@ -215,8 +216,9 @@ class Program:
             ins = tuple(ref(r) for r in eq.ins)
             ufunc = _is_ufunc(eq)
             buf = -1
-            if ufunc and int(np.prod(eq.shape)) >= REUSE_MIN_SIZE:
-                for r in eq.ins:
+            if (ufunc or _writes_out(eq)) and int(np.prod(eq.shape)) >= REUSE_MIN_SIZE:
+                # (A fused kernel writes only into its first input: see jit_kernels.)
+                for r in (eq.ins if ufunc else eq.ins[:1]):
                     if (not isinstance(r, Const) and r in owned and r not in aliased and last_use.get(r) == k
                             and r not in outputs and self.avals[r] == (eq.shape, eq.dtype)):  # fmt: skip
                         buf = r
@@ -406,8 +408,8 @@ def _nn() -> Any:
 
 def _fuse_for_replay(prog: Program) -> Program:
     """The program with the fusions replay gets for free (:class:`_SoftmaxXentGrad`,
-    :class:`_XentWithGrad`)."""
-    return _fold_step_size(_specialize(_fuse_xent_pair(_fuse_xent_grad(prog))))
+    :class:`_XentWithGrad`, and where Numba is there the fused loops of :func:`_fuse_kernels`)."""
+    return _fuse_kernels(_fold_step_size(_specialize(_fuse_xent_pair(_fuse_xent_grad(prog)))))
 
 
 class _ReplayOp:
@@ -419,6 +421,79 @@ class _ReplayOp:
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
         self.impl = impl
+
+
+class _KernelOp(_ReplayOp):
+    """A replay step that runs one fused loop of :mod:`jit_kernels` (two NumPy calls' values, to
+    the bit, in one pass). It takes ``out=`` and may write into its first input's buffer when that
+    value is dead, as a ufunc may (never into another input)."""
+
+    writes_out = True
+
+
+def _writes_out(eq: Eqn) -> bool:
+    return getattr(eq.prim, "writes_out", False) and not eq.params
+
+
+def _zero_const(r: Any) -> bool:
+    return isinstance(r, Const) and np.ndim(r.value) == 0 and not isinstance(r.value, bool) and r.value == 0
+
+
+def _fuse_kernels(prog: Program) -> Program:
+    """Two elementwise steps as one fused loop where Numba is there (:mod:`jit_kernels`): a bias
+    add read only by ReLU (``maximum`` against zeros) as ``bias_relu``, and ReLU's mask (``a > 0``)
+    read only by its product with the gradient as ``relu_grad``. Each computes the same bits as
+    the two NumPy steps; arrays the loops do not take at run time go through those steps."""
+    from chainrule.transforms import jit_kernels
+
+    if not jit_kernels.available():
+        return prog
+    defs, uses = _defs_and_uses(prog)
+
+    def single_def(r: Any, impl: Any) -> Eqn | None:
+        """The ufunc step ``impl`` defining ``r`` when it is read only once, else None."""
+        if isinstance(r, Const) or uses.get(r) != 1:
+            return None
+        d = defs.get(r)
+        return d if d is not None and d.prim.impl is impl and not d.params and len(d.ins) == 2 else None
+
+    def aval_is(r: Any, shape: tuple[int, ...], dtype: Any) -> bool:
+        return (tuple(np.shape(r.value)), np.asarray(r.value).dtype) == (shape, dtype) if isinstance(r, Const) \
+            else prog.avals[r] == (shape, dtype)
+
+    out: list[Eqn] = []
+    drop: set[int] = set()
+    for eq in prog.eqns:
+        if eq.dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or not eq.shape or eq.params:
+            out.append(eq)
+            continue
+        fused = None
+        if eq.prim.name == "maximum" and eq.prim.impl is np.maximum and len(eq.ins) == 2 and isinstance(eq.ins[1], Const):
+            add = single_def(eq.ins[0], np.add)
+            zeros = np.asarray(eq.ins[1].value)
+            if add is not None and not zeros.any() and not np.signbit(zeros).any():
+                x, b = add.ins
+                if isinstance(x, Const) or not aval_is(x, eq.shape, eq.dtype):
+                    x, b = b, x
+                if not isinstance(x, Const) and aval_is(x, eq.shape, eq.dtype) and aval_is(b, eq.shape[-1:], eq.dtype):
+                    fused = Eqn(_KernelOp("bias_relu", jit_kernels.bias_relu), (x, b), {}, eq.out, eq.shape, eq.dtype, eq.where)
+                    drop.add(add.out)
+        elif _is_ufunc(eq) and eq.prim.impl is np.multiply and len(eq.ins) == 2:
+            for m, g in ((eq.ins[1], eq.ins[0]), (eq.ins[0], eq.ins[1])):
+                mask = single_def(m, np.greater)
+                if (mask is not None and _zero_const(mask.ins[1]) and not isinstance(mask.ins[0], Const)
+                        and not isinstance(g, Const) and aval_is(g, eq.shape, eq.dtype)
+                        and aval_is(mask.ins[0], eq.shape, eq.dtype)):  # fmt: skip
+                    fused = Eqn(_KernelOp("relu_grad", jit_kernels.relu_grad), (g, mask.ins[0]), {}, eq.out, eq.shape,
+                                eq.dtype, eq.where)  # fmt: skip
+                    drop.add(mask.out)
+                    break
+        out.append(eq if fused is None else fused)
+    if not drop:
+        return prog
+    fused_prog = prog.copy()
+    fused_prog.eqns = [e for e in out if e.out not in drop]
+    return fused_prog
 
 
 #: relu's zeros are a full array up to this size (NumPy's maximum against a scalar is not

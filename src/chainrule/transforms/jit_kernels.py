@@ -1,0 +1,159 @@
+"""Fused elementwise kernels for the compiled replay (optional: they need Numba).
+
+A jitted training step spends what is not matrix products in elementwise passes that NumPy
+makes one call at a time: a bias add and then ReLU, a comparison for ReLU's mask and then the
+product with it. Each pass reads and writes the whole activation, and right after a
+multithreaded matrix product half of it sits in the other core's cache. Two passes fused into one
+loop read it once, which NumPy cannot do; a loop compiled by Numba can.
+
+Each kernel computes exactly what the two NumPy calls it replaces compute, value for value, in
+the same floating-point operations (NaN, infinities and signed zeros included), so a replay
+with them is bit-identical to one without. They are compiled (and cached on disk) the first time
+a program needs them; without Numba, with ``CHAINRULE_JIT_KERNELS=0``, or for arrays they do not
+take (not C-contiguous, not float32/float64), the NumPy calls run instead.
+
+- ``bias_relu(x, b)``: ``np.maximum(x + b, 0)`` for ``b`` along the last axis (``x + b`` rounded
+  as ``np.add`` rounds it; a NaN stays that NaN and ``-0.0`` becomes ``+0.0``, as
+  ``np.maximum`` against zeros gives them).
+- ``relu_grad(g, a)``: ``g * (a > 0)`` (a product with 1 or 0: ``NaN * 0`` is NaN and ``-g * 0``
+  is ``-0.0``, as multiplying by NumPy's boolean mask gives).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["available", "bias_relu", "relu_grad"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_lock = threading.Lock()
+_numba: Any = None  # the module once imported; False when it cannot be
+_compiled: dict[str, Any] = {}
+
+
+def available() -> bool:
+    """Whether the fused kernels can be used here (Numba importable, not switched off)."""
+    global _numba
+    if os.environ.get("CHAINRULE_JIT_KERNELS", "1") == "0":
+        return False
+    if _numba is None:
+        try:
+            import numba  # noqa: PLC0415  (an optional dependency, imported on first need)
+        except Exception:  # (not installed, or built for another NumPy: the NumPy steps stay)
+            _numba = False
+        else:
+            _numba = numba
+    return _numba is not False
+
+
+# Each loop in two forms: into a separate output, and in place. (One loop given the same array
+# as input and output is not vectorised: the compiler must assume they overlap.)
+def _bias_relu_to(x: Any, b: Any, out: Any) -> None:  # pragma: no cover (compiled by Numba)
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            v = x[i, j] + b[j]
+            # np.maximum(v, 0): v when v > 0 or v is NaN, else +0.0 (also for v = -0.0).
+            out[i, j] = v if (v > 0 or v != v) else 0
+
+
+def _bias_relu_in(x: Any, b: Any) -> None:  # pragma: no cover (compiled by Numba)
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            v = x[i, j] + b[j]
+            x[i, j] = v if (v > 0 or v != v) else 0
+
+
+def _relu_grad_to(g: Any, a: Any, out: Any) -> None:  # pragma: no cover (compiled by Numba)
+    for k in range(g.shape[0]):
+        out[k] = g[k] * (a[k] > 0)
+
+
+def _relu_grad_in(g: Any, a: Any) -> None:  # pragma: no cover (compiled by Numba)
+    for k in range(g.shape[0]):
+        g[k] = g[k] * (a[k] > 0)
+
+
+_LOOPS: dict[str, Callable[..., None]] = {
+    "bias_relu_to": _bias_relu_to, "bias_relu_in": _bias_relu_in,
+    "relu_grad_to": _relu_grad_to, "relu_grad_in": _relu_grad_in,
+}
+
+
+def _loop(name: str) -> Any:
+    """The compiled loop ``name``, or None where it cannot be built."""
+    fn = _compiled.get(name, _compiled)
+    if fn is not _compiled:
+        return fn
+    with _lock:
+        if name not in _compiled:
+            fn = None
+            if available():
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # (a cache directory that is not writable)
+                        # (Compiled for each dtype and layout at its first call, then cached.)
+                        fn = _numba.njit(cache=True, nogil=True)(_LOOPS[name])
+                except Exception:  # (a Numba that cannot compile here: keep the NumPy steps)
+                    fn = None
+            _compiled[name] = fn
+        return _compiled[name]
+
+
+def _takes(a: Any, b: Any) -> bool:
+    """Whether the loops take ``a`` and ``b``: NumPy arrays of one float dtype, C-contiguous."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype and a.dtype in _FLOATS
+            and a.flags.c_contiguous and b.flags.c_contiguous)  # fmt: skip
+
+
+def bias_relu(x: Any, b: Any, out: Any = None) -> np.ndarray:
+    """``np.maximum(x + b, 0)``, into ``out`` when given (which may be ``x``)."""
+    if (not _takes(x, b) or x.ndim < 1 or b.ndim != 1 or x.shape[-1:] != b.shape or x.size == 0
+            or (out is not None and not (_takes(x, out) and out.shape == x.shape))):  # fmt: skip
+        return _bias_relu_numpy(x, b, out)
+    m = b.shape[0]
+    if out is x:
+        loop = _loop("bias_relu_in")
+        if loop is None:
+            return _bias_relu_numpy(x, b, out)
+        loop(x.reshape(-1, m), b)
+        return x
+    loop = _loop("bias_relu_to")
+    if loop is None:
+        return _bias_relu_numpy(x, b, out)
+    if out is None:
+        out = np.empty_like(x)
+    loop(x.reshape(-1, m), b, out.reshape(-1, m))
+    return out
+
+
+def _bias_relu_numpy(x: Any, b: Any, out: Any) -> np.ndarray:
+    result = np.add(x, b, out=out)
+    return np.maximum(result, 0, out=result)
+
+
+def relu_grad(g: Any, a: Any, out: Any = None) -> np.ndarray:
+    """``g * (a > 0)``, into ``out`` when given (which may be ``g``)."""
+    if (not _takes(g, a) or g.shape != a.shape or g.size == 0
+            or (out is not None and not (_takes(g, out) and out.shape == g.shape))):  # fmt: skip
+        return np.multiply(g, np.greater(a, 0), out=out)
+    if out is g:
+        loop = _loop("relu_grad_in")
+        if loop is None:
+            return np.multiply(g, np.greater(a, 0), out=out)
+        loop(g.reshape(-1), a.reshape(-1))
+        return g
+    loop = _loop("relu_grad_to")
+    if loop is None:
+        return np.multiply(g, np.greater(a, 0), out=out)
+    if out is None:
+        out = np.empty_like(g)
+    loop(g.reshape(-1), a.reshape(-1), out.reshape(-1))
+    return out
