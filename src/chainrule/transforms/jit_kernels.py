@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "bias_relu", "relu_grad", "row_shift", "softmax_grad"]
+__all__ = ["available", "bias_relu", "relu_grad"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _lock = threading.Lock()
@@ -81,37 +81,9 @@ def _relu_grad_in(g: Any, a: Any) -> None:  # pragma: no cover (compiled by Numb
         g[k] = g[k] * (a[k] > 0)
 
 
-def _row_shift(v: Any, out: Any) -> None:  # pragma: no cover (compiled by Numba)
-    n, c = v.shape
-    for i in range(n):
-        m = v[i, 0]
-        for j in range(1, c):
-            x = v[i, j]
-            if x > m or x != x:  # (a NaN anywhere makes the row's maximum NaN, as in NumPy)
-                if m == m:
-                    m = x
-        for j in range(c):
-            out[i, j] = v[i, j] - m
-
-
-def _softmax_grad(d: Any, total: Any, labels: Any, scale: Any, one: Any) -> None:  # pragma: no cover
-    # (``one`` has d's dtype: ``p - 1`` with a literal would be computed in float64 for float32 d,
-    # where NumPy rounds it to float32 before the product.)
-    n, c = d.shape
-    for i in range(n):
-        t = total[i, 0]
-        k = labels[i]
-        for j in range(c):
-            p = d[i, j] / t
-            if j == k:
-                p = p - one
-            d[i, j] = p * scale
-
-
 _LOOPS: dict[str, Callable[..., None]] = {
     "bias_relu_to": _bias_relu_to, "bias_relu_in": _bias_relu_in,
     "relu_grad_to": _relu_grad_to, "relu_grad_in": _relu_grad_in,
-    "row_shift": _row_shift, "softmax_grad": _softmax_grad,
 }
 
 
@@ -185,32 +157,3 @@ def relu_grad(g: Any, a: Any, out: Any = None) -> np.ndarray:
         out = np.empty_like(g)
     loop(g.reshape(-1), a.reshape(-1), out.reshape(-1))
     return out
-
-
-def row_shift(v: np.ndarray) -> np.ndarray | None:
-    """``v - max(v, axis=1)[:, None]`` for 2-D ``v`` (None when the loop does not take ``v``).
-
-    The maximum is exact in any order; where a row's maximum is a zero its sign may differ from
-    NumPy's, which changes no value computed from the shift (``exp(±0)`` is 1, ``x - ±0`` is
-    ``x``)."""
-    loop = _loop("row_shift")
-    if loop is None or type(v) is not np.ndarray or v.dtype not in _FLOATS or not v.flags.c_contiguous \
-            or v.ndim != 2 or v.shape[1] == 0:  # fmt: skip
-        return None
-    out = np.empty_like(v)
-    loop(v, out)
-    return out
-
-
-def softmax_grad(d: np.ndarray, total: np.ndarray, labels: np.ndarray, scale: Any) -> bool:
-    """In place, ``d = (d / total - onehot(labels)) * scale`` (as ``d /= total``, ``d[i, labels[i]]
-    -= 1``, ``d *= scale`` compute it, value for value); False when the loop does not take them."""
-    loop = _loop("softmax_grad")
-    if (loop is None or not _takes(d, total) or d.ndim != 2 or total.shape != (d.shape[0], 1)
-            or type(labels) is not np.ndarray or labels.dtype.kind not in "iu" or labels.shape != d.shape[:1]):  # fmt: skip
-        return False
-    scale = np.asarray(scale)
-    if scale.ndim != 0 or scale.dtype not in _FLOATS:
-        return False
-    loop(d, total, labels, scale[()], d.dtype.type(1))
-    return True

@@ -337,9 +337,6 @@ class _XentWithGrad:
         self.fresh = (outs[1],)  # (the gradient is a new buffer of this step's own)
         self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
         self._starts: dict[tuple[int, int], np.ndarray] = {}
-        #: Whether the shift and the gradient's update run as fused loops (jit_kernels; the same
-        #: values), decided when the program is compiled.
-        self.fused = _kernels().available()
 
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
         if type(h) is not _ndarray:
@@ -353,20 +350,17 @@ class _XentWithGrad:
             # is not finite sends the call to the general path (which computes the same values
             # wherever the shift is finite), so a finite batch pays no separate check.
             n, c = v.shape
-            z = _kernels().row_shift(v) if self.fused else None
-            if z is None:
-                z = v - np.maximum.reduce(np.ascontiguousarray(v.T), 0)[:, None]
+            z = v - np.maximum.reduce(np.ascontiguousarray(v.T), 0)[:, None]
             d = np.exp(z)
             total = np.add.reduce(d, 1, None, None, True)  # (what np.sum calls)
             at = self._flat_starts(n, c) + h
             losses = np.log(total)[:, 0] - z.take(at)
             whole = np.add.reduce(losses, None)
             if math.isfinite(whole):
-                if not (self.fused and _kernels().softmax_grad(d, total, h, scale)):
-                    d /= total
-                    flat = d.ravel()
-                    flat[at] -= 1
-                    d *= scale
+                d /= total
+                flat = d.ravel()
+                flat[at] -= 1
+                d *= scale
                 if self.reduction == "none":
                     return losses, d
                 loss = whole
@@ -404,12 +398,6 @@ class _XentWithGrad:
         if self.reduction == "mean":
             loss = loss / losses.size if losses.size else loss * np.nan
         return np.asarray(loss), d
-
-
-def _kernels() -> Any:
-    from chainrule.transforms import jit_kernels
-
-    return jit_kernels
 
 
 def _nn() -> Any:
