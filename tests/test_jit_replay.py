@@ -1,5 +1,8 @@
 """Replay-only rewrites of ``cr.jit`` (jit_program.py): each gives eager mode's values, and each
-stands down when its conditions do not hold."""
+stands down when its conditions do not hold.
+
+These tests hold the NumPy replay to eager mode's bits, so they run with the fused Numba loops
+switched off (``CHAINRULE_JIT_KERNELS=0``); the loops have their own tests, test_jit_kernels.py."""
 
 from __future__ import annotations
 
@@ -11,6 +14,11 @@ import pytest
 import chainrule as cr
 
 rng = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True)
+def _numpy_replay(monkeypatch):
+    monkeypatch.setenv("CHAINRULE_JIT_KERNELS", "0")
 
 
 def _t(a):

@@ -326,7 +326,8 @@ class _XentWithGrad:
     """A hard-label cross-entropy and its :class:`_SoftmaxXentGrad` on the same logits and labels,
     in one step giving ``(loss, grad)``: the shift, ``exp`` and row sums are computed once (the
     eager forward and backward each compute them). Each result is what its own step computes, op
-    for op, so the values are the same to the last bit."""
+    for op, so the values are the same to the last bit; where Numba is there, one fused loop
+    computes both instead, equal to float rounding (``jit_kernels.cross_entropy_with_grad``)."""
 
     effect = False
 
@@ -337,10 +338,19 @@ class _XentWithGrad:
         self.fresh = (outs[1],)  # (the gradient is a new buffer of this step's own)
         self.name = f"cross_entropy_and_grad[axis={axis}, reduction={reduction!r}]"
         self._starts: dict[tuple[int, int], np.ndarray] = {}
+        #: Whether the step runs as one fused loop where it can (jit_kernels, with Numba),
+        #: decided when the program is compiled.
+        self.fused = _kernels().available()
 
     def impl(self, v: Any, h: Any, scale: Any) -> tuple[Any, Any]:
         if type(h) is not _ndarray:
             h = np.asarray(h)
+        if self.fused and self.axis == 1:
+            # One Numba loop (jit_kernels.cross_entropy_with_grad: equal to rounding); None for
+            # what it does not take: bad labels, values that are not finite, other layouts.
+            both = _kernels().cross_entropy_with_grad(v, h, scale, self.reduction)
+            if both is not None:
+                return both
         _nn().check_class_labels(h, v.shape, self.axis)
         if self.axis == 1 and v.ndim == 2 and v.shape[1] <= 64 and v.flags.c_contiguous:
             # The classifier's (batch, classes) logits: nn._stable_shift's own fast path without
@@ -398,6 +408,12 @@ class _XentWithGrad:
         if self.reduction == "mean":
             loss = loss / losses.size if losses.size else loss * np.nan
         return np.asarray(loss), d
+
+
+def _kernels() -> Any:
+    from chainrule.transforms import jit_kernels
+
+    return jit_kernels
 
 
 def _nn() -> Any:
