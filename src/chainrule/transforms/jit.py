@@ -1325,6 +1325,11 @@ def jit(fun: Callable[..., Any] | None = None, static_argnums: Any = (), donate_
     JAX compatibility; replay never writes into argument buffers, so it changes nothing.
     Usable as ``@cr.jit`` or ``@cr.jit(static_argnums=1)``.
 
+    Replay runs NumPy calls; with Numba installed (``pip install chainrule[jit]``) a bias add with
+    ReLU, ReLU's gradient mask and a classifier's cross-entropy with its gradient run as fused
+    loops (the first two to the bit, the last equal to rounding); ``CHAINRULE_JIT_KERNELS=0``
+    turns them off.
+
     Python side effects happen at trace time only:
 
     >>> import chainrule as cr

@@ -27,8 +27,10 @@ values: ``relu`` as ``maximum`` against an array of zeros (in place), a ``transp
 a ``matmul`` folded into it, a bias gradient's ``sum_to`` as the one kernel its impl calls
 (``sum_leading``). And when every gradient of such a loss only meets ``p - lr * g`` with one
 constant ``lr`` (an SGD step), ``lr`` joins the loss gradient's scale and the weight-sized
-multiplies go (:func:`_fold_step_size`: the one rewrite that changes values, by float rounding, as
-a compiler's reassociation would). None of
+multiplies go (:func:`_fold_step_size`: a rewrite that changes values, by float rounding, as
+a compiler's reassociation would). Where Numba is installed, :func:`_fuse_kernels` then runs a
+bias add with ReLU, and ReLU's mask with its product, as single fused loops (bit-identical), and
+the fused cross-entropy step as one loop (equal to rounding): see :mod:`jit_kernels`. None of
 this touches the program a transform replays through ``bind``. No code is generated or
 ``exec``'d; ``Program.source`` is a readable listing of the steps.
 """
