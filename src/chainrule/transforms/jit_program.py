@@ -464,7 +464,9 @@ def _fuse_kernels(prog: Program) -> Program:
     the two NumPy steps; arrays the loops do not take at run time go through those steps."""
     from chainrule.transforms import jit_kernels
 
-    if not jit_kernels.available():
+    # (Numba is imported only for a program that has a pair to fuse.)
+    if not any(eq.prim.impl is np.maximum or eq.prim.impl is np.greater for eq in prog.eqns) \
+            or not jit_kernels.available():  # fmt: skip
         return prog
     defs, uses = _defs_and_uses(prog)
 
