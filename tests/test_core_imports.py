@@ -40,17 +40,24 @@ def test_core_imports_nothing_above_it() -> None:
 def test_importing_chainrule_loads_no_second_blas() -> None:
     # SciPy ships its own OpenBLAS, whose thread pool would share the cores with NumPy's from the
     # first import on; chainrule imports SciPy only at the first op that needs it (erf), and Numba
-    # (cr.jit's fused loops) only when a compiled program has a loop to run.
+    # (cr.jit's fused loops) only when a compiled program has a pair of steps to fuse.
     code = (
         "import sys, chainrule, chainrule.torch, chainrule.tf, chainrule.numpy\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'dask', 'torch', 'pandas', 'numba', 'llvmlite'})\n"
         "print(','.join(heavy))\n"
         "chainrule.erf(chainrule.tensor([0.5]))\n"
         "print('scipy' in sys.modules)\n"
+        "chainrule.jit(lambda x: chainrule.sin(x) * 2.0)(chainrule.tensor([1.0, 2.0]))\n"
+        "print('numba' in sys.modules)\n"
+        "chainrule.jit(lambda x, b: chainrule.relu(x @ x + b))(chainrule.ones((4, 4)), chainrule.ones(4))\n"
+        "print('numba' in sys.modules)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    heavy, after_erf = out.stdout.splitlines()
+    heavy, after_erf, after_plain_jit, after_relu_jit = out.stdout.splitlines()
     assert heavy == ""
     assert after_erf == str(importlib.util.find_spec("scipy") is not None)
+    # (A jitted function with nothing to fuse pays no Numba import; one with a pair does.)
+    assert after_plain_jit == "False"
+    assert after_relu_jit == str(importlib.util.find_spec("numba") is not None)
