@@ -157,19 +157,7 @@ def bias_relu(x: Any, b: Any, out: Any = None) -> np.ndarray:
             or (out is not None and not (_takes(x, out) and out.shape == x.shape))):  # fmt: skip
         return _bias_relu_numpy(x, b, out)
     m = b.shape[0]
-    if out is x:
-        loop = _loop("bias_relu_in")
-        if loop is None:
-            return _bias_relu_numpy(x, b, out)
-        loop(x.reshape(-1, m), b)
-        return x
-    loop = _loop("bias_relu_to")
-    if loop is None:
-        return _bias_relu_numpy(x, b, out)
-    if out is None:
-        out = np.empty_like(x)
-    loop(x.reshape(-1, m), b, out.reshape(-1, m))
-    return out
+    return _in_place_or_not("bias_relu", _bias_relu_numpy, x, b, out, lambda a: a.reshape(-1, m), b)
 
 
 def _bias_relu_numpy(x: Any, b: Any, out: Any) -> np.ndarray:
@@ -181,19 +169,28 @@ def relu_grad(g: Any, a: Any, out: Any = None) -> np.ndarray:
     """``g * (a > 0)``, into ``out`` when given (which may be ``g``)."""
     if (not _takes(g, a) or g.shape != a.shape or g.size == 0
             or (out is not None and not (_takes(g, out) and out.shape == g.shape))):  # fmt: skip
-        return np.multiply(g, np.greater(a, 0), out=out)
-    if out is g:
-        loop = _loop("relu_grad_in")
-        if loop is None:
-            return np.multiply(g, np.greater(a, 0), out=out)
-        loop(g.reshape(-1), a.reshape(-1))
-        return g
-    loop = _loop("relu_grad_to")
+        return _relu_grad_numpy(g, a, out)
+    return _in_place_or_not("relu_grad", _relu_grad_numpy, g, a, out, lambda v: v.reshape(-1), a.reshape(-1))
+
+
+def _relu_grad_numpy(g: Any, a: Any, out: Any) -> np.ndarray:
+    return np.multiply(g, np.greater(a, 0), out=out)
+
+
+def _in_place_or_not(name: str, numpy_steps: Callable[..., np.ndarray], x: np.ndarray, other: Any, out: Any,
+                     view: Callable[[np.ndarray], np.ndarray], other_view: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Loop ``name`` on ``x`` and ``other``: its in-place form when ``out`` is ``x``, else its form
+    with a separate output (``out``, or a new array); ``view`` gives the loop's shape of ``x`` and
+    ``out``. The NumPy steps run where the loop cannot be built."""
+    loop = _loop(f"{name}_in" if out is x else f"{name}_to")
     if loop is None:
-        return np.multiply(g, np.greater(a, 0), out=out)
+        return numpy_steps(x, other, out)
+    if out is x:
+        loop(view(x), other_view)
+        return x
     if out is None:
-        out = np.empty_like(g)
-    loop(g.reshape(-1), a.reshape(-1), out.reshape(-1))
+        out = np.empty_like(x)
+    loop(view(x), other_view, view(out))
     return out
 
 
